@@ -1,0 +1,310 @@
+"""MTCNN face detection (P-Net, R-Net, O-Net) in plain torch, batched over images.
+
+Weights are facenet-pytorch's (MIT), vendored in ``weights/mtcnn``. The arithmetic follows
+facenet-pytorch's ``detect_face`` so boxes and scores agree with it, but every stage runs
+on the whole batch at once, on the device, and crops are resampled for all candidates at
+once from an integral image (an exact "area" resize) instead of one candidate at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .devices import resolve_device
+from .errors import InputError, WeightsError
+from .faces import Faces
+from .nms import batched_nms
+from .resources import mtcnn_weights_dir
+
+_SUB_BATCH = 512  # R-Net / O-Net candidates per forward pass
+
+
+class PNet(nn.Module):
+    """Proposal net: (B,3,H,W) normalised -> box regression (B,4,h,w), face prob (B,2,h,w)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.prelu1 = nn.Conv2d(3, 10, 3), nn.PReLU(10)
+        self.pool1 = nn.MaxPool2d(2, 2, ceil_mode=True)
+        self.conv2, self.prelu2 = nn.Conv2d(10, 16, 3), nn.PReLU(16)
+        self.conv3, self.prelu3 = nn.Conv2d(16, 32, 3), nn.PReLU(32)
+        self.conv4_1 = nn.Conv2d(32, 2, 1)
+        self.conv4_2 = nn.Conv2d(32, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.pool1(self.prelu1(self.conv1(x)))
+        x = self.prelu3(self.conv3(self.prelu2(self.conv2(x))))
+        return self.conv4_2(x), F.softmax(self.conv4_1(x), dim=1)
+
+
+class RNet(nn.Module):
+    """Refine net: (K,3,24,24) -> box regression (K,4), face prob (K,2)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.prelu1 = nn.Conv2d(3, 28, 3), nn.PReLU(28)
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv2, self.prelu2 = nn.Conv2d(28, 48, 3), nn.PReLU(48)
+        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv3, self.prelu3 = nn.Conv2d(48, 64, 2), nn.PReLU(64)
+        self.dense4, self.prelu4 = nn.Linear(576, 128), nn.PReLU(128)
+        self.dense5_1 = nn.Linear(128, 2)
+        self.dense5_2 = nn.Linear(128, 4)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.pool1(self.prelu1(self.conv1(x)))
+        x = self.pool2(self.prelu2(self.conv2(x)))
+        x = self.prelu3(self.conv3(x))
+        x = self.prelu4(self.dense4(x.permute(0, 3, 2, 1).flatten(1)))
+        return self.dense5_2(x), F.softmax(self.dense5_1(x), dim=1)
+
+
+class ONet(nn.Module):
+    """Output net: (K,3,48,48) -> box regression (K,4), landmarks (K,10), face prob (K,2)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.prelu1 = nn.Conv2d(3, 32, 3), nn.PReLU(32)
+        self.pool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv2, self.prelu2 = nn.Conv2d(32, 64, 3), nn.PReLU(64)
+        self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv3, self.prelu3 = nn.Conv2d(64, 64, 3), nn.PReLU(64)
+        self.pool3 = nn.MaxPool2d(2, 2, ceil_mode=True)
+        self.conv4, self.prelu4 = nn.Conv2d(64, 128, 2), nn.PReLU(128)
+        self.dense5, self.prelu5 = nn.Linear(1152, 256), nn.PReLU(256)
+        self.dense6_1 = nn.Linear(256, 2)
+        self.dense6_2 = nn.Linear(256, 4)
+        self.dense6_3 = nn.Linear(256, 10)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = self.pool1(self.prelu1(self.conv1(x)))
+        x = self.pool2(self.prelu2(self.conv2(x)))
+        x = self.pool3(self.prelu3(self.conv3(x)))
+        x = self.prelu4(self.conv4(x))
+        x = self.prelu5(self.dense5(x.permute(0, 3, 2, 1).flatten(1)))
+        return self.dense6_2(x), self.dense6_3(x), F.softmax(self.dense6_1(x), dim=1)
+
+
+def _load_net(net: nn.Module, path: Path) -> nn.Module:
+    if not path.is_file():
+        raise WeightsError(f"MTCNN weights not found: expected {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        net.load_state_dict(state, strict=True)
+    except Exception as exc:  # corrupt file, pickle error, wrong keys or shapes
+        raise WeightsError(f"MTCNN weights {path} cannot be loaded: {str(exc).splitlines()[0]}") from exc
+    return net.eval().requires_grad_(False)
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    return (x - 127.5) * 0.0078125
+
+
+def _square(boxes: torch.Tensor) -> torch.Tensor:
+    """Grow (K,4) xyxy boxes to squares about their centres (MTCNN's ``rerec``)."""
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    side = torch.maximum(w, h)
+    x1 = boxes[:, 0] + w * 0.5 - side * 0.5
+    y1 = boxes[:, 1] + h * 0.5 - side * 0.5
+    return torch.stack([x1, y1, x1 + side, y1 + side], dim=1)
+
+
+def _regress(boxes: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
+    """Apply (K,4) box offsets, relative to (K,4) box sizes with +1 pixel widths (``bbreg``)."""
+    w = boxes[:, 2] - boxes[:, 0] + 1
+    h = boxes[:, 3] - boxes[:, 1] + 1
+    return boxes + reg * torch.stack([w, h, w, h], dim=1)
+
+
+def _integral(images: torch.Tensor) -> torch.Tensor:
+    """(B,H,W,3) uint8 -> (B,H+1,W+1,3) exact integer summed-area table."""
+    _, h, w, _ = images.shape
+    dtype = torch.int32 if 255 * h * w < 2**31 else torch.int64
+    table = images.to(dtype).cumsum(1).cumsum(2)
+    return F.pad(table, (0, 0, 1, 0, 1, 0))
+
+
+def _crops(table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Area-resample square crops of (K,4) boxes to (K,3,size,size), normalised.
+
+    Boxes are truncated to integers and clipped to the image as facenet-pytorch's ``pad``,
+    then each output pixel averages its bin [floor(i*L/s), ceil((i+1)*L/s)) exactly as
+    ``F.interpolate(mode="area")``, using four lookups in the integral image.
+    Returns crops and a (K,) mask of boxes with a non-empty crop.
+    """
+    _, hp, wp, _ = table.shape
+    b = boxes.trunc().long()
+    x0 = b[:, 0].clamp(min=1) - 1
+    y0 = b[:, 1].clamp(min=1) - 1
+    x1 = b[:, 2].clamp(max=wp - 1)
+    y1 = b[:, 3].clamp(max=hp - 1)
+    ok = (x1 > x0) & (y1 > y0)
+    x1, y1 = torch.where(ok, x1, x0 + 1), torch.where(ok, y1, y0 + 1)
+    i = torch.arange(size, device=boxes.device)
+
+    def bins(lo: torch.Tensor, hi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        length = (hi - lo)[:, None]
+        start = lo[:, None] + torch.div(i * length, size, rounding_mode="floor")
+        end = lo[:, None] + torch.div((i + 1) * length + size - 1, size, rounding_mode="floor")
+        return start, end
+
+    ys, ye = bins(y0, y1)
+    xs, xe = bins(x0, x1)
+    flat = table.reshape(-1, 3)
+    base = image_idx[:, None, None] * (hp * wp)
+
+    def at(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return flat[base + y[:, :, None] * wp + x[:, None, :]]
+
+    sums = at(ye, xe) - at(ys, xe) - at(ye, xs) + at(ys, xs)
+    area = (ye - ys)[:, :, None] * (xe - xs)[:, None, :]
+    crops = sums.float() / area[..., None].float()
+    return _normalise(crops.permute(0, 3, 1, 2)), ok
+
+
+class FaceDetector:
+    """MTCNN face detector.
+
+    min_face: smallest face side searched for, in pixels. thresholds: score cut-offs of
+    P-Net, R-Net and O-Net. factor: scale step of the image pyramid.
+    """
+
+    def __init__(
+        self,
+        device: str | torch.device = "auto",
+        min_face: int = 50,
+        thresholds: Sequence[float] = (0.6, 0.7, 0.7),
+        factor: float = 0.709,
+    ) -> None:
+        if min_face < 12:
+            raise InputError(f"min_face must be at least 12 pixels, got {min_face}")
+        if len(thresholds) != 3 or not all(0.0 <= t <= 1.0 for t in thresholds):
+            raise InputError(f"thresholds must be three numbers in [0, 1], got {tuple(thresholds)}")
+        if not 0.0 < factor < 1.0:
+            raise InputError(f"factor must be between 0 and 1, got {factor}")
+        self.device = resolve_device(device)
+        self.min_face = int(min_face)
+        self.thresholds = tuple(float(t) for t in thresholds)
+        self.factor = float(factor)
+        folder = mtcnn_weights_dir()
+        self.pnet = _load_net(PNet(), folder / "pnet.pt").to(self.device)
+        self.rnet = _load_net(RNet(), folder / "rnet.pt").to(self.device)
+        self.onet = _load_net(ONet(), folder / "onet.pt").to(self.device)
+
+    def detect(self, images: np.ndarray | Sequence[np.ndarray]) -> list[Faces]:
+        """Find faces in one (H,W,3) uint8 RGB image or a batch of them.
+
+        A (B,H,W,3) array or a list of arrays is a batch; images of different sizes are
+        grouped by size. Returns one Faces per image, sorted by descending score.
+        """
+        batch = _as_batch(images)
+        results: list[Faces | None] = [None] * len(batch)
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for index, image in enumerate(batch):
+            by_shape.setdefault(image.shape, []).append(index)
+        for indices in by_shape.values():
+            stacked = np.stack([batch[i] for i in indices])
+            for i, faces in zip(indices, self._detect_same_size(stacked)):
+                results[i] = faces
+        return results  # type: ignore[return-value]
+
+    def _scales(self, h: int, w: int) -> list[float]:
+        scale = 12.0 / self.min_face
+        side = min(h, w) * scale
+        scales = []
+        while side >= 12:
+            scales.append(scale)
+            scale *= self.factor
+            side *= self.factor
+        return scales
+
+    @torch.inference_mode()
+    def _detect_same_size(self, images: np.ndarray) -> list[Faces]:
+        """(B,H,W,3) uint8 -> B Faces."""
+        n, h, w, _ = images.shape
+        pixels = torch.from_numpy(images).to(self.device)
+        boxes, image_idx = self._propose(pixels.permute(0, 3, 1, 2).float(), h, w)
+        points = boxes.new_zeros(0, 5, 2)
+        if len(boxes):
+            table = _integral(pixels)
+            boxes, image_idx = self._refine(table, boxes, image_idx)
+            if len(boxes):
+                boxes, image_idx, points = self._output(table, boxes, image_idx)
+        boxes, image_idx, points = boxes.cpu().numpy(), image_idx.cpu().numpy(), points.cpu().numpy()
+        return [Faces(boxes[image_idx == i, :4], boxes[image_idx == i, 4], points[image_idx == i]) for i in range(n)]
+
+    def _propose(self, images: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """P-Net over the pyramid -> squared candidate boxes (K,5) [xyxy, score], image index (K,)."""
+        found, found_idx = [], []
+        for scale in self._scales(h, w):
+            scaled = F.interpolate(images, size=(int(h * scale + 1), int(w * scale + 1)), mode="area")
+            reg, prob = self.pnet(_normalise(scaled))
+            mask = prob[:, 1] >= self.thresholds[0]
+            where = mask.nonzero()
+            image_idx, cell = where[:, 0], where[:, 1:].flip(1).to(reg.dtype)
+            q1 = ((2 * cell + 1) / scale).floor()
+            q2 = ((2 * cell + 12) / scale).floor()
+            cand = torch.cat([q1, q2, prob[:, 1][mask][:, None], reg.permute(0, 2, 3, 1)[mask]], dim=1)
+            keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.5)
+            found.append(cand[keep])
+            found_idx.append(image_idx[keep])
+        if not found:
+            return images.new_zeros(0, 5), torch.zeros(0, dtype=torch.long, device=images.device)
+        cand, image_idx = torch.cat(found), torch.cat(found_idx)
+        keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.7)
+        cand, image_idx = cand[keep], image_idx[keep]
+        size = (cand[:, 2:4] - cand[:, 0:2]).repeat(1, 2)
+        boxes = _square(cand[:, :4] + cand[:, 5:9] * size)
+        return torch.cat([boxes, cand[:, 4:5]], dim=1), image_idx
+
+    def _run(self, net: nn.Module, table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor, size: int):
+        """Crop every candidate and run ``net`` in sub-batches; outputs are concatenated."""
+        outs, oks = [], []
+        for start in range(0, len(boxes), _SUB_BATCH):
+            end = start + _SUB_BATCH
+            crops, ok = _crops(table, boxes[start:end, :4], image_idx[start:end], size)
+            outs.append(net(crops))
+            oks.append(ok)
+        return [torch.cat(parts) for parts in zip(*outs)], torch.cat(oks)
+
+    def _refine(self, table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor):
+        """R-Net stage: (K,5) candidates -> fewer, regressed, squared candidates."""
+        (reg, prob), ok = self._run(self.rnet, table, boxes, image_idx, 24)
+        score = prob[:, 1]
+        keep = ok & (score > self.thresholds[1])
+        boxes = torch.cat([boxes[keep, :4], score[keep, None]], dim=1)
+        image_idx, reg = image_idx[keep], reg[keep]
+        pick = batched_nms(boxes[:, :4], boxes[:, 4], image_idx, 0.7)
+        boxes, image_idx, reg = boxes[pick], image_idx[pick], reg[pick]
+        boxes = torch.cat([_square(_regress(boxes[:, :4], reg)), boxes[:, 4:]], dim=1)
+        return boxes, image_idx
+
+    def _output(self, table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor):
+        """O-Net stage: final boxes (M,5), image index (M,), landmarks (M,5,2)."""
+        (reg, marks, prob), ok = self._run(self.onet, table, boxes, image_idx, 48)
+        score = prob[:, 1]
+        keep = ok & (score > self.thresholds[2])
+        boxes, image_idx, reg, marks = boxes[keep, :4], image_idx[keep], reg[keep], marks[keep]
+        wh = (boxes[:, 2:4] - boxes[:, 0:2] + 1)[:, None, :]
+        points = wh * torch.stack([marks[:, :5], marks[:, 5:]], dim=2) + boxes[:, None, 0:2] - 1
+        boxes = torch.cat([_regress(boxes, reg), score[keep, None]], dim=1)
+        pick = batched_nms(boxes[:, :4], boxes[:, 4], image_idx, 0.7, mode="min")
+        return boxes[pick], image_idx[pick], points[pick]
+
+
+def _as_batch(images: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Validate input and return a list of (H,W,3) uint8 arrays."""
+    if isinstance(images, np.ndarray) and images.ndim == 3:
+        images = [images]
+    batch = list(images)
+    for i, image in enumerate(batch):
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+            raise InputError(f"image {i} must be a uint8 RGB array of shape (H, W, 3), got {got}")
+    return batch

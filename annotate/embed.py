@@ -1,0 +1,73 @@
+"""Face embeddings: aligned 112x112 RGB crops -> unit-norm 512-d ArcFace vectors."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .devices import resolve_device
+from .errors import InputError
+from .models import load_model
+from .weights import WeightsFile, find_weights
+
+
+class Embedder:
+    """ArcFace embedder.
+
+    model: "auto", a known model name (see ``annotate models``) or a path to .onnx/.pth weights.
+    device: "auto", "cpu", "cuda" or "cuda:N". half: fp16 weights and inputs; None means
+    fp16 on CUDA and fp32 on the CPU. batch_size: crops per forward pass.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = "auto",
+        device: str | torch.device = "auto",
+        half: bool | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.half = self.device.type == "cuda" if half is None else bool(half)
+        self.batch_size = int(batch_size)
+        self.weights: WeightsFile = find_weights(model)
+        self.net, self.arch = load_model(self.weights.path)
+        self.net = self.net.to(self.device, torch.float16 if self.half else torch.float32).eval()
+
+    @property
+    def name(self) -> str:
+        """Model name, e.g. "w600k_mbf"."""
+        return self.weights.name
+
+    @property
+    def threshold(self) -> float:
+        """The model's default match threshold (cosine similarity)."""
+        return self.weights.spec.threshold if self.weights.spec else 0.35
+
+    @torch.inference_mode()
+    def embed(self, aligned: torch.Tensor | np.ndarray, flip: bool = False) -> np.ndarray:
+        """(N,3,112,112) RGB crops, float in [0,255] or uint8 -> (N,512) float32 unit vectors.
+
+        flip: also embed the mirrored crops and add the two embeddings before normalising.
+        """
+        x = torch.as_tensor(aligned)
+        if x.ndim != 4 or x.shape[1:] != (3, 112, 112):
+            raise InputError(f"aligned faces must have shape (N,3,112,112), got {tuple(x.shape)}")
+        dtype = torch.float16 if self.half else torch.float32
+        outputs = []
+        for start in range(0, len(x), self.batch_size):
+            batch = x[start : start + self.batch_size].to(self.device, torch.float32)
+            batch = ((batch / 255.0 - 0.5) / 0.5).to(dtype)
+            features = self.net(batch).float()
+            if flip:
+                features = features + self.net(batch.flip(3)).float()
+            outputs.append(F.normalize(features, dim=1))
+        if not outputs:
+            return np.zeros((0, self.embedding_size), dtype=np.float32)
+        return torch.cat(outputs).cpu().numpy()
+
+    @property
+    def embedding_size(self) -> int:
+        return self.weights.spec.embedding_size if self.weights.spec else 512

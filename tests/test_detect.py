@@ -1,0 +1,99 @@
+"""MTCNN detector: parity with facenet-pytorch 2.5.3 (fixture), batching, and edge cases."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from annotate.detect import FaceDetector
+from annotate.errors import InputError
+from annotate.faces import Faces
+from conftest import ROOT, load_source, pixel_sha256, read_rgb
+
+REFERENCE = json.loads((ROOT / "tests" / "fixtures" / "mtcnn_reference.json").read_text())
+CASES = [(c["min_face"], image) for c in REFERENCE["configs"] for image in c["images"]]
+
+
+@pytest.fixture(scope="module")
+def detectors() -> dict[int, FaceDetector]:
+    return {c["min_face"]: FaceDetector("cpu", c["min_face"], c["thresholds"], c["factor"]) for c in REFERENCE["configs"]}
+
+
+def assert_matches_reference(faces: Faces, ref: dict) -> None:
+    """Same number of faces; each reference face has one of ours within 1 px and 1e-3 in score."""
+    ref_boxes = np.array(ref["boxes"], dtype=np.float64).reshape(-1, 4)
+    assert len(faces) == len(ref_boxes), f"{len(faces)} faces, reference has {len(ref_boxes)}"
+    for box, score, marks in zip(ref_boxes, ref["scores"], np.array(ref["landmarks"]).reshape(-1, 5, 2)):
+        i = int(np.argmin(np.abs(faces.boxes - box).max(axis=1)))
+        assert np.abs(faces.boxes[i] - box).max() <= 1.0, (faces.boxes[i], box)
+        assert abs(faces.scores[i] - score) <= 1e-3
+        assert np.abs(faces.landmarks[i] - marks).max() <= 1.0
+
+
+@pytest.mark.parametrize("min_face,ref", CASES, ids=[f"{m}-{r['id']}" for m, r in CASES])
+def test_parity_with_facenet_pytorch(detectors, min_face, ref):
+    image = load_source(ref["source"])
+    assert pixel_sha256(image) == ref["sha256"], "the test re-created different pixels than the fixture"
+    (faces,) = detectors[min_face].detect(image)
+    assert_matches_reference(faces, ref)
+    assert np.all(np.diff(faces.scores) <= 0), "faces are sorted by descending score"
+
+
+@pytest.mark.parametrize("batch", REFERENCE["batches"], ids=lambda b: f"batch-{len(b['image_ids'])}")
+def test_batch_parity(detectors, batch):
+    sources = {r["id"]: r["source"] for c in REFERENCE["configs"] for r in c["images"]}
+    images = np.stack([load_source(sources[i]) for i in batch["image_ids"]])
+    results = detectors[batch["min_face"]].detect(images)
+    assert len(results) == len(images)
+    for faces, ref in zip(results, batch["results"]):
+        assert_matches_reference(faces, ref)
+
+
+def test_mixed_sizes_keep_input_order(detector):
+    astronaut, hopper = read_rgb(ROOT / "samples/astronaut.png"), read_rgb(ROOT / "samples/grace_hopper.jpg")
+    assert astronaut.shape != hopper.shape
+    batch = detector.detect([astronaut, hopper, astronaut])
+    singles = [detector.detect(image)[0] for image in (astronaut, hopper, astronaut)]
+    for got, want in zip(batch, singles):
+        np.testing.assert_allclose(got.boxes, want.boxes, atol=1e-3)
+        np.testing.assert_allclose(got.landmarks, want.landmarks, atol=1e-3)
+    # the astronaut's face: left eye left of the right eye, both above the nose and mouth
+    marks = batch[0].landmarks[0]
+    assert marks[0, 0] < marks[1, 0] and marks[:2, 1].max() < marks[2, 1] < marks[3:, 1].min()
+
+
+def test_no_face_gives_empty_faces(detector):
+    blank = np.full((240, 320, 3), 128, np.uint8)
+    (faces,) = detector.detect(blank)
+    assert len(faces) == 0 and faces.boxes.shape == (0, 4) and faces.landmarks.shape == (0, 5, 2)
+    (tiny,) = detector.detect(np.zeros((8, 8, 3), np.uint8))
+    assert len(tiny) == 0
+
+
+def test_min_face_filters_small_faces(detector):
+    image = read_rgb(ROOT / "samples/astronaut.png")
+    (big,) = detector.detect(image)
+    assert len(big) == 1 and 80 < big.widths[0] < 100
+    (none,) = FaceDetector("cpu", min_face=400).detect(image)
+    assert len(none) == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((64, 64), np.uint8), np.zeros((64, 64, 4), np.uint8), np.zeros((64, 64, 3), np.float32), "image.jpg"],
+    ids=["gray", "rgba", "float", "str"],
+)
+def test_bad_input_raises_input_error(detector, bad):
+    with pytest.raises(InputError):
+        detector.detect([bad])
+
+
+def test_bad_settings_raise_input_error():
+    with pytest.raises(InputError):
+        FaceDetector("cpu", min_face=5)
+    with pytest.raises(InputError):
+        FaceDetector("cpu", thresholds=(0.6, 0.7))
+    with pytest.raises(InputError):
+        FaceDetector("tpu")
