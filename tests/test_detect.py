@@ -35,7 +35,10 @@ def assert_matches_reference(faces: Faces, ref: dict) -> None:
 @pytest.mark.parametrize("min_face,ref", CASES, ids=[f"{m}-{r['id']}" for m, r in CASES])
 def test_parity_with_facenet_pytorch(detectors, min_face, ref):
     image = load_source(ref["source"])
-    assert pixel_sha256(image) == ref["sha256"], "the test re-created different pixels than the fixture"
+    if pixel_sha256(image) != ref["sha256"]:
+        if ref["source"].startswith("samples/"):
+            pytest.fail(f"{ref['source']} decodes to other pixels than when the fixture was made")
+        pytest.skip(f"this PyAV/Pillow build decodes {ref['source']} to other pixels than the fixture's build")
     (faces,) = detectors[min_face].detect(image)
     assert_matches_reference(faces, ref)
     assert np.all(np.diff(faces.scores) <= 0), "faces are sorted by descending score"
