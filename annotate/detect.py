@@ -123,19 +123,61 @@ def _regress(boxes: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
 
 
 def _integral(images: torch.Tensor) -> torch.Tensor:
-    """(B,H,W,3) uint8 -> (B,H+1,W+1,3) exact integer summed-area table."""
-    _, h, w, _ = images.shape
+    """(B,H,W,3) uint8 -> (B,H+1,W+1,3) exact integer summed-area table, zero first row/column."""
+    b, h, w, c = images.shape
     dtype = torch.int32 if 255 * h * w < 2**31 else torch.int64
-    table = images.to(dtype).cumsum(1).cumsum(2)
-    return F.pad(table, (0, 0, 1, 0, 1, 0))
+    table = torch.zeros((b, h + 1, w + 1, c), dtype=dtype, device=images.device)
+    inner = table[:, 1:, 1:]
+    torch.cumsum(images, 1, dtype=dtype, out=inner)
+    torch.cumsum(inner, 2, out=inner)
+    return table
+
+
+def _bins(lo: torch.Tensor, hi: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel ranges [start, end) of ``size`` output bins over [lo, hi), per row of (K,) bounds.
+
+    start = lo + floor(i*L/size), end = lo + ceil((i+1)*L/size): the bins of adaptive average
+    pooling, i.e. of ``F.interpolate(mode="area")``. Returns two (K,size) int64 tensors.
+    """
+    i = torch.arange(size, device=lo.device)
+    length = (hi - lo)[:, None]
+    start = lo[:, None] + torch.div(i * length, size, rounding_mode="floor")
+    end = lo[:, None] + torch.div((i + 1) * length + size - 1, size, rounding_mode="floor")
+    return start, end
+
+
+def _box_sums(table: torch.Tensor, image_idx: torch.Tensor, rows: tuple, cols: tuple) -> torch.Tensor:
+    """Mean pixel of every (row bin, col bin) cell -> (K,3,R,C) float32, from four table lookups.
+
+    image_idx (K,); rows = (start, end) each (K,R); cols = (start, end) each (K,C).
+    """
+    _, hp, wp, _ = table.shape
+    flat = table.reshape(-1, table.shape[-1])
+    base = image_idx[:, None, None] * (hp * wp)
+    (ys, ye), (xs, xe) = rows, cols
+
+    def at(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return flat[base + y[:, :, None] * wp + x[:, None, :]]
+
+    sums = at(ye, xe) - at(ys, xe) - at(ye, xs) + at(ys, xs)
+    area = (ye - ys)[:, :, None] * (xe - xs)[:, None, :]
+    return (sums.float() / area[..., None].float()).permute(0, 3, 1, 2)
+
+
+def _resize(table: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
+    """Area-resize the whole images of a table to (B,3,out_h,out_w) float32."""
+    b, hp, wp, _ = table.shape
+    idx = torch.arange(b, device=table.device)
+    zero = torch.zeros(b, dtype=torch.long, device=table.device)
+    rows = _bins(zero, zero + hp - 1, out_hw[0])
+    cols = _bins(zero, zero + wp - 1, out_hw[1])
+    return _box_sums(table, idx, rows, cols)
 
 
 def _crops(table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Area-resample square crops of (K,4) boxes to (K,3,size,size), normalised.
 
-    Boxes are truncated to integers and clipped to the image as facenet-pytorch's ``pad``,
-    then each output pixel averages its bin [floor(i*L/s), ceil((i+1)*L/s)) exactly as
-    ``F.interpolate(mode="area")``, using four lookups in the integral image.
+    Boxes are truncated to integers and clipped to the image as facenet-pytorch's ``pad``.
     Returns crops and a (K,) mask of boxes with a non-empty crop.
     """
     _, hp, wp, _ = table.shape
@@ -146,26 +188,8 @@ def _crops(table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor, si
     y1 = b[:, 3].clamp(max=hp - 1)
     ok = (x1 > x0) & (y1 > y0)
     x1, y1 = torch.where(ok, x1, x0 + 1), torch.where(ok, y1, y0 + 1)
-    i = torch.arange(size, device=boxes.device)
-
-    def bins(lo: torch.Tensor, hi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        length = (hi - lo)[:, None]
-        start = lo[:, None] + torch.div(i * length, size, rounding_mode="floor")
-        end = lo[:, None] + torch.div((i + 1) * length + size - 1, size, rounding_mode="floor")
-        return start, end
-
-    ys, ye = bins(y0, y1)
-    xs, xe = bins(x0, x1)
-    flat = table.reshape(-1, 3)
-    base = image_idx[:, None, None] * (hp * wp)
-
-    def at(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return flat[base + y[:, :, None] * wp + x[:, None, :]]
-
-    sums = at(ye, xe) - at(ys, xe) - at(ye, xs) + at(ys, xs)
-    area = (ye - ys)[:, :, None] * (xe - xs)[:, None, :]
-    crops = sums.float() / area[..., None].float()
-    return _normalise(crops.permute(0, 3, 1, 2)), ok
+    crops = _box_sums(table, image_idx, _bins(y0, y1, size), _bins(x0, x1, size))
+    return _normalise(crops), ok
 
 
 class FaceDetector:
@@ -228,22 +252,21 @@ class FaceDetector:
     def _detect_same_size(self, images: np.ndarray) -> list[Faces]:
         """(B,H,W,3) uint8 -> B Faces."""
         n, h, w, _ = images.shape
-        pixels = torch.from_numpy(images).to(self.device)
-        boxes, image_idx = self._propose(pixels.permute(0, 3, 1, 2).float(), h, w)
+        table = _integral(torch.from_numpy(images).to(self.device))
+        boxes, image_idx = self._propose(table, h, w)
         points = boxes.new_zeros(0, 5, 2)
         if len(boxes):
-            table = _integral(pixels)
             boxes, image_idx = self._refine(table, boxes, image_idx)
             if len(boxes):
                 boxes, image_idx, points = self._output(table, boxes, image_idx)
         boxes, image_idx, points = boxes.cpu().numpy(), image_idx.cpu().numpy(), points.cpu().numpy()
         return [Faces(boxes[image_idx == i, :4], boxes[image_idx == i, 4], points[image_idx == i]) for i in range(n)]
 
-    def _propose(self, images: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _propose(self, table: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
         """P-Net over the pyramid -> squared candidate boxes (K,5) [xyxy, score], image index (K,)."""
         found, found_idx = [], []
         for scale in self._scales(h, w):
-            scaled = F.interpolate(images, size=(int(h * scale + 1), int(w * scale + 1)), mode="area")
+            scaled = _resize(table, (int(h * scale + 1), int(w * scale + 1)))
             reg, prob = self.pnet(_normalise(scaled))
             mask = prob[:, 1] >= self.thresholds[0]
             where = mask.nonzero()
@@ -255,7 +278,7 @@ class FaceDetector:
             found.append(cand[keep])
             found_idx.append(image_idx[keep])
         if not found:
-            return images.new_zeros(0, 5), torch.zeros(0, dtype=torch.long, device=images.device)
+            return torch.zeros(0, 5, device=table.device), torch.zeros(0, dtype=torch.long, device=table.device)
         cand, image_idx = torch.cat(found), torch.cat(found_idx)
         keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.7)
         cand, image_idx = cand[keep], image_idx[keep]
