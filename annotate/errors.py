@@ -17,3 +17,7 @@ class ModelError(AnnotateError):
 
 class InputError(AnnotateError):
     """An input (image, video, argument) cannot be used."""
+
+
+class BankError(AnnotateError):
+    """The face bank is missing, unreadable, or was built with another model."""

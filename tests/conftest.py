@@ -70,3 +70,36 @@ def embedder():
     from annotate.embed import Embedder
 
     return Embedder(device="cpu")
+
+
+@pytest.fixture()
+def bank_dir(tmp_path: Path) -> Path:
+    """A private copy of the demo face bank folders (tests never write into the repository)."""
+    import shutil
+
+    target = tmp_path / "facebank"
+    for label in ("Eileen Collins", "Grace Hopper"):
+        shutil.copytree(ROOT / "facebank" / label, target / label)
+    return target
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run the annotate command line in this process -> (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+    import sys
+
+    from annotate.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["annotate", *map(str, args)]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            run()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        sys.argv = argv
+    return code, out.getvalue(), err.getvalue()

@@ -1,0 +1,203 @@
+"""Draw faces on an image: a box, a name label and the five landmarks per face.
+
+Everything is sized from the face width w = x2 - x1 in pixels (see ``_Style.for_face``)
+so labels stay readable from 50 px to 1000 px faces. Labels use the shipped font
+``fonts/wqy-microhei-subset.ttf`` (Latin, Greek, Cyrillic, Chinese, Japanese, Korean).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from annotate import resources
+from annotate.errors import AnnotateError
+from annotate.faces import Faces
+from annotate.match import UNKNOWN
+
+GREY = (128, 128, 128)
+_SATURATION = 0.75  # fixed HSV saturation/value of label colours; only the hue varies
+_VALUE = 0.90
+_OUTLINE = (24, 24, 24)  # ring around landmark dots, so they show on any skin
+_WHITE = (255, 255, 255)
+_BLACK = (0, 0, 0)
+_REFERENCE_GLYPHS = "ÅÉgjy张김"  # tallest accented caps, descenders, CJK: sets the label height
+
+
+def label_colour(label: str) -> tuple[int, int, int]:
+    """Stable RGB colour of a name: hue from sha256 of the UTF-8 name; grey for Unknown*."""
+    if label.startswith(UNKNOWN):
+        return GREY
+    digest = hashlib.sha256(label.encode("utf-8")).digest()
+    hue = int.from_bytes(digest[:2], "big") / 65536.0
+    r, g, b = colorsys.hsv_to_rgb(hue, _SATURATION, _VALUE)
+    return (round(r * 255), round(g * 255), round(b * 255))
+
+
+def _text_colour(fill: tuple[int, int, int]) -> tuple[int, int, int]:
+    """White or black, whichever contrasts more with ``fill`` (WCAG relative luminance)."""
+
+    def linear(c: int) -> float:
+        c /= 255.0
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * linear(fill[0]) + 0.7152 * linear(fill[1]) + 0.0722 * linear(fill[2])
+    return _BLACK if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else _WHITE
+
+
+def _clamp(value: float, lo: int, hi: int) -> int:
+    return int(min(max(round(value), lo), hi))
+
+
+@dataclass(frozen=True)
+class _Style:
+    """Pixel sizes for one face: box line width, font size, label padding, landmark radius."""
+
+    line: int
+    font_size: int
+    pad: int
+    radius: int
+
+    @classmethod
+    def for_face(cls, width: float, image_height: int) -> _Style:
+        """Sizes for a face ``width`` px wide in an image ``image_height`` px tall.
+
+        line = clamp(w/60, 2, 8); font = clamp(w/8, 14, 48), and at most a sixth of
+        the image height (but never under 10 px); landmark radius = clamp(w/60, 3, 9).
+        """
+        w = width if math.isfinite(width) else 0.0
+        font_size = min(_clamp(w / 8, 14, 48), max(10, image_height // 6))
+        return cls(
+            line=_clamp(w / 60, 2, 8),
+            font_size=font_size,
+            pad=max(2, round(font_size * 0.2)),
+            radius=_clamp(w / 60, 3, 9),
+        )
+
+
+@lru_cache(maxsize=32)
+def _load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    """The label font at ``size`` px (loaded once per size); AnnotateError if it is missing."""
+    path = resources.font_path()
+    if not path.is_file():
+        raise AnnotateError(
+            f"label font not found: {path} (it ships with annotate; "
+            "restore it from the repository or rebuild it with scripts/subset_font.py)"
+        )
+    try:
+        return _load_font(str(path), size)
+    except OSError as exc:
+        raise AnnotateError(f"label font {path} cannot be read: {exc}") from exc
+
+
+def _label_text(label: str, similarity: float | None) -> str:
+    """``Name 0.62`` when a finite similarity is given, else the name ("" draws no text)."""
+    if not label:
+        return ""
+    if similarity is not None and math.isfinite(similarity):
+        return f"{label} {similarity:.2f}"
+    return label
+
+
+def draw_faces(
+    image: np.ndarray,
+    faces: Faces,
+    labels: Sequence[str],
+    similarities: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return a copy of the (H,W,3) uint8 RGB image with each face's box, label text and 5 landmarks drawn.
+
+    labels: one name per face ("" = box without text). similarities: optional (N,)
+    cosine similarities, shown with 2 decimals after the name where finite.
+    Boxes, labels and landmarks are clipped to the image; the input is not modified.
+    """
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ValueError(f"image must be an (H,W,3) uint8 RGB array, got {got}")
+    n = len(faces)
+    if len(labels) != n:
+        raise ValueError(f"got {len(labels)} labels for {n} faces")
+    sims: np.ndarray | None = None
+    if similarities is not None:
+        sims = np.asarray(similarities, dtype=np.float64).reshape(-1)
+        if len(sims) != n:
+            raise ValueError(f"got {len(sims)} similarities for {n} faces")
+    if n == 0:
+        return image.copy()
+
+    height, width = image.shape[:2]
+    canvas = Image.fromarray(np.ascontiguousarray(image), "RGB")
+    draw = ImageDraw.Draw(canvas)
+    pending_labels = []
+    for i in range(n):
+        x1, y1, x2, y2 = (float(v) for v in faces.boxes[i])
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+            continue
+        if x2 <= 0 or y2 <= 0 or x1 >= width or y1 >= height:
+            continue  # wholly outside the image
+        style = _Style.for_face(x2 - x1, height)
+        colour = label_colour(labels[i])
+        # Clip far-away coordinates to just outside the image: same pixels, small numbers.
+        m = style.line + 1
+        bx1, bx2 = (int(round(min(max(v, -m), width + m))) for v in (x1, x2))
+        by1, by2 = (int(round(min(max(v, -m), height + m))) for v in (y1, y2))
+        if bx2 > bx1 and by2 > by1:
+            draw.rectangle((bx1, by1, bx2 - 1, by2 - 1), outline=colour, width=style.line)
+        _draw_landmarks(draw, faces.landmarks[i], style.radius, colour, width, height)
+        text = _label_text(labels[i], None if sims is None else float(sims[i]))
+        if text:
+            pending_labels.append((text, colour, style, bx1, by1))
+    for text, colour, style, bx1, by1 in pending_labels:  # labels last: on top of other boxes
+        _draw_label(draw, text, colour, style, bx1, by1, width)
+    return np.array(canvas, dtype=np.uint8)
+
+
+def _draw_landmarks(
+    draw: ImageDraw.ImageDraw,
+    points: np.ndarray,
+    radius: int,
+    colour: tuple[int, int, int],
+    width: int,
+    height: int,
+) -> None:
+    """Filled dots of ``radius`` px at the (5,2) xy ``points`` with a thin dark ring."""
+    ring = 1 if radius < 6 else 2
+    for x, y in points.astype(np.float64):
+        if not (math.isfinite(x) and math.isfinite(y)):
+            continue
+        if x < -radius or y < -radius or x > width + radius or y > height + radius:
+            continue
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour, outline=_OUTLINE, width=ring)
+
+
+def _draw_label(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    colour: tuple[int, int, int],
+    style: _Style,
+    box_x1: int,
+    box_y1: int,
+    image_width: int,
+) -> None:
+    """Text on a filled rectangle whose bottom is the box top, or inside the box if no room above."""
+    font = _font(style.font_size)
+    # Height from fixed reference glyphs (cap, descender, hanzi) so every label of a size
+    # has the same height and baseline whatever its text.
+    _, ink_top, _, ink_bottom = font.getbbox(_REFERENCE_GLYPHS, anchor="ls")
+    label_w = math.ceil(font.getlength(text)) + 2 * style.pad
+    label_h = ink_bottom - ink_top + 2 * style.pad
+    top = box_y1 - label_h if box_y1 - label_h >= 0 else max(box_y1, 0)
+    left = min(max(box_x1, 0), max(image_width - label_w, 0))
+    draw.rectangle((left, top, left + label_w - 1, top + label_h - 1), fill=colour)
+    draw.text((left + style.pad, top + style.pad - ink_top), text, font=font, fill=_text_colour(colour), anchor="ls")

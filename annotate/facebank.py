@@ -1,0 +1,233 @@
+"""The face bank: one averaged, L2-normalised embedding per label, built from labelled folders.
+
+Layout: ``<root>/<label>/*.{jpg,jpeg,png,webp,bmp}``; the label is the folder name, in full
+Unicode. The bank file (``<root>/facebank.npz`` by default) also keeps every source image's
+sha256 and embedding, so a rebuild embeds only new or changed files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BankError
+from .media import atomic_path
+
+BANK_FILE = "facebank.npz"
+BANK_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FaceBank:
+    """labels: K names. embeddings: (K,D) float32 unit rows. counts: (K,) images per label.
+    model, model_sha256: the recognition model that made the embeddings.
+    image_paths, image_sha256, image_labels: M source images (paths relative to the bank folder).
+    image_faces: (M,) faces found in each (0: skipped). image_embeddings: (M,D), zero rows where skipped."""
+
+    labels: tuple[str, ...]
+    embeddings: np.ndarray
+    counts: np.ndarray
+    model: str
+    model_sha256: str
+    image_paths: tuple[str, ...] = ()
+    image_sha256: tuple[str, ...] = ()
+    image_labels: tuple[str, ...] = ()
+    image_faces: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    image_embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 512), np.float32))
+
+    def __post_init__(self) -> None:
+        k, m = len(self.labels), len(self.image_paths)
+        emb = np.asarray(self.embeddings, np.float32)
+        img = np.asarray(self.image_embeddings, np.float32)
+        counts = np.asarray(self.counts, np.int64)
+        faces = np.asarray(self.image_faces, np.int64)
+        if emb.ndim != 2 or img.ndim != 2 or counts.ndim != 1 or faces.ndim != 1:
+            raise ValueError("face bank embeddings must be (K,D) and (M,D), counts (K,) and image_faces (M,)")
+        if len(emb) != k or len(counts) != k or len(img) != m or len(faces) != m:
+            raise ValueError("face bank columns have different lengths")
+        if len(self.image_sha256) != m or len(self.image_labels) != m:
+            raise ValueError("face bank columns have different lengths")
+        for name, value in (("embeddings", emb), ("counts", counts), ("image_faces", faces), ("image_embeddings", img)):
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def empty(cls, model: str, model_sha256: str, dim: int = 512) -> FaceBank:
+        return cls((), np.zeros((0, dim)), np.zeros(0), model, model_sha256, image_embeddings=np.zeros((0, dim)))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def save(self, path: Path) -> None:
+        """Write the bank atomically as .npz (no pickles)."""
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(
+                    handle,
+                    format_version=np.array(FORMAT_VERSION),
+                    labels=np.array(self.labels, dtype=str), embeddings=self.embeddings, counts=self.counts,
+                    model=np.array(self.model), model_sha256=np.array(self.model_sha256),
+                    image_paths=np.array(self.image_paths, dtype=str), image_sha256=np.array(self.image_sha256, dtype=str),
+                    image_labels=np.array(self.image_labels, dtype=str), image_faces=self.image_faces,
+                    image_embeddings=self.image_embeddings,
+                )
+
+    @classmethod
+    def load(cls, path: Path) -> FaceBank:
+        """Read a bank file; BankError if it is missing or unreadable."""
+        if not path.is_file():
+            raise BankError(f"face bank {path} not found; build it with: annotate bank build")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                strings = lambda key: tuple(str(s) for s in data[key])  # noqa: E731
+                return cls(
+                    strings("labels"), data["embeddings"], data["counts"], str(data["model"]), str(data["model_sha256"]),
+                    strings("image_paths"), strings("image_sha256"), strings("image_labels"),
+                    data["image_faces"], data["image_embeddings"],
+                )
+        except (OSError, ValueError, KeyError) as exc:
+            raise BankError(f"face bank {path} is unreadable ({exc}); delete it and run: annotate bank build") from exc
+
+    def check_model(self, model: str, model_sha256: str, path: Path) -> None:
+        """BankError telling the user to rebuild if the bank was made with another model."""
+        if self.model_sha256 != model_sha256:
+            raise BankError(
+                f"face bank {path} was built with model {self.model} ({self.model_sha256[:12]}), but this run uses "
+                f"{model} ({model_sha256[:12]}); rebuild it: annotate bank build --model {model}"
+            )
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """A labelled bank image on disk: its path relative to the bank folder, label and sha256."""
+
+    relative: str
+    label: str
+    sha256: str
+
+
+def scan(root: Path) -> list[SourceImage]:
+    """Every ``<root>/<label>/<image>``, sorted by label then name."""
+    if not root.is_dir():
+        raise BankError(f"face bank folder {root} not found: make {root}/<label>/ folders of photos of each person")
+    found = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in BANK_SUFFIXES):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found.append(SourceImage(path.relative_to(root).as_posix(), folder.name, digest))
+    return found
+
+
+def is_current(bank: FaceBank, sources: Sequence[SourceImage]) -> bool:
+    """True if the bank was built from exactly these files (same paths and contents)."""
+    stored = set(zip(bank.image_paths, bank.image_sha256, bank.image_labels))
+    return stored == {(s.relative, s.sha256, s.label) for s in sources}
+
+
+# A function that embeds the largest face of each image file: returns, per file, either
+# ((D,) unit embedding, number of faces found) or an error message string.
+EmbedFiles = Callable[[Sequence[Path]], list["tuple[np.ndarray, int] | str"]]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: the new bank, files embedded now, files reused, per-file notes."""
+
+    bank: FaceBank
+    embedded: tuple[str, ...]
+    reused: int
+    notes: tuple[str, ...]
+
+
+def build(
+    root: Path,
+    embed_files: EmbedFiles,
+    model: str,
+    model_sha256: str,
+    previous: FaceBank | None = None,
+    sources: Sequence[SourceImage] | None = None,
+) -> BuildReport:
+    """Build the bank from ``root``, reusing ``previous`` embeddings of unchanged files (same sha256, same model).
+
+    sources: the result of ``scan(root)`` if the caller already has it.
+    """
+    sources = scan(root) if sources is None else sources
+    cache: dict[str, tuple[np.ndarray, int]] = {}
+    if previous is not None and previous.model_sha256 == model_sha256:
+        cache = {sha: (emb, int(n)) for sha, emb, n in zip(previous.image_sha256, previous.image_embeddings, previous.image_faces)}
+    todo = [s for s in sources if s.sha256 not in cache]
+    outcomes = embed_files([root / s.relative for s in todo]) if todo else []
+    notes, failed = [], set()
+    for source, outcome in zip(todo, outcomes):
+        if isinstance(outcome, str):
+            notes.append(f"{source.relative}: {outcome}; skipped")
+            failed.add(source.relative)
+        else:
+            cache[source.sha256] = outcome
+    kept = [s for s in sources if s.relative not in failed]
+    dim = next((len(e) for e, _ in cache.values()), 512)
+    img_emb = np.stack([cache[s.sha256][0] for s in kept]) if kept else np.zeros((0, dim), np.float32)
+    faces = np.array([cache[s.sha256][1] for s in kept], np.int64)
+    for s, n in zip(kept, faces):
+        if n == 0:
+            notes.append(f"{s.relative}: no face found; skipped")
+        elif n > 1:
+            notes.append(f"{s.relative}: {n} faces found; used the largest")
+    labels, means, counts = _label_means([s.label for s in kept], img_emb, faces)
+    bank = FaceBank(
+        labels, means, counts, model, model_sha256,
+        tuple(s.relative for s in kept), tuple(s.sha256 for s in kept), tuple(s.label for s in kept), faces, img_emb,
+    )
+    return BuildReport(bank, tuple(s.relative for s in todo), len(sources) - len(todo), tuple(notes))
+
+
+def _label_means(image_labels: Sequence[str], embeddings: np.ndarray, faces: np.ndarray):
+    """Per label: the renormalised mean of its images' unit embeddings, and the image count."""
+    labels = sorted({l for l, n in zip(image_labels, faces) if n > 0})
+    dim = embeddings.shape[1] if embeddings.ndim == 2 else 512
+    means = np.zeros((len(labels), dim), np.float32)
+    counts = np.zeros(len(labels), np.int64)
+    for k, label in enumerate(labels):
+        rows = [i for i, (l, n) in enumerate(zip(image_labels, faces)) if l == label and n > 0]
+        mean = embeddings[rows].mean(axis=0)
+        means[k] = mean / np.linalg.norm(mean)
+        counts[k] = len(rows)
+    return tuple(labels), means, counts
+
+
+def quality_problems(bank: FaceBank, threshold: float) -> list[str]:
+    """Likely mistakes: mislabelled images, labels with one image, and labels that look like one person."""
+    problems = []
+    index = {label: k for k, label in enumerate(bank.labels)}
+    used = [(p, l, e) for p, l, n, e in zip(bank.image_paths, bank.image_labels, bank.image_faces, bank.image_embeddings) if n > 0]
+    sums = np.zeros_like(bank.embeddings)
+    for _, label, emb in used:
+        sums[index[label]] += emb
+    for path, label, emb in used if len(bank) > 1 else []:
+        k = index[label]
+        means = bank.embeddings.copy()
+        if bank.counts[k] > 1:  # its own label's mean without itself
+            rest = sums[k] - emb
+            means[k] = rest / np.linalg.norm(rest)
+        sims = means @ emb
+        sims_other = np.where(np.arange(len(sims)) == k, -np.inf, sims)
+        other = int(np.argmax(sims_other))
+        if sims[other] > sims[k]:
+            problems.append(
+                f"{path}: looks more like {bank.labels[other]!r} ({sims[other]:.2f}) than {label!r} ({sims[k]:.2f}); mislabelled?"
+            )
+    for label, count in zip(bank.labels, bank.counts):
+        if count == 1:
+            problems.append(f"{label!r} has only one image; add a few more for reliable matches")
+    sims = bank.embeddings @ bank.embeddings.T
+    for i in range(len(bank)):
+        for j in range(i + 1, len(bank)):
+            if sims[i, j] >= threshold:
+                problems.append(
+                    f"{bank.labels[i]!r} and {bank.labels[j]!r} look like the same person ({sims[i, j]:.2f}); duplicate labels?"
+                )
+    return problems

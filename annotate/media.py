@@ -1,0 +1,120 @@
+"""Photo input and output: decoding any image to upright RGB, finding inputs, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+JPEG_QUALITY = 95
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """Any Pillow mode -> (H,W,3) uint8 RGB. High bit depths are scaled, transparency goes on white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        gray = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"))
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Decode an image file -> (H,W,3) uint8 RGB, turned upright per its EXIF orientation.
+
+    Raises InputError naming the file when it is empty, not an image, truncated, or so large
+    that it looks like a decompression bomb.
+    """
+    try:
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: empty file (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                return _to_rgb(ImageOps.exif_transpose(image))
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"{path}: refused, too many pixels for a photo (decompression bomb?): {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise InputError(f"{path}: not an image Pillow can read") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: cannot decode ({str(exc) or type(exc).__name__}); the file may be truncated") from exc
+
+
+@dataclass(frozen=True)
+class PhotoJob:
+    """One input photo and where its annotated copy goes: ``out_dir / relative``."""
+
+    source: Path
+    relative: Path
+
+
+def find_photos(inputs: Iterable[Path]) -> list[PhotoJob]:
+    """Expand files and folders (recursively) into photo jobs, in a stable order.
+
+    A folder's images keep their path relative to that folder; a file given directly keeps
+    only its name. Files with other suffixes inside folders are ignored; a file given by
+    name is always tried, so a mislabelled one gets an error instead of silence.
+    """
+    jobs: list[PhotoJob] = []
+    for given in inputs:
+        if given.is_dir():
+            for path in sorted(p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
+                jobs.append(PhotoJob(path, path.relative_to(given)))
+        elif given.exists():
+            jobs.append(PhotoJob(given, Path(given.name)))
+        else:
+            raise InputError(f"{given}: no such file or folder")
+    return jobs
+
+
+def check_out_dir(inputs: Iterable[Path], out_dir: Path) -> None:
+    """Refuse an output folder equal to, or inside, an input folder (outputs would be re-read)."""
+    out = out_dir.resolve()
+    for given in inputs:
+        if given.is_dir():
+            src = given.resolve()
+            if out == src or src in out.parents:
+                raise InputError(f"--out {out_dir} is inside the input folder {given}; choose a folder outside it")
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; rename it to ``final`` only if the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_image(path: Path, image: np.ndarray) -> None:
+    """Write (H,W,3) uint8 RGB atomically, in the format its suffix names (JPEG at quality 95)."""
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"{path}: cannot tell which image format to write from the suffix {path.suffix!r}")
+    options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format=fmt, **options)

@@ -1,0 +1,126 @@
+"""Wiring of the stages: detect -> align -> embed -> match, and the face bank that matching needs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .align import align_faces
+from .detect import FaceDetector
+from .embed import Embedder
+from .errors import AnnotateError, BankError
+from .facebank import BANK_FILE, BuildReport, FaceBank, build, is_current, scan
+from .faces import Faces
+from .match import Matches, match
+from .media import read_image
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """One image's faces, their names, and their (N,D) unit embeddings."""
+
+    faces: Faces
+    matches: Matches
+    embeddings: np.ndarray
+
+    @classmethod
+    def empty(cls, dim: int = 512) -> Recognition:
+        return cls(Faces.empty(), Matches.empty(), np.zeros((0, dim), np.float32))
+
+
+class Recognizer:
+    """Detector and embedder together, with the bank to name faces against.
+
+    model, device: as ``Embedder``; min_face: smallest face in pixels; threshold: cosine
+    similarity a face needs to take a bank label (None: the model's default).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = "auto",
+        device: str | torch.device = "auto",
+        min_face: int = 50,
+        threshold: float | None = None,
+    ) -> None:
+        self.detector = FaceDetector(device=device, min_face=min_face)
+        self.embedder = Embedder(model=model, device=self.detector.device)
+        self.threshold = self.embedder.threshold if threshold is None else float(threshold)
+        if not -1.0 <= self.threshold <= 1.0:
+            raise AnnotateError(f"threshold must be a cosine similarity in [-1, 1], got {threshold}")
+        self.bank = FaceBank.empty(self.embedder.name, self.embedder.weights.sha256)
+
+    def recognise(self, images: Sequence[np.ndarray]) -> list[Recognition]:
+        """Faces and names in a batch of (H,W,3) uint8 RGB images; all faces are embedded together."""
+        faces = self.detector.detect(list(images))
+        crops = align_faces(images, faces, self.detector.device)
+        embeddings = self.embedder.embed(crops)
+        results, start = [], 0
+        for found in faces:
+            emb = embeddings[start : start + len(found)]
+            start += len(found)
+            results.append(Recognition(found, match(emb, self.bank.embeddings, self.bank.labels, self.threshold), emb))
+        return results
+
+    def embed_files(self, paths: Sequence[Path], batch: int = 16) -> list[tuple[np.ndarray, int] | str]:
+        """For bank images: the flip-averaged embedding of each file's largest face and its face
+        count, or an error message. A file without a face gives a zero vector and count 0."""
+        out: list[tuple[np.ndarray, int] | str] = []
+        dim = self.embedder.embedding_size
+        for start in range(0, len(paths), batch):
+            images, slots = [], []
+            chunk: list[tuple[np.ndarray, int] | str] = []
+            for path in paths[start : start + batch]:
+                try:
+                    images.append(read_image(path))
+                    slots.append(len(chunk))
+                    chunk.append("")
+                except AnnotateError as error:
+                    chunk.append(str(error).removeprefix(f"{path}: "))
+            faces = self.detector.detect(images) if images else []
+            largest = [f.largest() for f in faces]
+            vectors = self.embedder.embed(align_faces(images, largest, self.detector.device), flip=True)
+            row = 0
+            for slot, found, big in zip(slots, faces, largest):
+                if len(big):
+                    chunk[slot] = (vectors[row], len(found))
+                    row += 1
+                else:
+                    chunk[slot] = (np.zeros(dim, np.float32), 0)
+            out += chunk
+        return out
+
+
+def bank_paths(spec: Path) -> tuple[Path, Path]:
+    """(labelled folder, bank file) for ``--bank``: a folder (file inside it) or a .npz file (folders beside it)."""
+    if spec.suffix.lower() == ".npz":
+        return spec.parent, spec
+    return spec, spec / BANK_FILE
+
+
+def load_bank(recognizer: Recognizer, spec: Path, refresh: bool = True) -> BuildReport | None:
+    """Give ``recognizer`` the bank at ``spec``, building or refreshing it first when its
+    labelled folders changed (if ``refresh``). Returns the build report, or None if the
+    stored bank was current. BankError if it was made with another model."""
+    root, file = bank_paths(spec)
+    emb = recognizer.embedder
+    stored = FaceBank.load(file) if file.is_file() else None
+    if stored is not None:
+        stored.check_model(emb.name, emb.weights.sha256, file)
+    if not root.is_dir() or not refresh:
+        if stored is None:
+            raise BankError(f"no face bank at {spec}: make {root}/<label>/ folders of photos, then run: annotate bank build")
+        recognizer.bank = stored
+        return None
+    sources = scan(root)
+    if stored is not None and is_current(stored, sources):
+        recognizer.bank = stored
+        return None
+    report = build(root, recognizer.embed_files, emb.name, emb.weights.sha256, previous=stored, sources=sources)
+    report.bank.save(file)
+    recognizer.bank = report.bank
+    return report

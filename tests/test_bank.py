@@ -1,0 +1,135 @@
+"""Face bank: build, incremental rebuild, quality checks, model mismatch, CLI."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from annotate.errors import BankError
+from annotate.facebank import BANK_FILE, FaceBank, build, quality_problems
+from annotate.pipeline import Recognizer, load_bank
+from conftest import ROOT, run_cli
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer(device="cpu")
+
+
+class CountingEmbed:
+    """Wraps Recognizer.embed_files and records which files it was asked to embed."""
+
+    def __init__(self, recognizer: Recognizer) -> None:
+        self.recognizer, self.seen = recognizer, []
+
+    def __call__(self, paths):
+        self.seen += [p.name for p in paths]
+        return self.recognizer.embed_files(paths)
+
+
+def build_with(recognizer, root, previous=None):
+    counter = CountingEmbed(recognizer)
+    emb = recognizer.embedder
+    return build(root, counter, emb.name, emb.weights.sha256, previous), counter
+
+
+def test_build_makes_one_unit_vector_per_label(recognizer, bank_dir, tmp_path):
+    report, counter = build_with(recognizer, bank_dir)
+    bank = report.bank
+    assert bank.labels == ("Eileen Collins", "Grace Hopper")
+    assert bank.counts.tolist() == [3, 3] and len(counter.seen) == 6
+    np.testing.assert_allclose(np.linalg.norm(bank.embeddings, axis=1), 1.0, atol=1e-5)
+    mean = bank.image_embeddings[:3].mean(axis=0)
+    np.testing.assert_allclose(bank.embeddings[0], mean / np.linalg.norm(mean), atol=1e-6)
+    assert bank.embeddings[0] @ bank.embeddings[1] < 0.3
+    assert bank.model == "w600k_mbf" and bank.model_sha256 == recognizer.embedder.weights.sha256
+    path = tmp_path / "bank.npz"
+    bank.save(path)
+    again = FaceBank.load(path)
+    assert again.labels == bank.labels and again.image_paths == bank.image_paths
+    np.testing.assert_array_equal(again.image_embeddings, bank.image_embeddings)
+    assert len(again.image_sha256[0]) == 64
+
+
+def test_unicode_labels_and_incremental_rebuild(recognizer, bank_dir):
+    first, _ = build_with(recognizer, bank_dir)
+    shutil.move(bank_dir / "Grace Hopper", bank_dir / "张伟")
+    shutil.copy(ROOT / "samples" / "photos" / "grace_hopper_gray.jpg", bank_dir / "张伟" / "4.jpg")
+    second, counter = build_with(recognizer, bank_dir, previous=first.bank)
+    assert counter.seen == ["4.jpg"], "only the new photo is embedded; moved files are found by content"
+    assert second.reused == 6 and second.embedded == ("张伟/4.jpg",)
+    assert second.bank.labels == ("Eileen Collins", "张伟") and second.bank.counts.tolist() == [3, 4]
+    third, counter = build_with(recognizer, bank_dir, previous=second.bank)
+    assert counter.seen == [] and third.reused == 7
+
+
+def test_photo_without_face_is_reported_and_skipped(recognizer, bank_dir):
+    shutil.copy(ROOT / "samples" / "photos" / "no_face.png", bank_dir / "Grace Hopper" / "flag.png")
+    (bank_dir / "Grace Hopper" / "broken.jpg").write_bytes(b"not a jpeg")
+    report, _ = build_with(recognizer, bank_dir)
+    assert report.bank.counts.tolist() == [3, 3]
+    notes = "\n".join(report.notes)
+    assert "Grace Hopper/flag.png: no face found; skipped" in notes
+    assert "Grace Hopper/broken.jpg" in notes and "not an image" in notes
+
+
+def test_several_faces_use_the_largest_and_say_so(recognizer, bank_dir):
+    shutil.copy(ROOT / "samples" / "photos" / "both.jpg", bank_dir / "Grace Hopper" / "both.jpg")
+    report, _ = build_with(recognizer, bank_dir)
+    assert "Grace Hopper/both.jpg: 2 faces found; used the largest" in report.notes
+    row = report.bank.image_paths.index("Grace Hopper/both.jpg")
+    # the largest face in both.jpg is Grace Hopper's, so it agrees with her other photos
+    assert report.bank.image_embeddings[row] @ report.bank.embeddings[1] > 0.8
+
+
+def test_mislabel_warning(recognizer, bank_dir):
+    shutil.copy(ROOT / "facebank" / "Grace Hopper" / "1.jpg", bank_dir / "Eileen Collins" / "oops.jpg")
+    report, _ = build_with(recognizer, bank_dir)
+    problems = quality_problems(report.bank, recognizer.threshold)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("Eileen Collins/oops.jpg: looks more like 'Grace Hopper'")
+
+
+def test_single_image_and_duplicate_label_warnings(recognizer, bank_dir):
+    (bank_dir / "Solo").mkdir()
+    shutil.copy(ROOT / "facebank" / "Eileen Collins" / "2.jpg", bank_dir / "Solo" / "1.jpg")
+    report, _ = build_with(recognizer, bank_dir)
+    problems = quality_problems(report.bank, recognizer.threshold)
+    assert "'Solo' has only one image; add a few more for reliable matches" in problems
+    assert any(p.startswith("'Eileen Collins' and 'Solo' look like the same person") for p in problems)
+    assert not any("Grace Hopper" in p for p in problems)
+
+
+def test_bank_of_another_model_must_be_rebuilt(recognizer, bank_dir):
+    report, _ = build_with(recognizer, bank_dir)
+    other = FaceBank(*[getattr(report.bank, f) for f in ("labels", "embeddings", "counts")], "w600k_r50", "ab" * 32)
+    other.save(bank_dir / BANK_FILE)
+    with pytest.raises(BankError, match="rebuild it: annotate bank build"):
+        load_bank(Recognizer(device="cpu"), bank_dir)
+
+
+def test_load_bank_builds_then_reuses(bank_dir):
+    recognizer = Recognizer(device="cpu")
+    assert load_bank(recognizer, bank_dir) is not None
+    assert (bank_dir / BANK_FILE).is_file() and recognizer.bank.labels == ("Eileen Collins", "Grace Hopper")
+    assert load_bank(recognizer, bank_dir) is None, "an up-to-date bank is used as it is"
+
+
+def test_unreadable_bank_file(tmp_path):
+    (tmp_path / BANK_FILE).write_bytes(b"garbage")
+    with pytest.raises(BankError, match="unreadable"):
+        FaceBank.load(tmp_path / BANK_FILE)
+
+
+def test_cli_build_and_list(bank_dir):
+    code, out, _ = run_cli("bank", "build", bank_dir, "--device", "cpu")
+    assert code == 0, out
+    assert "2 label(s) from 6 photo(s); embedded 6, reused 0" in out
+    code, out, _ = run_cli("bank", "list", "--bank", bank_dir)
+    assert code == 0
+    assert "Eileen Collins: 3 photo(s)" in out and "Grace Hopper: 3 photo(s)" in out
+    assert "0 possible problem(s)" in out
+    code, out, err = run_cli("bank", "list", "--bank", bank_dir / "missing")
+    assert code == 2 and "not found" in err and "Traceback" not in err

@@ -1,0 +1,228 @@
+"""annotate.draw: the shipped CJK font, box/label/landmark placement, colours and sizes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from fontTools.ttLib import TTFont
+from PIL import ImageFont
+
+from annotate import draw, resources
+from annotate.draw import UNKNOWN, draw_faces, label_colour
+from annotate.errors import AnnotateError
+from annotate.faces import Faces
+
+NAMES = "Zoë Łukasz 张伟 山田太郎 김민준"
+ABSENT = "\ue000"  # private use: in no font we ship, so it renders as .notdef
+BG = (10, 20, 30)
+
+
+def glyph_bitmap(font: ImageFont.FreeTypeFont, ch: str) -> tuple[tuple[int, int], bytes]:
+    """(size, pixels) of the rendered glyph, comparable between characters."""
+    mask = font.getmask(ch)
+    return mask.size, bytes(mask)
+
+
+def face(x: float, y: float, w: float, h: float | None = None) -> tuple[list[float], np.ndarray]:
+    """A box and 5 landmarks (eyes at 30% height, nose 60%, mouth 80%) for a face at (x,y)."""
+    h = w * 1.25 if h is None else h
+    rel = np.array([[0.3, 0.3], [0.7, 0.3], [0.5, 0.6], [0.35, 0.8], [0.65, 0.8]])
+    return [x, y, x + w, y + h], rel * [w, h] + [x, y]
+
+
+def make_faces(*specs: tuple[list[float], np.ndarray]) -> Faces:
+    boxes = np.array([b for b, _ in specs], dtype=np.float32).reshape(-1, 4)
+    marks = np.array([m for _, m in specs], dtype=np.float32).reshape(-1, 5, 2)
+    return Faces(boxes, np.ones(len(boxes)), marks)
+
+
+def canvas(h: int, w: int) -> np.ndarray:
+    return np.full((h, w, 3), BG, dtype=np.uint8)
+
+
+def is_colour(image: np.ndarray, x: int, y: int, colour: tuple[int, int, int]) -> bool:
+    return tuple(int(v) for v in image[y, x]) == colour
+
+
+def run_length(image: np.ndarray, x: int, y: int, dx: int, dy: int, colour: tuple[int, int, int]) -> int:
+    """How many pixels from (x,y) stepping (dx,dy) are exactly ``colour``."""
+    n = 0
+    while 0 <= x < image.shape[1] and 0 <= y < image.shape[0] and is_colour(image, x, y, colour):
+        n, x, y = n + 1, x + dx, y + dy
+    return n
+
+
+# ---------------------------------------------------------------- the font
+
+
+def test_font_has_every_glyph_of_the_test_names() -> None:
+    path = resources.font_path()
+    cmap = TTFont(path).getBestCmap()
+    font = ImageFont.truetype(str(path), 32)
+    notdef = glyph_bitmap(font, ABSENT)
+    for ch in NAMES.replace(" ", ""):
+        assert ord(ch) in cmap, f"{ch!r} U+{ord(ch):04X} not in the font's cmap"
+        size, pixels = glyph_bitmap(font, ch)
+        assert (size, pixels) != notdef, f"{ch!r} renders as the missing-glyph box"
+        assert any(pixels), f"{ch!r} renders empty"
+
+
+def test_font_is_small_and_licensed() -> None:
+    path = resources.font_path()
+    assert path.stat().st_size < 3_500_000
+    assert (path.parent / "LICENSE-wqy-microhei.txt").is_file()
+    assert "Apache" in (TTFont(path)["name"].getDebugName(13) or "")
+
+
+def test_pillow_default_font_would_not_do() -> None:
+    font = ImageFont.load_default(size=32)
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        pytest.skip("Pillow built without FreeType: its bitmap default font has no CJK at all")
+    notdef = glyph_bitmap(font, ABSENT)
+    assert any(glyph_bitmap(font, ch) == notdef for ch in "张山김")
+
+
+def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setattr(resources, "font_path", lambda: tmp_path / "gone.ttf")
+    with pytest.raises(AnnotateError, match="font"):
+        draw_faces(canvas(200, 200), make_faces(face(50, 80, 60)), ["Zoë"])
+
+
+def test_importing_loads_no_font() -> None:
+    code = "import annotate.draw as d; print(d._load_font.cache_info().currsize)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
+
+
+# ---------------------------------------------------------------- colours
+
+
+def test_label_colours_are_stable_distinct_and_grey_for_unknown() -> None:
+    assert label_colour("Eileen Collins") == (57, 230, 223)  # regression guard: sha256-based, not hash()
+    assert label_colour("张伟") == label_colour("张伟")
+    assert label_colour("Eileen Collins") != label_colour("Grace Hopper")
+    assert label_colour(UNKNOWN) == (128, 128, 128)
+    assert label_colour("Unknown 3") == (128, 128, 128)
+    r, g, b = label_colour("Grace Hopper")
+    assert max(r, g, b) - min(r, g, b) > 100  # saturated
+
+
+def test_label_colour_is_the_same_in_another_process() -> None:
+    code = "from annotate.draw import label_colour; print(label_colour('Zoë Łukasz'))"
+    env = {"PYTHONHASHSEED": "12345", "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         cwd=resources.PROJECT_ROOT)
+    assert out.stdout.strip() == str(label_colour("Zoë Łukasz"))
+
+
+# ---------------------------------------------------------------- drawing
+
+
+def test_box_edges_label_above_and_landmarks() -> None:
+    image = canvas(400, 400)
+    spec = face(100, 150, 120)
+    out = draw_faces(image, make_faces(spec), ["Eileen Collins"], np.array([0.62]))
+    colour = label_colour("Eileen Collins")
+    (x1, y1, x2, y2), marks = spec
+    my, mx = int((y1 + y2) / 2), int((x1 + x2) / 2)
+    assert is_colour(out, int(x1), my, colour)  # left edge
+    assert is_colour(out, int(x2) - 1, my, colour)  # right edge
+    assert is_colour(out, mx, int(y2) - 1, colour)  # bottom edge
+    assert is_colour(out, mx, int(y1), colour)  # top edge
+    assert is_colour(out, mx, my, BG)  # inside is untouched
+    # the label: a filled rectangle ending at the box top, starting at the box's left edge
+    assert is_colour(out, int(x1) + 1, int(y1) - 1, colour)
+    assert run_length(out, int(x1) + 1, int(y1) - 1, 0, -1, colour) >= 14
+    assert is_colour(out, int(x1) - 1, int(y1) - 5, BG)
+    for x, y in marks:
+        assert is_colour(out, int(round(x)), int(round(y)), colour)
+
+
+def test_label_goes_inside_the_box_at_the_top_edge() -> None:
+    spec = face(100, 0, 120)
+    out = draw_faces(canvas(400, 400), make_faces(spec), ["Eileen Collins"])
+    colour = label_colour("Eileen Collins")
+    style = draw._Style.for_face(120, 400)
+    # just inside the box's left and top outline: label fill, not background
+    x, y = 100 + style.line + 1, style.line + 1
+    assert is_colour(out, x, y, colour)
+    assert run_length(out, 101, 0, 0, 1, colour) > 14  # label height + line, not just a line
+    # without the top edge the same spot is background
+    moved = draw_faces(canvas(400, 400), make_faces(face(100, 100, 120)), ["Eileen Collins"])
+    assert is_colour(moved, x, 100 + style.line + 1, BG)
+
+
+def test_empty_label_draws_box_but_no_text_and_similarity_widens_label() -> None:
+    spec = face(100, 150, 120)
+    blank = draw_faces(canvas(400, 400), make_faces(spec), [""])
+    assert is_colour(blank, 101, 149, BG)
+    assert is_colour(blank, 100, 200, label_colour(""))
+    plain = draw_faces(canvas(400, 400), make_faces(spec), ["Zoë"], np.array([np.nan]))
+    scored = draw_faces(canvas(400, 400), make_faces(spec), ["Zoë"], np.array([0.62]))
+    colour = label_colour("Zoë")
+    assert run_length(scored, 100, 148, 1, 0, colour) > run_length(plain, 100, 148, 1, 0, colour)
+
+
+def test_sizes_grow_with_face_width() -> None:
+    measured = {}
+    for w in (50, 1000):
+        (x1, y1, x2, y2), marks = spec = face(400, 600, w)
+        out = draw_faces(canvas(2000, 2000), make_faces(spec), ["Grace Hopper"])
+        colour = label_colour("Grace Hopper")
+        line = run_length(out, int(x1), int((y1 + y2) / 2), 1, 0, colour)
+        label = run_length(out, int(x1) + 1, int(y1) - 1, 0, -1, colour)
+        dot = run_length(out, int(marks[0, 0]), int(marks[0, 1]), 1, 0, colour)
+        measured[w] = (line, label, dot)
+    (line_s, label_s, dot_s), (line_l, label_l, dot_l) = measured[50], measured[1000]
+    assert 2 <= line_s < line_l <= 12
+    assert 14 <= label_s and label_l >= 2.5 * label_s
+    assert dot_s < dot_l
+
+
+def test_unknown_is_grey_on_the_image() -> None:
+    spec = face(100, 150, 120)
+    out = draw_faces(canvas(400, 400), make_faces(spec), [UNKNOWN])
+    assert is_colour(out, 100, 200, (128, 128, 128))
+
+
+def test_input_untouched_and_empty_faces_copy() -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    before = image.copy()
+    out = draw_faces(image, make_faces(face(100, 100, 80), face(10, 200, 50)), ["张伟", UNKNOWN], np.array([0.7, 0.1]))
+    np.testing.assert_array_equal(image, before)
+    assert out.shape == image.shape and out.dtype == np.uint8 and not np.array_equal(out, image)
+    same = draw_faces(image, Faces.empty(), [])
+    np.testing.assert_array_equal(same, image)
+    assert same is not image and not np.shares_memory(same, image)
+
+
+def test_faces_partly_or_wholly_outside_do_not_crash() -> None:
+    specs = [
+        face(-40, -30, 100),  # top-left corner, cut
+        face(250, 250, 200),  # bottom-right, cut
+        face(-1e9, -1e9, 2e9),  # absurdly large
+        face(500, 500, 40),  # wholly outside
+        face(-5, 100, 60),  # left edge: label clamped into the image
+    ]
+    faces = make_faces(*specs)
+    out = draw_faces(canvas(300, 300), faces, ["Zoë", "山田太郎", "김민준", "x", "Łukasz"], np.array([0.5, np.inf, 0.3, 1, -0.2]))
+    assert out.shape == (300, 300, 3)
+    assert is_colour(out, 0, 99, label_colour("Łukasz"))  # label pulled right to x=0
+    nan_faces = Faces(np.full((1, 4), np.nan), np.ones(1), np.full((1, 5, 2), np.nan))
+    np.testing.assert_array_equal(draw_faces(canvas(50, 50), nan_faces, ["a"]), canvas(50, 50))
+
+
+def test_bad_arguments_are_value_errors() -> None:
+    faces = make_faces(face(10, 10, 50))
+    with pytest.raises(ValueError, match="labels"):
+        draw_faces(canvas(100, 100), faces, [])
+    with pytest.raises(ValueError, match="similarities"):
+        draw_faces(canvas(100, 100), faces, ["a"], np.array([0.1, 0.2]))
+    with pytest.raises(ValueError, match="uint8"):
+        draw_faces(np.zeros((100, 100, 3), np.float32), faces, ["a"])
+    with pytest.raises(ValueError, match="uint8"):
+        draw_faces(np.zeros((100, 100), np.uint8), faces, ["a"])
