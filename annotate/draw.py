@@ -93,7 +93,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     if not path.is_file():
         raise AnnotateError(
             f"label font not found: {path} (it ships with annotate; "
-            "restore it from the repository or rebuild it with scripts/subset_font.py)"
+            "restore it from the repository or rebuild it with fonts/subset_font.py)"
         )
     try:
         return _load_font(str(path), size)

@@ -8,7 +8,7 @@ project root, on Debian/Ubuntu (no root needed for ``apt-get download``)::
     apt-get download fonts-wqy-microhei       # fonts-wqy-microhei_0.2.0-beta-3.1_all.deb
     dpkg -x fonts-wqy-microhei_*.deb x        # -> x/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
     cd -
-    python scripts/subset_font.py /tmp/wqy/x/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+    python fonts/subset_font.py /tmp/wqy/x/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
     # licence: x/usr/share/doc/fonts-wqy-microhei/copyright + /usr/share/common-licenses/Apache-2.0
     # were concatenated into fonts/LICENSE-wqy-microhei.txt
 
