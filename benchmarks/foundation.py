@@ -7,7 +7,7 @@ facenet-pytorch cannot be installed next to our dependencies, so run this script
 throwaway environment of tests/fixtures/reference/README.md, plus onnx and onnxruntime:
 
     /tmp/fnp-venv/bin/pip install onnx onnxruntime typer tqdm
-    PYTHONPATH=.:tests/fixtures/reference/shim /tmp/fnp-venv/bin/python tests/benchmarks/foundation.py
+    PYTHONPATH=.:tests/fixtures/reference/shim /tmp/fnp-venv/bin/python benchmarks/foundation.py
 
 A reference that cannot be imported is reported as missing, and its ratio is left out.
 """
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT.parent / "shared" / "data" / "video" / "video.mp4"
 
 

@@ -2,8 +2,8 @@
 
 Both comparisons run in this one process on the same files, so their ratios are fair:
 
-    python tests/benchmarks/photos.py            # 500 LFW photos from ../shared/data
-    python tests/benchmarks/photos.py --photos 100 --device cpu
+    python benchmarks/photos.py            # 500 LFW photos from ../shared/data
+    python benchmarks/photos.py --photos 100 --device cpu
 
 Needs ../shared/data/lfw (the LFW images are read in place, never copied into the repo).
 """
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 LFW = ROOT.parent / "shared" / "data" / "lfw" / "lfw-deepfunneled"
 
 
