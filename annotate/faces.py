@@ -47,6 +47,8 @@ class Faces:
     def __getitem__(self, index: int | slice | np.ndarray) -> Faces:
         """Select faces by index, slice, index array or boolean mask; always returns Faces."""
         if isinstance(index, (int, np.integer)):
+            if not -len(self) <= index < len(self):
+                raise IndexError(f"face {index} out of range for {len(self)} faces")
             index = slice(index, index + 1 if index != -1 else None)
         return Faces(self.boxes[index], self.scores[index], self.landmarks[index])
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .draw import draw_faces
 from .errors import AnnotateError, InputError
-from .media import PhotoJob, atomic_path, check_out_dir, find_photos, read_image, write_image
+from .media import IMAGE_SUFFIXES, InputFile, atomic_path, check_out_dir, find_inputs, read_image, refuse_existing, write_image
 from .pipeline import Recognition, Recognizer
 
 CSV_NAME = "faces.csv"
@@ -28,17 +28,17 @@ COLUMNS = (
 class PhotoResult:
     """What happened to one photo: its recognition and output, or the error that stopped it."""
 
-    job: PhotoJob
+    job: InputFile
     recognition: Recognition | None = None
     output: Path | None = None
     error: str | None = None
 
 
-def plan(inputs: Sequence[Path], out_dir: Path, overwrite: bool, table_names: Sequence[str]) -> list[PhotoJob]:
+def plan(inputs: Sequence[Path], out_dir: Path, overwrite: bool, table_names: Sequence[str]) -> list[InputFile]:
     """The photo jobs for ``inputs``, after the safety checks: --out not inside an input folder,
     no two inputs writing the same output, and no existing output replaced unless ``overwrite``."""
     check_out_dir(inputs, out_dir)
-    jobs = find_photos(inputs)
+    jobs = find_inputs(inputs, IMAGE_SUFFIXES)
     if not jobs:
         raise InputError("no photos found in the inputs (looked for .jpg, .jpeg, .png, .webp, .bmp, .tif, .gif)")
     seen: dict[Path, Path] = {}
@@ -46,18 +46,12 @@ def plan(inputs: Sequence[Path], out_dir: Path, overwrite: bool, table_names: Se
         if job.relative in seen:
             raise InputError(f"{job.source} and {seen[job.relative]} would both be written to {out_dir / job.relative}")
         seen[job.relative] = job.source
-    if not overwrite:
-        planned = [out_dir / job.relative for job in jobs] + [out_dir / name for name in table_names]
-        existing = [path for path in planned if path.exists()]
-        if existing:
-            raise InputError(
-                f"{len(existing)} output file(s) already exist, e.g. {existing[0]}; pass --overwrite to replace them"
-            )
+    refuse_existing([out_dir / job.relative for job in jobs] + [out_dir / name for name in table_names], overwrite)
     return jobs
 
 
 def annotate_photos(
-    jobs: Sequence[PhotoJob], recognizer: Recognizer, out_dir: Path, batch: int = 8, draw: bool = True
+    jobs: Sequence[InputFile], recognizer: Recognizer, out_dir: Path, batch: int = 8, draw: bool = True
 ) -> Iterator[PhotoResult]:
     """Recognise faces ``batch`` photos at a time (equal sizes share a detector pass, all faces of
     a batch are embedded together), write each annotated copy, and yield results in input order."""

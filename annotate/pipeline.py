@@ -54,17 +54,20 @@ class Recognizer:
             raise AnnotateError(f"threshold must be a cosine similarity in [-1, 1], got {threshold}")
         self.bank = FaceBank.empty(self.embedder.name, self.embedder.weights.sha256)
 
-    def recognise(self, images: Sequence[np.ndarray]) -> list[Recognition]:
-        """Faces and names in a batch of (H,W,3) uint8 RGB images; all faces are embedded together."""
+    def describe(self, images: Sequence[np.ndarray]) -> list[tuple[Faces, np.ndarray]]:
+        """Faces and their (N,D) unit embeddings in a batch of (H,W,3) uint8 RGB images; all
+        faces of the batch are aligned and embedded together."""
         faces = self.detector.detect(list(images))
-        crops = align_faces(images, faces, self.detector.device)
-        embeddings = self.embedder.embed(crops)
-        results, start = [], 0
-        for found in faces:
-            emb = embeddings[start : start + len(found)]
-            start += len(found)
-            results.append(Recognition(found, match(emb, self.bank.embeddings, self.bank.labels, self.threshold), emb))
-        return results
+        embeddings = self.embedder.embed(align_faces(images, faces, self.detector.device))
+        bounds = np.cumsum([0] + [len(f) for f in faces])
+        return [(found, embeddings[a:b]) for found, a, b in zip(faces, bounds[:-1], bounds[1:])]
+
+    def recognise(self, images: Sequence[np.ndarray]) -> list[Recognition]:
+        """Faces and names in a batch of (H,W,3) uint8 RGB images."""
+        return [
+            Recognition(found, match(emb, self.bank.embeddings, self.bank.labels, self.threshold), emb)
+            for found, emb in self.describe(images)
+        ]
 
     def embed_files(self, paths: Sequence[Path], batch: int = 16) -> list[tuple[np.ndarray, int] | str]:
         """For bank images: the flip-averaged embedding of each file's largest face and its face

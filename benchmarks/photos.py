@@ -42,12 +42,12 @@ def main() -> None:
         raise SystemExit(f"needs {LFW}")
 
     from annotate.facebank import build
-    from annotate.media import PhotoJob
+    from annotate.media import InputFile
     from annotate.pipeline import Recognizer
 
     recognizer = Recognizer(device=args.device)
     files = sorted(LFW.rglob("*.jpg"))[: args.photos]
-    jobs = [PhotoJob(p, p.relative_to(LFW)) for p in files]
+    jobs = [InputFile(p, p.relative_to(LFW)) for p in files]
     result: dict[str, object] = {"device": str(recognizer.detector.device), "photos": len(jobs)}
     with tempfile.TemporaryDirectory() as tmp:
         photos_per_second(jobs[:8], recognizer, Path(tmp) / "warm", 8)

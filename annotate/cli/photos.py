@@ -82,10 +82,10 @@ def align(
     from ..align import align_faces
     from ..detect import FaceDetector
     from ..errors import AnnotateError as Error
-    from ..media import atomic_path, check_out_dir, find_photos, read_image
+    from ..media import IMAGE_SUFFIXES, atomic_path, check_out_dir, find_inputs, read_image
 
     check_out_dir(inputs, out)
-    jobs = find_photos(inputs)
+    jobs = find_inputs(inputs, IMAGE_SUFFIXES)
     detector = FaceDetector(device=device, min_face=min_face)
     errors = written = 0
     for job in tqdm(jobs, unit="photo", dynamic_ncols=True):

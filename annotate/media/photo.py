@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import InputError
+from ..errors import InputError
+from .files import atomic_path
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 JPEG_QUALITY = 95
@@ -57,57 +53,6 @@ def read_image(path: Path) -> np.ndarray:
         raise InputError(f"{path}: not an image Pillow can read") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: cannot decode ({str(exc) or type(exc).__name__}); the file may be truncated") from exc
-
-
-@dataclass(frozen=True)
-class PhotoJob:
-    """One input photo and where its annotated copy goes: ``out_dir / relative``."""
-
-    source: Path
-    relative: Path
-
-
-def find_photos(inputs: Iterable[Path]) -> list[PhotoJob]:
-    """Expand files and folders (recursively) into photo jobs, in a stable order.
-
-    A folder's images keep their path relative to that folder; a file given directly keeps
-    only its name. Files with other suffixes inside folders are ignored; a file given by
-    name is always tried, so a mislabelled one gets an error instead of silence.
-    """
-    jobs: list[PhotoJob] = []
-    for given in inputs:
-        if given.is_dir():
-            for path in sorted(p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
-                jobs.append(PhotoJob(path, path.relative_to(given)))
-        elif given.exists():
-            jobs.append(PhotoJob(given, Path(given.name)))
-        else:
-            raise InputError(f"{given}: no such file or folder")
-    return jobs
-
-
-def check_out_dir(inputs: Iterable[Path], out_dir: Path) -> None:
-    """Refuse an output folder equal to, or inside, an input folder (outputs would be re-read)."""
-    out = out_dir.resolve()
-    for given in inputs:
-        if given.is_dir():
-            src = given.resolve()
-            if out == src or src in out.parents:
-                raise InputError(f"--out {out_dir} is inside the input folder {given}; choose a folder outside it")
-
-
-@contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; rename it to ``final`` only if the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_image(path: Path, image: np.ndarray) -> None:

@@ -1,0 +1,78 @@
+"""Finding input files, guarding outputs, and writing files atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file and where its output goes: ``out_dir / relative``."""
+
+    source: Path
+    relative: Path
+
+
+def find_inputs(inputs: Iterable[Path], suffixes: Iterable[str]) -> list[InputFile]:
+    """Expand files and folders (recursively) into input files, in a stable order.
+
+    A folder's files with one of ``suffixes`` keep their path relative to that folder; a file given directly keeps
+    only its name. Files with other suffixes inside folders are ignored; a file given by
+    name is always tried, so a mislabelled one gets an error instead of silence.
+    """
+    jobs: list[InputFile] = []
+    suffixes = frozenset(suffixes)
+    for given in inputs:
+        if given.is_dir():
+            for path in sorted(p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in suffixes):
+                jobs.append(InputFile(path, path.relative_to(given)))
+        elif given.exists():
+            jobs.append(InputFile(given, Path(given.name)))
+        else:
+            raise InputError(f"{given}: no such file or folder")
+    return jobs
+
+
+def check_out_dir(inputs: Iterable[Path], out_dir: Path) -> None:
+    """Refuse an output folder equal to, or inside, an input folder (outputs would be re-read)."""
+    out = out_dir.resolve()
+    for given in inputs:
+        if given.is_dir():
+            src = given.resolve()
+            if out == src or src in out.parents:
+                raise InputError(f"--out {out_dir} is inside the input folder {given}; choose a folder outside it")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; rename it to ``final`` only if the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual permissions
+    try:
+        yield Path(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
+    """InputError if any output already exists, unless ``overwrite``: a user's file is never lost."""
+    existing = [] if overwrite else [p for p in paths if p.exists()]
+    if existing:
+        raise InputError(f"{len(existing)} output file(s) already exist, e.g. {existing[0]}; pass --overwrite to replace them")

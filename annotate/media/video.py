@@ -1,0 +1,219 @@
+"""Video input and output with PyAV: upright RGB frames with their PTS, an H.264 writer that keeps
+every frame's timing, and untouched copies of the audio and subtitle streams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import InputError
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"})
+FASTSTART = frozenset({"mp4", "mov"})
+BT709 = 1  # AVCOL_SPC_BT709
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame. index: position in the stream from 0. pts: in the stream's time base
+    (None if the file has none). time: seconds from PTS. image: (H,W,3) uint8 RGB, upright."""
+
+    index: int
+    pts: int | None
+    time: float
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video holds. width, height: of the upright picture. rotation: degrees
+    anticlockwise that the file asks players to turn its pictures. fps: average frame rate.
+    frames: count given by the container, or None. duration: seconds, or None."""
+
+    path: Path
+    codec: str
+    width: int
+    height: int
+    rotation: int
+    fps: float
+    time_base: Fraction
+    frames: int | None
+    duration: float | None
+    copied_streams: int
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not a video FFmpeg can read ({_reason(exc)})") from exc
+    if not container.streams.video:
+        container.close()
+        raise InputError(f"{path}: has no video stream")
+    stream = container.streams.video[0]
+    if stream.codec_context is None or not stream.codec_context.codec.name:
+        container.close()
+        raise InputError(f"{path}: unknown video codec, no decoder for it")
+    return container
+
+
+def _reason(exc: BaseException) -> str:
+    return (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
+
+
+def _rotation(frame: av.VideoFrame) -> int:
+    """Anticlockwise quarter turns, in degrees, that make the frame upright."""
+    return int(round(frame.rotation / 90.0)) * 90 % 360 if frame.rotation else 0
+
+
+def probe(path: Path) -> VideoInfo:
+    """Open a video and decode its first frame to learn its upright size; InputError if unusable."""
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        try:
+            first = next(container.decode(stream))
+        except (StopIteration, av.FFmpegError) as exc:
+            detail = _reason(exc) if isinstance(exc, av.FFmpegError) else "no frame could be decoded"
+            raise InputError(f"{path}: cannot decode its video ({detail})") from exc
+        rotation = _rotation(first)
+        width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
+        duration = float(stream.duration * stream.time_base) if stream.duration else None
+        if duration is None and container.duration:
+            duration = container.duration / av.time_base
+        copied = sum(1 for s in container.streams if s.type in ("audio", "subtitle"))
+        time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
+        return VideoInfo(
+            path, stream.codec_context.name, width, height, rotation, float(rate), time_base,
+            stream.frames or None, duration, copied,
+        )
+    finally:
+        container.close()
+
+
+class VideoReader:
+    """Decodes a video, frame by frame, to upright RGB.
+
+    After iterating, ``decoded`` counts frames and ``error`` says why decoding stopped early
+    (a truncated or damaged file), or is None. ``lost`` estimates the frames not decoded.
+    """
+
+    def __init__(self, path: Path, info: VideoInfo | None = None) -> None:
+        self.info = info if info is not None else probe(path)
+        self.path = path
+        self.container = _open(path)
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self.decoded = 0
+        self.error: str | None = None
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.container.close()
+
+    def _frame(self, frame: av.VideoFrame) -> Frame:
+        rgb = frame.to_ndarray(format="rgb24")
+        turns = _rotation(frame) // 90
+        if turns:
+            rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+        time = float(frame.pts * self.stream.time_base) if frame.pts is not None else self.decoded / self.info.fps
+        out = Frame(self.decoded, frame.pts, time, rgb)
+        self.decoded += 1
+        return out
+
+    def frames(self) -> Iterator[Frame]:
+        """Every frame in presentation order."""
+        yield from self.packets(())  # type: ignore[misc]
+
+    def packets(self, copy: Sequence) -> Iterator[Frame | av.Packet]:
+        """Frames of the video stream, and the raw packets of the ``copy`` streams, in file order."""
+        try:
+            for packet in self.container.demux([self.stream, *copy]):
+                if packet.stream is self.stream:
+                    for frame in packet.decode():
+                        yield self._frame(frame)
+                elif packet.dts is not None:
+                    yield packet
+        except av.FFmpegError as exc:
+            self.error = _reason(exc)
+        if self.error is None and self.lost:
+            self.error = "the file ends before its last frame"
+
+    @property
+    def lost(self) -> int:
+        """Frames the container announced but that were not decoded."""
+        return max(0, (self.info.frames or 0) - self.decoded)
+
+    def side_streams(self) -> list:
+        """The audio and subtitle streams, to copy into the output."""
+        return [s for s in self.container.streams if s.type in ("audio", "subtitle")]
+
+
+class VideoWriter:
+    """Writes upright RGB frames as H.264 (libx264, yuv420p) at their original PTS and time base,
+    and muxes copied packets unchanged. The file is complete only after ``close()``."""
+
+    def __init__(
+        self, path: Path, info: VideoInfo, copy: Sequence, out_format: str, crf: int = 18, preset: str = "veryfast"
+    ) -> None:
+        options = {"movflags": "+faststart"} if out_format in FASTSTART else {}
+        try:
+            self.container = av.open(str(path), "w", format=out_format, options=options)
+        except (av.FFmpegError, ValueError) as exc:
+            raise InputError(f"{path}: cannot write a {out_format} file ({_reason(exc)})") from exc
+        rate = Fraction(info.fps).limit_denominator(1001 * 1000)
+        self.stream = self.container.add_stream("libx264", rate=rate)
+        self.stream.width, self.stream.height = info.width + info.width % 2, info.height + info.height % 2
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.time_base = info.time_base
+        self.stream.codec_context.time_base = info.time_base
+        self.stream.options = {"crf": str(crf), "preset": preset}
+        supported = self.container.supported_codecs
+        self.copies, self.notes, self.copied_inputs = {}, [], []
+        for src in copy:
+            name = src.codec_context.name if src.codec_context else None
+            if name in supported:
+                self.copies[src.index] = self.container.add_stream_from_template(src)
+                self.copied_inputs.append(src)
+            else:
+                self.notes.append(f"{src.type} stream {src.index} ({name}) cannot be stored in {out_format}; left out")
+        self.frames = 0
+
+    @property
+    def sources(self) -> list:
+        """The input streams whose packets this writer copies."""
+        return list(self.copied_inputs)
+
+    def write(self, image: np.ndarray, pts: int | None) -> None:
+        """Encode one (H,W,3) uint8 RGB picture; odd sizes are padded by one edge pixel."""
+        h, w = image.shape[:2]
+        if (h % 2) or (w % 2):
+            image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        frame.pts = pts if pts is not None else self.frames
+        frame.time_base = self.stream.codec_context.time_base
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.frames += 1
+
+    def mux(self, packet: av.Packet) -> None:
+        """Copy one packet of an audio or subtitle stream, bytes and timestamps unchanged."""
+        target = self.copies.get(packet.stream.index)
+        if target is not None:
+            packet.stream = target
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        self.container.close()

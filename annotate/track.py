@@ -1,0 +1,119 @@
+"""Identity over time: link faces across frames into tracks, and name each track once.
+
+A track's name comes from the mean of its faces' unit embeddings, not frame by frame, so
+names do not flicker. Two tracks that share a frame never get the same name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .faces import Faces
+from .match import UNKNOWN, similarity_matrix
+
+
+@dataclass(frozen=True)
+class FrameFaces:
+    """The faces of one analysed frame. index: frame number in the video. time: seconds (PTS).
+    embeddings: (N,D) unit vectors. tracks: (N,) int64 track ids, from 1."""
+
+    index: int
+    time: float
+    faces: Faces
+    embeddings: np.ndarray
+    tracks: np.ndarray
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N,4) and (M,4) xyxy boxes -> (N,M) intersection over union."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+class IoUTracker:
+    """Greedy IoU tracker: each new box joins the unmatched live track it overlaps most (IoU at
+    least ``min_iou``); a track ends after ``max_gap`` analysed frames without a match."""
+
+    def __init__(self, min_iou: float = 0.3, max_gap: int = 10) -> None:
+        self.min_iou, self.max_gap = float(min_iou), int(max_gap)
+        self._ids: list[int] = []
+        self._boxes = np.zeros((0, 4), np.float32)
+        self._unseen: list[int] = []
+        self._next = 1
+
+    def update(self, boxes: np.ndarray) -> np.ndarray:
+        """Track ids (N,) for the (N,4) boxes of the next analysed frame."""
+        ids = np.zeros(len(boxes), np.int64)
+        iou = box_iou(boxes, self._boxes) if len(boxes) and len(self._ids) else np.zeros((len(boxes), len(self._ids)))
+        pairs = sorted(zip(*np.nonzero(iou >= self.min_iou)), key=lambda p: -iou[p])
+        taken_box, taken_track = set(), set()
+        for b, t in pairs:
+            if b not in taken_box and t not in taken_track:
+                ids[b] = self._ids[t]
+                taken_box.add(b)
+                taken_track.add(t)
+        for b in range(len(boxes)):
+            if b not in taken_box:
+                ids[b] = self._next
+                self._next += 1
+        # live tracks: matched or new ones are fresh; the others age and end after max_gap
+        keep = [(i, box, 0) for i, box in zip(ids, boxes)]
+        keep += [
+            (self._ids[t], self._boxes[t], self._unseen[t] + 1)
+            for t in range(len(self._ids))
+            if t not in taken_track and self._unseen[t] + 1 <= self.max_gap
+        ]
+        self._ids = [int(i) for i, _, _ in keep]
+        self._boxes = np.array([b for _, b, _ in keep], np.float32).reshape(-1, 4)
+        self._unseen = [u for _, _, u in keep]
+        return ids
+
+
+@dataclass(frozen=True)
+class TrackName:
+    """The name a track gets. index: bank row, -1 for Unknown. similarity: cosine of the track's
+    mean embedding to that label (to the best label when Unknown). label: e.g. "Unknown #3"."""
+
+    track: int
+    label: str
+    index: int
+    similarity: float
+
+
+def name_tracks(records: Sequence[FrameFaces], bank: np.ndarray, labels: Sequence[str], threshold: float) -> dict[int, TrackName]:
+    """Name every track from its mean embedding, greedily by similarity; a label goes to two
+    tracks only if they never share a frame. Tracks below ``threshold`` are "Unknown #id"."""
+    sums: dict[int, np.ndarray] = {}
+    frames: dict[int, set[int]] = {}
+    for record in records:
+        for track, emb in zip(record.tracks.tolist(), record.embeddings):
+            sums[track] = sums.get(track, 0) + emb
+            frames.setdefault(track, set()).add(record.index)
+    ids = sorted(sums)
+    if not ids:
+        return {}
+    means = np.stack([sums[t] / np.linalg.norm(sums[t]) for t in ids])
+    sims = similarity_matrix(means, bank) if len(bank) else np.zeros((len(ids), 0), np.float32)
+    chosen: dict[int, int] = {}
+    holders: dict[int, list[int]] = {}
+    rows, cols = np.nonzero(sims >= threshold)
+    for r, c in sorted(zip(rows.tolist(), cols.tolist()), key=lambda rc: -sims[rc]):
+        track = ids[r]
+        if track in chosen or any(frames[track] & frames[other] for other in holders.get(c, [])):
+            continue
+        chosen[track] = c
+        holders.setdefault(c, []).append(track)
+    names = {}
+    for r, track in enumerate(ids):
+        c = chosen.get(track, -1)
+        best = float(sims[r].max()) if sims.shape[1] else 0.0
+        label = labels[c] if c >= 0 else f"{UNKNOWN} #{track}"
+        names[track] = TrackName(track, label, c, float(sims[r, c]) if c >= 0 else best)
+    return names

@@ -1,0 +1,113 @@
+"""Small test videos made with PyAV from the sample portraits (nothing binary is committed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from conftest import ROOT
+
+SIZE = (640, 360)  # upright width, height
+FPS = 25
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Who is on screen when: each person's (start, end) intervals in seconds, ends exclusive."""
+
+    eileen: tuple[tuple[float, float], ...] = ((0.0, 2.0),)
+    grace: tuple[tuple[float, float], ...] = ((1.0, 3.0),)
+    length: float = 4.0
+
+
+def portraits() -> tuple[np.ndarray, np.ndarray]:
+    """Head-and-shoulders crops of the two portraits, faces about 90 px wide."""
+    astronaut = Image.open(ROOT / "samples" / "astronaut.png").convert("RGB").crop((120, 10, 330, 260))
+    hopper = Image.open(ROOT / "samples" / "grace_hopper.jpg").convert("RGB").crop((110, 50, 420, 420)).resize((210, 250))
+    return np.asarray(astronaut), np.asarray(hopper)
+
+
+def compose(t: float, scene: Scene, people: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The upright (360, 640, 3) picture at time t: Eileen left (drifting right), Grace right."""
+    frame = np.full((SIZE[1], SIZE[0], 3), 96, np.uint8)
+    if any(a <= t < b for a, b in scene.eileen):
+        x = 40 + int(10 * t)
+        frame[60:310, x : x + 210] = people[0]
+    if any(a <= t < b for a, b in scene.grace):
+        frame[60:310, 390:600] = people[1]
+    return frame
+
+
+def tone(seconds: float, rate: int = 48000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+def make_clip(
+    path: Path,
+    scene: Scene = Scene(),
+    times: list[float] | None = None,
+    rotation: int = 0,
+    audio: bool = True,
+    time_base: Fraction = Fraction(1, 12800),
+) -> list[int]:
+    """Write an H.264 mp4 of the scene with a 440 Hz AAC tone; returns the video PTS written.
+
+    times: frame times in seconds (default: 25 fps); irregular ones make a VFR clip.
+    rotation: display rotation in degrees anticlockwise; frames are stored turned the other way.
+    """
+    people = portraits()
+    times = times if times is not None else [i / FPS for i in range(int(scene.length * FPS))]
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        turns = rotation // 90
+        w, h = SIZE if turns % 2 == 0 else SIZE[::-1]
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = time_base
+        stream.options = {"crf": "20", "preset": "ultrafast"}
+        if rotation:
+            stream.set_display_rotation(rotation)
+        sound = out.add_stream("aac", rate=48000, layout="mono") if audio else None
+        written = []
+        for t in times:
+            stored = np.ascontiguousarray(np.rot90(compose(t, scene, people), k=-turns))
+            frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
+            frame.pts = int(round(t / time_base))
+            written.append(frame.pts)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+        if sound is not None:
+            samples = tone(scene.length)
+            for start in range(0, len(samples), 1024):
+                chunk = samples[start : start + 1024][None, :]
+                frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+                frame.sample_rate, frame.pts = 48000, start
+                for packet in sound.encode(frame):
+                    out.mux(packet)
+            for packet in sound.encode():
+                out.mux(packet)
+    return written
+
+
+def stream_dump(path: Path) -> dict:
+    """Video PTS (sorted), video time base, size and frame count, and every audio packet's bytes and PTS."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        pts, audio = [], []
+        for packet in container.demux():
+            if packet.stream.type == "video" and packet.pts is not None:
+                pts.append(packet.pts)
+            elif packet.stream.type == "audio" and packet.dts is not None:
+                audio.append((packet.pts, bytes(packet)))
+        frames = sum(1 for _ in container.decode(video=0)) if container.seek(0) is None else 0
+        return {
+            "pts": sorted(pts), "time_base": video.time_base, "size": (video.width, video.height),
+            "frames": frames, "audio": audio, "duration": container.duration,
+        }

@@ -1,0 +1,206 @@
+"""`annotate video` end to end on generated clips: timeline, timing, audio, rotation, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from clips import FPS, SIZE, Scene, compose, make_clip, portraits, stream_dump
+from conftest import ROOT, needs_shared, run_cli
+
+FRAME = 1.0 / FPS
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bank") / "facebank"
+    for label in ("Eileen Collins", "Grace Hopper"):
+        shutil.copytree(ROOT / "facebank" / label, folder / label)
+    assert run_cli("bank", "build", folder, "--device", "cpu")[0] == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clips") / "scene.mp4"
+    make_clip(path)
+    return path
+
+
+def video(bank, *args):
+    return run_cli("video", *args, "--bank", bank, "--device", "cpu")
+
+
+def timeline(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def assert_interval(rows, label, start, end, tolerance=FRAME + 1e-6):
+    mine = [r for r in rows if r["label"] == label]
+    assert len(mine) == 1, rows
+    assert abs(float(mine[0]["start"]) - start) <= tolerance, mine
+    assert abs(float(mine[0]["end"]) - end) <= tolerance, mine
+
+
+def test_relabel_keeps_timing_and_audio_and_writes_timeline(bank, clip, tmp_path):
+    out, who, det = tmp_path / "named.mp4", tmp_path / "who.csv", tmp_path / "det.jsonl"
+    code, stdout, stderr = video(bank, clip, "--out", out, "--csv", who, "--detections", det)
+    assert code == 0, stderr
+    rows = timeline(who)
+    assert list(rows[0].keys()) == ["label", "track", "start", "end", "start_frame", "end_frame", "frames",
+                                    "mean_similarity", "max_similarity"]
+    assert_interval(rows, "Eileen Collins", 0.0, 2.0)
+    assert_interval(rows, "Grace Hopper", 1.0, 3.0)
+    assert len(rows) == 2, "unknown people are left out without --include-unknown"
+    eileen = next(r for r in rows if r["label"] == "Eileen Collins")
+    assert int(eileen["start_frame"]) == 0 and int(eileen["end_frame"]) == 49 and int(eileen["frames"]) == 50
+    assert 0.5 < float(eileen["mean_similarity"]) <= float(eileen["max_similarity"]) <= 1.0
+
+    source, result = stream_dump(clip), stream_dump(out)
+    assert result["frames"] == source["frames"] == 100
+    assert result["pts"] == source["pts"] and result["time_base"] == source["time_base"]
+    assert result["size"] == source["size"] and result["duration"] == source["duration"]
+    assert result["audio"] == source["audio"], "audio packets are copied byte for byte"
+
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    plain = compose(1.5, Scene(), portraits())
+    assert np.abs(frames[37].astype(int) - plain).max() > 100, "faces are drawn"
+    assert np.abs(frames[90].astype(int) - compose(3.6, Scene(), portraits())).mean() < 3, "nobody: untouched"
+
+    lines = [json.loads(line) for line in det.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 100 and lines[30]["frame"] == 30 and abs(lines[30]["time"] - 1.2) < 1e-6
+    assert sorted(f["label"] for f in lines[30]["faces"]) == ["Eileen Collins", "Grace Hopper"]
+    assert len({f["track"] for f in lines[30]["faces"]}) == 2 and lines[90]["faces"] == []
+
+
+def test_no_render_and_sample_fps(bank, clip, tmp_path):
+    who = tmp_path / "who.csv"
+    code, _, stderr = video(bank, clip, "--no-render", "--csv", who, "--sample-fps", "5")
+    assert code == 0, stderr
+    rows = timeline(who)
+    assert_interval(rows, "Eileen Collins", 0.0, 2.0, tolerance=0.2 + 1e-6)
+    assert_interval(rows, "Grace Hopper", 1.0, 3.0, tolerance=0.2 + 1e-6)
+    assert int(next(r for r in rows if r["label"] == "Eileen Collins")["frames"]) == 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["who.csv"]
+
+
+def test_merge_gap_joins_appearances_of_one_person(bank, tmp_path):
+    path, who = tmp_path / "gap.mp4", tmp_path / "who.csv"
+    make_clip(path, Scene(eileen=((0.0, 1.0), (1.6, 2.4)), grace=(), length=3.0), audio=False)
+    assert video(bank, path, "--no-render", "--csv", who)[0] == 0  # default merge gap: 1 s
+    rows = timeline(who)
+    assert len(rows) == 1 and rows[0]["track"] == "1;2", "two tracks (gap > --max-gap), one row"
+    assert_interval(rows, "Eileen Collins", 0.0, 2.4)
+    assert video(bank, path, "--no-render", "--csv", who, "--overwrite", "--merge-gap", "0.3")[0] == 0
+    rows = timeline(who)
+    assert [(r["start"], r["end"]) for r in rows] == [("0.000", "1.000"), ("1.600", "2.400")]
+
+
+def test_variable_frame_rate_times_come_from_pts(bank, tmp_path):
+    times, t = [], 0.0
+    while t < 4.0:
+        times.append(round(t, 3))
+        t += 0.03 if len(times) % 2 else 0.05  # 25 fps on average, irregular
+    path, out, who = tmp_path / "vfr.mp4", tmp_path / "out.mp4", tmp_path / "who.csv"
+    written = make_clip(path, times=times, time_base=Fraction(1, 1000))
+    assert video(bank, path, "--out", out, "--csv", who)[0] == 0
+    rows = timeline(who)
+    assert_interval(rows, "Eileen Collins", 0.0, 2.0, tolerance=0.05 + 1e-6)
+    assert_interval(rows, "Grace Hopper", 1.0, 3.0, tolerance=0.05 + 1e-6)
+    source, result = stream_dump(path), stream_dump(out)
+    assert [p * source["time_base"] for p in source["pts"]] == [Fraction(p, 1000) for p in written]
+    assert result["pts"] == source["pts"] and result["time_base"] == source["time_base"]
+    assert len(set(np.diff(result["pts"]))) == 2, "irregular frame durations survive"
+
+
+def test_rotated_input_gives_upright_output(bank, tmp_path):
+    path, out, who, det = tmp_path / "phone.mp4", tmp_path / "out.mp4", tmp_path / "who.csv", tmp_path / "d.jsonl"
+    make_clip(path, rotation=90)
+    assert stream_dump(path)["size"] == (SIZE[1], SIZE[0]), "stored sideways"
+    assert video(bank, path, "--out", out, "--csv", who, "--detections", det)[0] == 0
+    result = stream_dump(out)
+    assert result["size"] == SIZE and result["frames"] == 100
+    with av.open(str(out)) as container:
+        frame = next(iter(container.decode(video=0)))
+        assert not frame.rotation
+        picture = frame.to_ndarray(format="rgb24")
+    assert np.abs(picture[60:310, 390:600].astype(int) - compose(0, Scene(), portraits())[60:310, 390:600]).mean() < 4
+    assert_interval(timeline(who), "Eileen Collins", 0.0, 2.0)
+    first = json.loads(det.read_text().splitlines()[0])["faces"][0]
+    x1, y1, x2, y2 = first["box"]
+    assert 40 < x1 < x2 < 250 and 60 < y1 < y2 < 310, "coordinates refer to the upright frame"
+
+
+def make_truncated(path, tmp_path):
+    make_clip(path, audio=True)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    return cut
+
+
+def test_bad_inputs_get_one_line_errors(bank, clip, tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    audio_only = tmp_path / "sound.mp4"
+    with av.open(str(audio_only), "w") as out:
+        stream = out.add_stream("aac", rate=48000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="flt", layout="mono")
+        frame.sample_rate = 48000
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    unknown = tmp_path / "odd.mp4"
+    unknown.write_bytes(clip.read_bytes().replace(b"avc1", b"zzz9").replace(b"avcC", b"zzzC"))
+    for bad, words in ((text, "not a video"), (audio_only, "no video stream"), (unknown, "codec")):
+        out = tmp_path / "out" / f"{bad.stem}.mp4"
+        code, _, stderr = video(bank, bad, "--out", out)
+        assert code != 0 and words in stderr and str(bad) in stderr, stderr
+        assert "Traceback" not in stderr and stderr.count("\n") <= 2
+        assert not out.parent.exists() or not any(out.parent.iterdir()), "no partial output"
+    code, _, stderr = video(bank, clip, "--out", clip)
+    assert code == 2 and "replace the input" in stderr
+
+
+def test_truncated_video_is_finalised_and_reported(bank, tmp_path):
+    cut = make_truncated(tmp_path / "whole.mp4", tmp_path)
+    out, who = tmp_path / "out.mp4", tmp_path / "who.csv"
+    code, stdout, stderr = video(bank, cut, "--out", out, "--csv", who)
+    assert code == 1 and "lost" in stderr and str(cut) in stderr, stderr
+    result = stream_dump(out)
+    assert 0 < result["frames"] < 100, "a valid, shorter output"
+    assert f"{100 - result['frames']} frame(s) lost" in stderr
+    kept = result["frames"] / FPS
+    assert_interval(timeline(who), "Eileen Collins", 0.0, min(2.0, kept))  # seen until the file ends
+
+
+def test_folder_goes_on_past_a_bad_file(bank, clip, tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(clip, folder / "a.mp4")
+    (folder / "b.mp4").write_bytes(b"broken")
+    out, who = tmp_path / "out", tmp_path / "who"
+    code, stdout, stderr = video(bank, folder, "--out", out, "--csv", who)
+    assert code == 1 and "b.mp4" in stderr
+    assert (out / "a.mp4").is_file() and not (out / "b.mp4").exists()
+    assert_interval(timeline(who / "a.csv"), "Grace Hopper", 1.0, 3.0)
+    code, _, stderr = video(bank, folder, "--out", out, "--csv", who)
+    assert code == 2 and "--overwrite" in stderr, "existing outputs are not replaced"
+
+
+def test_shared_video_keeps_frames_duration_and_audio(bank, tmp_path):
+    source_path = needs_shared("video", "video.mp4")
+    out = tmp_path / "named.mp4"
+    code, _, stderr = video(bank, source_path, "--out", out)
+    assert code == 0, stderr
+    source, result = stream_dump(source_path), stream_dump(out)
+    assert result["frames"] == source["frames"] == 105
+    assert result["duration"] == source["duration"] and result["pts"] == source["pts"]
+    assert result["audio"] == source["audio"] and len(result["audio"]) > 100
