@@ -62,8 +62,17 @@ class Faces:
         """(N,) box areas in square pixels."""
         return self.widths * (self.boxes[:, 3] - self.boxes[:, 1])
 
-    def largest(self) -> Faces:
-        """The single face with the largest box (empty if there is none)."""
+    def largest(self, image_hw: tuple[int, int] | None = None) -> Faces:
+        """The single face with the largest box (empty if there is none).
+
+        image_hw: (height, width) of the image; when given, boxes are compared by their area
+        inside the image, so a half-visible face cut by the border does not win over a whole one.
+        """
         if len(self) == 0:
             return self
-        return self[int(np.argmax(self.areas))]
+        if image_hw is None:
+            return self[int(np.argmax(self.areas))]
+        height, width = image_hw
+        x = np.clip(self.boxes[:, [0, 2]], 0, width)
+        y = np.clip(self.boxes[:, [1, 3]], 0, height)
+        return self[int(np.argmax((x[:, 1] - x[:, 0]) * (y[:, 1] - y[:, 0])))]

@@ -85,7 +85,7 @@ class Recognizer:
                 except AnnotateError as error:
                     chunk.append(str(error).removeprefix(f"{path}: "))
             faces = self.detector.detect(images) if images else []
-            largest = [f.largest() for f in faces]
+            largest = [f.largest(image.shape[:2]) for f, image in zip(faces, images)]
             vectors = self.embedder.embed(align_faces(images, largest, self.detector.device), flip=True)
             row = 0
             for slot, found, big in zip(slots, faces, largest):

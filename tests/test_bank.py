@@ -88,8 +88,10 @@ def test_mislabel_warning(recognizer, bank_dir):
     shutil.copy(ROOT / "facebank" / "Grace Hopper" / "1.jpg", bank_dir / "Eileen Collins" / "oops.jpg")
     report, _ = build_with(recognizer, bank_dir)
     problems = quality_problems(report.bank, recognizer.threshold)
-    assert len(problems) == 1, problems
-    assert problems[0].startswith("Eileen Collins/oops.jpg: looks more like 'Grace Hopper'")
+    assert problems[0].startswith("Eileen Collins/oops.jpg: looks more like 'Grace Hopper'"), problems
+    # the wrong photo also pulls Eileen Collins's mean towards Grace Hopper's (cosine ~0.33,
+    # at the threshold), which may add the duplicate-label warning; nothing else may appear
+    assert all(p.startswith("'Eileen Collins' and 'Grace Hopper' look like the same person") for p in problems[1:]), problems
 
 
 def test_single_image_and_duplicate_label_warnings(recognizer, bank_dir):

@@ -100,3 +100,13 @@ def test_bad_settings_raise_input_error():
         FaceDetector("cpu", thresholds=(0.6, 0.7))
     with pytest.raises(InputError):
         FaceDetector("tpu")
+
+
+def test_largest_compares_the_area_inside_the_image():
+    # a face cut by the left border has the larger box, but less of it is in the picture
+    faces = Faces(
+        np.array([[-150.0, 10, 50, 210], [100, 20, 250, 170]]), np.array([0.99, 0.98]), np.zeros((2, 5, 2))
+    )
+    assert faces.largest().boxes[0, 0] == -150  # raw box area: 200x200 against 150x150
+    np.testing.assert_array_equal(faces.largest((300, 300)).boxes[0], [100, 20, 250, 170])
+    assert len(Faces.empty().largest((300, 300))) == 0

@@ -10,7 +10,7 @@ import sys
 import typer
 
 from ..errors import AnnotateError
-from . import bank, models, photos, video  # noqa: F401  (registers the commands)
+from . import bank, evaluate, models, photos, video  # noqa: F401  (registers the commands)
 from .app import app
 
 __all__ = ["app", "run"]
