@@ -46,7 +46,7 @@ KNOWN_MODELS: dict[str, ModelSpec] = {
         # Threshold 0.331: the open-set threshold for FAR <= 1% on LFW, from
         # `annotate evaluate identify --images lfw-deepfunneled` (seed 0, min face 20): at most
         # 40 of its 4,069 distractors (people with one image) score >= 0.3304 against a bank
-        # of 610 people x 2 images; rounded up. There FAR is 0.96%, DIR 99.73%, rank-1 99.85%.
+        # of 610 people x 2 images; rounded up. There FAR is 0.93%, DIR 99.73%, rank-1 99.85%.
         # Seeds 0-2 and min face 20/50 give 0.326-0.331. See benchmarks/evaluate.md.
         ModelSpec(
             "w600k_mbf", "mobilefacenet", "w600k_mbf.onnx",
