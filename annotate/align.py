@@ -93,28 +93,56 @@ def warp(
     return out * inside[:, None].to(out)
 
 
+def _patches(
+    images: Sequence[np.ndarray], image_of: np.ndarray, matrices: np.ndarray, size: int = CROP_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut out the part of its image that each face's crop samples, so only that is warped.
+
+    image_of: (N,) image index of each face; matrices: (N,2,3) src pixel -> crop pixel.
+    Returns (N,Hp,Wp,3) uint8 patches, zero-padded to one size, and the (N,2,3) matrices
+    from patch pixels. The patch covers every pixel bilinear sampling can touch (one pixel
+    of margin), clipped to the image, so the warp gives what warping the whole image gives.
+    """
+    full = np.concatenate([matrices, np.broadcast_to([[[0.0, 0.0, 1.0]]], (len(matrices), 1, 3))], axis=1)
+    inverse = np.linalg.inv(full)  # crop pixel -> src pixel
+    corners = np.array([[-0.5, -0.5, 1], [size - 0.5, -0.5, 1], [-0.5, size - 0.5, 1], [size - 0.5, size - 0.5, 1]])
+    src = np.einsum("nij,kj->nki", inverse[:, :2], corners)  # (N,4,2)
+    lo = np.floor(src.min(axis=1)).astype(np.int64) - 1
+    hi = np.ceil(src.max(axis=1)).astype(np.int64) + 2
+    boxes = []
+    for n, i in enumerate(image_of):
+        h, w = images[i].shape[:2]
+        x0, y0 = np.clip(lo[n], 0, [w, h])
+        x1, y1 = np.clip(hi[n], [x0, y0], [w, h])
+        boxes.append((x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)))
+    ph = max(b[3] - b[1] for b in boxes)
+    pw = max(b[2] - b[0] for b in boxes)
+    patches = np.zeros((len(boxes), ph, pw, 3), np.uint8)
+    shifted = np.array(matrices, dtype=np.float64, copy=True)
+    for n, (i, (x0, y0, x1, y1)) in enumerate(zip(image_of, boxes)):
+        cut = images[i][y0:y1, x0:x1]
+        patches[n, : cut.shape[0], : cut.shape[1]] = cut
+        shifted[n, :, 2] += shifted[n, :, :2] @ np.array([x0, y0], np.float64)
+    # pixels of the zero padding that lie inside the image never get sampled (margin above)
+    return patches, shifted
+
+
 def align_faces(
     images: np.ndarray | Sequence[np.ndarray], faces: Sequence[Faces], device: str | torch.device = "cpu"
 ) -> torch.Tensor:
     """Aligned (N,3,112,112) float32 RGB crops in [0,255] of every face, in image then face order.
 
     images: B uint8 (H,W,3) RGB arrays (sizes may differ); faces: B Faces, one per image.
+    Only the region around each face is copied to the device and warped.
     """
     images = [images] if isinstance(images, np.ndarray) and images.ndim == 3 else list(images)
     if len(images) != len(faces):
         raise ValueError(f"got {len(images)} images but {len(faces)} Faces")
     counts = [len(f) for f in faces]
-    out = torch.zeros((sum(counts), 3, CROP_SIZE, CROP_SIZE), device=device)
-    offsets = np.cumsum([0] + counts)
-    by_shape: dict[tuple[int, ...], list[int]] = {}
-    for i, image in enumerate(images):
-        if counts[i]:
-            by_shape.setdefault(image.shape, []).append(i)
-    for members in by_shape.values():
-        stacked = torch.from_numpy(np.stack([images[i] for i in members])).to(device)
-        idx = torch.cat([torch.full((counts[i],), j, device=device) for j, i in enumerate(members)])
-        marks = np.concatenate([faces[i].landmarks for i in members])
-        crops = warp(stacked, idx, estimate_similarity(marks))
-        rows = torch.from_numpy(np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in members]))
-        out[rows.to(device)] = crops
-    return out
+    if sum(counts) == 0:
+        return torch.zeros((0, 3, CROP_SIZE, CROP_SIZE), device=device)
+    image_of = np.repeat(np.arange(len(images)), counts)
+    marks = np.concatenate([f.landmarks for f in faces if len(f)])
+    patches, matrices = _patches(images, image_of, estimate_similarity(marks))
+    stacked = torch.from_numpy(patches).to(device)
+    return warp(stacked, torch.arange(len(patches), device=device), matrices)

@@ -20,6 +20,7 @@ from .devices import resolve_device
 from .errors import InputError, WeightsError
 from .faces import Faces
 from .nms import batched_nms
+from .timing import stage
 from .resources import mtcnn_weights_dir
 
 _SUB_BATCH = 512  # R-Net / O-Net candidates per forward pass
@@ -252,21 +253,29 @@ class FaceDetector:
     def _detect_same_size(self, images: np.ndarray) -> list[Faces]:
         """(B,H,W,3) uint8 -> B Faces."""
         n, h, w, _ = images.shape
-        table = _integral(torch.from_numpy(images).to(self.device))
-        boxes, image_idx = self._propose(table, h, w)
+        with stage("upload"):
+            pixels = torch.from_numpy(images).to(self.device, non_blocking=True)
+        with stage("pyramid"):
+            table = _integral(pixels)
+        with stage("pnet"):
+            boxes, image_idx = self._propose(table, h, w)
         points = boxes.new_zeros(0, 5, 2)
         if len(boxes):
-            boxes, image_idx = self._refine(table, boxes, image_idx)
+            with stage("rnet"):
+                boxes, image_idx = self._refine(table, boxes, image_idx)
             if len(boxes):
-                boxes, image_idx, points = self._output(table, boxes, image_idx)
-        boxes, image_idx, points = boxes.cpu().numpy(), image_idx.cpu().numpy(), points.cpu().numpy()
+                with stage("onet"):
+                    boxes, image_idx, points = self._output(table, boxes, image_idx)
+        with stage("download"):
+            boxes, image_idx, points = boxes.cpu().numpy(), image_idx.cpu().numpy(), points.cpu().numpy()
         return [Faces(boxes[image_idx == i, :4], boxes[image_idx == i, 4], points[image_idx == i]) for i in range(n)]
 
     def _propose(self, table: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
         """P-Net over the pyramid -> squared candidate boxes (K,5) [xyxy, score], image index (K,)."""
         found, found_idx = [], []
         for scale in self._scales(h, w):
-            scaled = _resize(table, (int(h * scale + 1), int(w * scale + 1)))
+            with stage("pyramid"):
+                scaled = _resize(table, (int(h * scale + 1), int(w * scale + 1)))
             reg, prob = self.pnet(_normalise(scaled))
             mask = prob[:, 1] >= self.thresholds[0]
             where = mask.nonzero()
@@ -274,13 +283,15 @@ class FaceDetector:
             q1 = ((2 * cell + 1) / scale).floor()
             q2 = ((2 * cell + 12) / scale).floor()
             cand = torch.cat([q1, q2, prob[:, 1][mask][:, None], reg.permute(0, 2, 3, 1)[mask]], dim=1)
-            keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.5)
+            with stage("nms"):
+                keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.5)
             found.append(cand[keep])
             found_idx.append(image_idx[keep])
         if not found:
             return torch.zeros(0, 5, device=table.device), torch.zeros(0, dtype=torch.long, device=table.device)
         cand, image_idx = torch.cat(found), torch.cat(found_idx)
-        keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.7)
+        with stage("nms"):
+            keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.7)
         cand, image_idx = cand[keep], image_idx[keep]
         size = (cand[:, 2:4] - cand[:, 0:2]).repeat(1, 2)
         boxes = _square(cand[:, :4] + cand[:, 5:9] * size)
@@ -303,7 +314,8 @@ class FaceDetector:
         keep = ok & (score > self.thresholds[1])
         boxes = torch.cat([boxes[keep, :4], score[keep, None]], dim=1)
         image_idx, reg = image_idx[keep], reg[keep]
-        pick = batched_nms(boxes[:, :4], boxes[:, 4], image_idx, 0.7)
+        with stage("nms"):
+            pick = batched_nms(boxes[:, :4], boxes[:, 4], image_idx, 0.7)
         boxes, image_idx, reg = boxes[pick], image_idx[pick], reg[pick]
         boxes = torch.cat([_square(_regress(boxes[:, :4], reg)), boxes[:, 4:]], dim=1)
         return boxes, image_idx
@@ -317,7 +329,8 @@ class FaceDetector:
         wh = (boxes[:, 2:4] - boxes[:, 0:2] + 1)[:, None, :]
         points = wh * torch.stack([marks[:, :5], marks[:, 5:]], dim=2) + boxes[:, None, 0:2] - 1
         boxes = torch.cat([_regress(boxes, reg), score[keep, None]], dim=1)
-        pick = batched_nms(boxes[:, :4], boxes[:, 4], image_idx, 0.7, mode="min")
+        with stage("nms"):
+            pick = batched_nms(boxes[:, :4], boxes[:, 4], image_idx, 0.7, mode="min")
         return boxes[pick], image_idx[pick], points[pick]
 
 

@@ -18,6 +18,7 @@ from .facebank import BANK_FILE, BuildReport, FaceBank, build, is_current, scan
 from .faces import Faces
 from .match import Matches, match
 from .media import read_image
+from .timing import stage
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,10 @@ class Recognizer:
         """Faces and their (N,D) unit embeddings in a batch of (H,W,3) uint8 RGB images; all
         faces of the batch are aligned and embedded together."""
         faces = self.detector.detect(list(images))
-        embeddings = self.embedder.embed(align_faces(images, faces, self.detector.device))
+        with stage("align"):
+            crops = align_faces(images, faces, self.detector.device)
+        with stage("embed"):
+            embeddings = self.embedder.embed(crops)
         bounds = np.cumsum([0] + [len(f) for f in faces])
         return [(found, embeddings[a:b]) for found, a, b in zip(faces, bounds[:-1], bounds[1:])]
 

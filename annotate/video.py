@@ -21,6 +21,7 @@ from .media import atomic_path, check_out_dir, find_inputs, refuse_existing
 from .media.video import VIDEO_SUFFIXES, Frame, VideoInfo, VideoReader, VideoWriter, probe
 from .pipeline import Recognizer
 from .threads import prefetch
+from .timing import stage
 from .timeline import Appearance, appearances, face_similarities, write_detections, write_timeline
 from .track import FrameFaces, IoUTracker, TrackName, name_tracks
 
@@ -109,18 +110,6 @@ def plan_videos(
     return jobs
 
 
-def _sampled(frames: Iterator[Frame], fps: float | None) -> Iterator[Frame]:
-    """Every frame, or the first frame at or after each tick of a 1/fps grid."""
-    if fps is None:
-        yield from frames
-        return
-    next_time = -np.inf
-    for frame in frames:
-        if frame.time >= next_time - 1e-9:
-            next_time = (np.floor(frame.time * fps + 1e-6) + 1) / fps
-            yield frame
-
-
 def analyse(
     reader: VideoReader, recognizer: Recognizer, options: VideoOptions, tick: Callable[[int], None]
 ) -> list[FrameFaces]:
@@ -132,10 +121,12 @@ def analyse(
 
     def flush() -> None:
         for frame, (faces, emb) in zip(batch, recognizer.describe([f.image for f in batch])):
-            records.append(FrameFaces(frame.index, frame.time, faces, emb, tracker.update(faces.boxes)))
+            with stage("track"):
+                tracks = tracker.update(faces.boxes)
+            records.append(FrameFaces(frame.index, frame.time, faces, emb, tracks))
         batch.clear()
 
-    for frame in _sampled(prefetch(reader.frames(), size=2 * options.batch, name="decode"), options.sample_fps):
+    for frame in prefetch(reader.frames(options.sample_fps), size=2 * options.batch, name="decode"):
         tick(frame.index + 1 - decoded)
         decoded = frame.index + 1
         batch.append(frame)
@@ -176,7 +167,9 @@ def render(
                     yield item.image, item.pts
                     continue
                 labels = [names[t].label for t in shown.tracks.tolist()]
-                yield draw_faces(item.image, shown.faces, labels, face_similarities(shown, names, bank)), item.pts
+                with stage("draw"):
+                    image = draw_faces(item.image, shown.faces, labels, face_similarities(shown, names, bank))
+                yield image, item.pts
 
         for item in prefetch(drawn(), size=8, name="draw"):
             if isinstance(item, tuple):
@@ -195,7 +188,8 @@ def process_video(job: VideoJob, recognizer: Recognizer, options: VideoOptions, 
         records = analyse(reader, recognizer, options, progress("analyse", info.frames))
         decoded, lost, error = reader.decoded, reader.lost, reader.error
     bank = recognizer.bank
-    names = name_tracks(records, bank.embeddings, bank.labels, recognizer.threshold)
+    with stage("match"):
+        names = name_tracks(records, bank.embeddings, bank.labels, recognizer.threshold)
     step = 1.0 / options.sample_fps if options.sample_fps else 1.0 / info.fps
     last = records[-1].time + step if records else 0.0
     end = min(last, info.duration) if info.duration and not error else last

@@ -1,16 +1,20 @@
 """Video throughput against the floor no face pipeline can beat, measured in one run.
 
     python benchmarks/bench_video.py ../shared/data/video/video.mp4 [--frames N] [--device cpu|cuda] [--json]
+        [--sample-fps 5] [--rss]
 
-Runs on the same file, one after the other:
+Runs on the same file, one after the other, in this process:
   1. decode only (PyAV to RGB arrays);
-  2. a plain transcode (decode, then libx264 with the settings `annotate video` uses);
+  2. a plain transcode (decode to RGB, then libx264 with the settings `annotate video` uses);
   3. `annotate video --no-render` (timeline only);
-  4. `annotate video` fully rendered.
-and prints frames per second and the ratios 3/1 and 4/2. If the input has fewer than --frames
-frames it is looped (packets copied, no re-encoding). With --rss, each `annotate video` run
-is also repeated in a child process on the input and on a 10x longer loop of it, to compare
-peak memory.
+  4. `annotate video` fully rendered;
+  5. with --sample-fps F: `annotate video --no-render --sample-fps F` (indexing), against real time.
+It prints frames per second, the ratios 3/1 and 4/2, a per-stage breakdown of runs 3-5 (with
+CUDA-synchronised timers, in a separate run on CUDA so the synchronisation does not slow the
+timed one), peak RSS and peak GPU memory. The models are loaded once, before the timed runs;
+their load time is reported on its own. If the input has fewer than --frames frames it is
+looped (packets copied, no re-encoding). With --rss, the rendered run is repeated in a child
+process on the input and on a 10x longer loop of it, to compare peak memory.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -27,6 +32,12 @@ from pathlib import Path
 import av
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from annotate import timing  # noqa: E402
+
+STAGE_ORDER = ("decode", "colour", "upload", "pyramid", "pnet", "rnet", "onet", "nms", "download", "align", "embed",
+               "track", "match", "draw", "encode")
 
 
 def loop_video(src: Path, dst: Path, times: int) -> None:
@@ -34,10 +45,7 @@ def loop_video(src: Path, dst: Path, times: int) -> None:
     with av.open(str(src)) as inp, av.open(str(dst), "w", options={"movflags": "+faststart"}) as out:
         streams = [s for s in inp.streams if s.type in ("video", "audio")]
         outs = {s.index: out.add_stream_from_template(s) for s in streams}
-        span = {s.index: 0 for s in streams}
-        for s in streams:
-            length = s.duration or int((inp.duration / av.time_base) / s.time_base)
-            span[s.index] = length
+        span = {s.index: s.duration or int((inp.duration / av.time_base) / s.time_base) for s in streams}
         for n in range(times):
             inp.seek(0)
             for packet in inp.demux(streams):
@@ -71,20 +79,10 @@ def transcode(path: Path, out: Path) -> int:
         return reader.decoded
 
 
-def annotate_video(path: Path, args: list[str], device: str) -> None:
-    from annotate.cli import app
-
-    try:
-        app(["video", str(path), *args, "--device", device, "--overwrite"], standalone_mode=False)
-    except SystemExit as exit_:
-        if exit_.code:
-            raise
-
-
 def child_peak_rss_mb(path: Path, args: list[str], device: str) -> float:
     """Peak resident memory of `annotate video` run alone in a child process, in MB."""
     code = (
-        "import sys; from annotate.cli import run; "
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from annotate.cli import run; "
         f"sys.argv = ['annotate', 'video', {str(path)!r}, *{args!r}, '--device', {device!r}, '--overwrite']; run()"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -94,58 +92,101 @@ def child_peak_rss_mb(path: Path, args: list[str], device: str) -> float:
     return usage.ru_maxrss / 1024
 
 
-def timed(fn, frames: int | None = None) -> tuple[float, int]:
-    start = time.perf_counter()
-    count = fn()
-    seconds = time.perf_counter() - start
-    return seconds, count if count is not None else frames
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", type=Path)
     parser.add_argument("--frames", type=int, default=0, help="loop the input to at least this many frames")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=None, help="frames per detector batch (default: as annotate video)")
     parser.add_argument("--bank", type=Path, default=ROOT / "facebank")
+    parser.add_argument("--sample-fps", type=float, default=None, help="also time indexing at this many frames per second")
     parser.add_argument("--rss", action="store_true", help="also compare peak memory on a 10x longer input")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    import torch
+
+    from annotate.cli.app import recognizer_for
     from annotate.media.video import probe
+    from annotate.video import VideoJob, VideoOptions, process_video
+
+    def no_progress(stage, total):
+        return lambda n: None
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
         source = args.video
-        frames = probe(source).frames or 0
-        if args.frames and frames < args.frames:
+        info = probe(source)
+        if args.frames and (info.frames or 0) < args.frames:
             source = tmp_dir / "looped.mp4"
-            loop_video(args.video, source, -(-args.frames // max(frames, 1)))
-        bank = ["--bank", str(args.bank)]
-        annotate_video(source, ["--no-render", "--csv", str(tmp_dir / "warm.csv"), "--sample-fps", "1", *bank], args.device)
+            loop_video(args.video, source, -(-args.frames // max(info.frames or 1, 1)))
+            info = probe(source)
+        start = time.perf_counter()
+        recognizer = recognizer_for("auto", args.device, 50, None, args.bank)
+        startup = time.perf_counter() - start
+        device = recognizer.detector.device
+        batch = args.batch or (32 if device.type == "cuda" else 4)
+
+        def annotate(name: str, render: bool, sample_fps: float | None = None):
+            job = VideoJob(source, tmp_dir / f"{name}.mp4" if render else None, tmp_dir / f"{name}.csv", None)
+            return lambda: process_video(job, recognizer, VideoOptions(batch=batch, sample_fps=sample_fps), no_progress)
+
+        annotate("warm", False, 1.0)()  # first-call costs (allocator, thread pools) out of the timings
         runs = {
             "decode_only": lambda: decode_only(source),
             "transcode": lambda: transcode(source, tmp_dir / "plain.mp4"),
-            "annotate_no_render": lambda: annotate_video(source, ["--no-render", "--csv", str(tmp_dir / "a.csv"), *bank], args.device),
-            "annotate_rendered": lambda: annotate_video(source, ["--out", str(tmp_dir / "a.mp4"), *bank], args.device),
+            "annotate_no_render": annotate("no_render", False),
+            "annotate_rendered": annotate("rendered", True),
         }
+        if args.sample_fps:
+            runs["annotate_index"] = annotate("index", False, args.sample_fps)
         n = decode_only(source)
-        result: dict[str, object] = {"video": str(args.video), "frames": n, "device": args.device}
+        result: dict[str, object] = {
+            "video": str(args.video), "frames": n, "duration_s": info.duration, "size": f"{info.width}x{info.height}",
+            "device": str(device), "batch": batch, "threads": torch.get_num_threads(), "model_load_s": startup,
+        }
+        stages: dict[str, dict[str, float]] = {}
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         for name, fn in runs.items():
-            seconds, _ = timed(fn, n)
+            sync = device.type == "cuda"
+            with timing.recording(None) as times:  # no synchronisation in the timed run
+                start = time.perf_counter()
+                fn()
+                seconds = time.perf_counter() - start
+            result[f"{name}_s"] = seconds
             result[f"{name}_fps"] = n / seconds
+            if name.startswith("annotate"):
+                if sync:  # a second, synchronised run for an honest GPU breakdown
+                    with timing.recording(device) as times:
+                        fn()
+                stages[name] = {k: times.seconds[k] for k in STAGE_ORDER if k in times.seconds}
         result["no_render_over_decode"] = result["annotate_no_render_fps"] / result["decode_only_fps"]
         result["rendered_over_transcode"] = result["annotate_rendered_fps"] / result["transcode_fps"]
+        if args.sample_fps and info.duration:
+            result["index_times_real_time"] = info.duration / result["annotate_index_s"]
+        result["stages_s"] = stages
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if device.type == "cuda":
+            result["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
         if args.rss:
             longer = tmp_dir / "x10.mp4"
             loop_video(source, longer, 10)
-            render_args = ["--out", str(tmp_dir / "r.mp4"), *bank]
-            result["peak_rss_mb"] = child_peak_rss_mb(source, render_args, args.device)
-            result["peak_rss_mb_10x"] = child_peak_rss_mb(longer, render_args, args.device)
+            render_args = ["--out", str(tmp_dir / "r.mp4"), "--bank", str(args.bank)]
+            result["child_peak_rss_mb"] = child_peak_rss_mb(source, render_args, args.device)
+            result["child_peak_rss_mb_10x"] = child_peak_rss_mb(longer, render_args, args.device)
     if args.json:
         print(json.dumps(result, indent=2))
-    else:
-        for key, value in result.items():
+        return
+    for key, value in result.items():
+        if key != "stages_s":
             print(f"{key:28s} {value:.3f}" if isinstance(value, float) else f"{key:28s} {value}")
+    print("per-stage seconds (exclusive; decode and encode run in their own threads, so they overlap the rest):")
+    names = list(stages)
+    print(f"{'stage':10s}" + "".join(f"{n.removeprefix('annotate_'):>12s}" for n in names))
+    for key in STAGE_ORDER:
+        if any(key in stages[n] for n in names):
+            print(f"{key:10s}" + "".join(f"{stages[n].get(key, 0.0):12.3f}" for n in names))
 
 
 if __name__ == "__main__":

@@ -204,3 +204,43 @@ def test_shared_video_keeps_frames_duration_and_audio(bank, tmp_path):
     assert result["frames"] == source["frames"] == 105
     assert result["duration"] == source["duration"] and result["pts"] == source["pts"]
     assert result["audio"] == source["audio"] and len(result["audio"]) > 100
+
+
+def test_sampled_reading_equals_filtering_every_frame(clip):
+    # --sample-fps skips the RGB conversion of frames it does not analyse; the plain path
+    # converts every frame and filters afterwards
+    from annotate.media.video import Sampler, VideoReader
+
+    with VideoReader(clip) as reader:
+        every = list(reader.frames())
+    keep = Sampler(5)
+    expected = [f for f in every if keep(f.time)]
+    with VideoReader(clip) as reader:
+        sampled = list(reader.frames(5))
+        assert reader.decoded == len(every)
+    assert 0 < len(sampled) < len(every)
+    assert [(f.index, f.pts, f.time) for f in sampled] == [(f.index, f.pts, f.time) for f in expected]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(sampled, expected))
+
+
+def test_batched_pipeline_matches_one_frame_at_a_time(bank, clip, tmp_path):
+    # the optimised path (frames batched through detection, all faces of a batch embedded
+    # together, only face regions warped) against the plainest one (--batch 1)
+    runs = {}
+    for batch in ("1", "8"):
+        who, per_frame = tmp_path / f"who{batch}.csv", tmp_path / f"faces{batch}.jsonl"
+        code, _, stderr = video(bank, clip, "--no-render", "--csv", who, "--detections", per_frame, "--batch", batch)
+        assert code == 0, stderr
+        lines = [json.loads(line) for line in per_frame.read_text(encoding="utf-8").splitlines()]
+        runs[batch] = timeline(who), lines
+    (rows1, frames1), (rows8, frames8) = runs["1"], runs["8"]
+    exact = ("label", "track", "start", "end", "start_frame", "end_frame", "frames")
+    assert [[r[k] for k in exact] for r in rows1] == [[r[k] for k in exact] for r in rows8]
+    for a, b in zip(rows1, rows8):
+        assert abs(float(a["mean_similarity"]) - float(b["mean_similarity"])) < 1e-3
+    assert len(frames1) == len(frames8) and sum(len(f["faces"]) for f in frames1) > 0
+    for f1, f8 in zip(frames1, frames8):
+        assert len(f1["faces"]) == len(f8["faces"])
+        for a, b in zip(f1["faces"], f8["faces"]):
+            assert a["label"] == b["label"] and a["track"] == b["track"]
+            assert np.abs(np.subtract(a["box"], b["box"])).max() <= 1.0

@@ -3,7 +3,7 @@ every frame's timing, and untouched copies of the audio and subtitle streams."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +12,7 @@ import av
 import numpy as np
 
 from ..errors import InputError
+from ..timing import stage
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"})
 FASTSTART = frozenset({"mp4", "mov"})
@@ -99,6 +100,21 @@ def probe(path: Path) -> VideoInfo:
         container.close()
 
 
+class Sampler:
+    """Picks the first frame at or after each tick of a 1/fps grid; called with frame times
+    in seconds, in order."""
+
+    def __init__(self, fps: float) -> None:
+        self.fps = float(fps)
+        self.next_time = -np.inf
+
+    def __call__(self, time: float) -> bool:
+        if time < self.next_time - 1e-9:
+            return False
+        self.next_time = (np.floor(time * self.fps + 1e-6) + 1) / self.fps
+        return True
+
+
 class VideoReader:
     """Decodes a video, frame by frame, to upright RGB.
 
@@ -121,27 +137,37 @@ class VideoReader:
     def __exit__(self, *exc: object) -> None:
         self.container.close()
 
+    def _time(self, frame: av.VideoFrame) -> float:
+        return float(frame.pts * self.stream.time_base) if frame.pts is not None else self.decoded / self.info.fps
+
     def _frame(self, frame: av.VideoFrame) -> Frame:
-        rgb = frame.to_ndarray(format="rgb24")
-        turns = _rotation(frame) // 90
-        if turns:
-            rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
-        time = float(frame.pts * self.stream.time_base) if frame.pts is not None else self.decoded / self.info.fps
-        out = Frame(self.decoded, frame.pts, time, rgb)
+        with stage("colour"):
+            rgb = frame.to_ndarray(format="rgb24")
+            turns = _rotation(frame) // 90
+            if turns:
+                rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+        out = Frame(self.decoded, frame.pts, self._time(frame), rgb)
         self.decoded += 1
         return out
 
-    def frames(self) -> Iterator[Frame]:
-        """Every frame in presentation order."""
-        yield from self.packets(())  # type: ignore[misc]
+    def frames(self, sample_fps: float | None = None) -> Iterator[Frame]:
+        """Every frame in presentation order; with sample_fps, only the first frame at or after
+        each tick of a 1/sample_fps grid (the others are decoded, counted, and not converted)."""
+        yield from self.packets((), None if sample_fps is None else Sampler(sample_fps))  # type: ignore[misc]
 
-    def packets(self, copy: Sequence) -> Iterator[Frame | av.Packet]:
-        """Frames of the video stream, and the raw packets of the ``copy`` streams, in file order."""
+    def packets(self, copy: Sequence, keep: Callable[[float], bool] | None = None) -> Iterator[Frame | av.Packet]:
+        """Frames of the video stream, and the raw packets of the ``copy`` streams, in file order.
+        keep: given a frame's time, whether to convert and yield it (None: every frame)."""
         try:
             for packet in self.container.demux([self.stream, *copy]):
                 if packet.stream is self.stream:
-                    for frame in packet.decode():
-                        yield self._frame(frame)
+                    with stage("decode"):
+                        decoded = packet.decode()
+                    for frame in decoded:
+                        if keep is None or keep(self._time(frame)):
+                            yield self._frame(frame)
+                        else:
+                            self.decoded += 1
                 elif packet.dts is not None:
                     yield packet
         except av.FFmpegError as exc:
@@ -199,11 +225,13 @@ class VideoWriter:
         h, w = image.shape[:2]
         if (h % 2) or (w % 2):
             image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        with stage("colour"):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
         frame.pts = pts if pts is not None else self.frames
         frame.time_base = self.stream.codec_context.time_base
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
+        with stage("encode"):
+            for packet in self.stream.encode(frame):
+                self.container.mux(packet)
         self.frames += 1
 
     def mux(self, packet: av.Packet) -> None:
