@@ -43,11 +43,11 @@ class Appearance:
         }
 
 
-def face_similarities(record: FrameFaces, names: dict[int, TrackName], bank: np.ndarray) -> np.ndarray:
+def face_similarities(record: FrameFaces, names: dict[int, TrackName]) -> np.ndarray:
     """(N,) cosine of each face to its track's label (to the track's best label when Unknown)."""
-    if len(bank) == 0 or len(record.tracks) == 0:
+    sims = record.similarities
+    if sims.shape[1] == 0 or len(record.tracks) == 0:
         return np.zeros(len(record.tracks), np.float32)
-    sims = record.embeddings @ bank.T
     best = sims.max(axis=1)
     rows = [names[t].index for t in record.tracks.tolist()]
     return np.array([sims[i, r] if r >= 0 else best[i] for i, r in enumerate(rows)], np.float32)
@@ -56,7 +56,6 @@ def face_similarities(record: FrameFaces, names: dict[int, TrackName], bank: np.
 def appearances(
     records: Sequence[FrameFaces],
     names: dict[int, TrackName],
-    bank: np.ndarray,
     end_time: float,
     merge_gap: float = 1.0,
     include_unknown: bool = False,
@@ -66,7 +65,7 @@ def appearances(
     next_time = [r.time for r in records[1:]] + [end_time]
     spans: dict[int, dict] = {}
     for record, after in zip(records, next_time):
-        for track, sim in zip(record.tracks.tolist(), face_similarities(record, names, bank).tolist()):
+        for track, sim in zip(record.tracks.tolist(), face_similarities(record, names).tolist()):
             span = spans.setdefault(track, {"start": record.time, "first": record.index, "sims": []})
             span["end"], span["last"] = after, record.index
             span["sims"].append(sim)
@@ -102,12 +101,12 @@ def write_timeline(path: Path, rows: Sequence[Appearance]) -> None:
         writer.writerows(a.row() for a in rows)
 
 
-def write_detections(path: Path, records: Sequence[FrameFaces], names: dict[int, TrackName], bank: np.ndarray) -> None:
+def write_detections(path: Path, records: Sequence[FrameFaces], names: dict[int, TrackName]) -> None:
     """One JSON line per analysed frame: time, frame, and each face's box, landmarks, label,
     similarity and track. Written atomically."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         for record in records:
-            sims = face_similarities(record, names, bank)
+            sims = face_similarities(record, names)
             faces = [
                 {
                     "box": [round(float(v), 2) for v in record.faces.boxes[i]],

@@ -1,7 +1,9 @@
 """Identity over time: link faces across frames into tracks, and name each track once.
 
 A track's name comes from the mean of its faces' unit embeddings, not frame by frame, so
-names do not flicker. Two tracks that share a frame never get the same name.
+names do not flicker. Two tracks that share a frame never get the same name. Per frame only
+each face's similarity to the bank labels is kept; embeddings are summed per track as they
+come, so memory does not grow with the embeddings of every face of a long video.
 """
 
 from __future__ import annotations
@@ -18,13 +20,35 @@ from .match import UNKNOWN, similarity_matrix
 @dataclass(frozen=True)
 class FrameFaces:
     """The faces of one analysed frame. index: frame number in the video. time: seconds (PTS).
-    embeddings: (N,D) unit vectors. tracks: (N,) int64 track ids, from 1."""
+    similarities: (N,K) cosine of each face to each of the K bank labels. tracks: (N,) int64
+    track ids, from 1."""
 
     index: int
     time: float
     faces: Faces
-    embeddings: np.ndarray
+    similarities: np.ndarray
     tracks: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.faces)
+        if self.similarities.ndim != 2 or len(self.similarities) != n or self.tracks.shape != (n,):
+            raise ValueError(
+                f"{n} faces need (N,K) similarities and (N,) tracks, got {self.similarities.shape} and {self.tracks.shape}"
+            )
+
+
+class TrackSums:
+    """Per track: the sum of its faces' (D,) unit embeddings and the frames it is seen in."""
+
+    def __init__(self) -> None:
+        self.sums: dict[int, np.ndarray] = {}
+        self.frames: dict[int, set[int]] = {}
+
+    def add(self, index: int, tracks: np.ndarray, embeddings: np.ndarray) -> None:
+        """Add one frame's faces: (N,) track ids and their (N,D) unit embeddings."""
+        for track, emb in zip(tracks.tolist(), embeddings):
+            self.sums[track] = self.sums.get(track, 0) + emb.astype(np.float64)
+            self.frames.setdefault(track, set()).add(index)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -87,19 +111,14 @@ class TrackName:
     similarity: float
 
 
-def name_tracks(records: Sequence[FrameFaces], bank: np.ndarray, labels: Sequence[str], threshold: float) -> dict[int, TrackName]:
+def name_tracks(seen: TrackSums, bank: np.ndarray, labels: Sequence[str], threshold: float) -> dict[int, TrackName]:
     """Name every track from its mean embedding, greedily by similarity; a label goes to two
     tracks only if they never share a frame. Tracks below ``threshold`` are "Unknown #id"."""
-    sums: dict[int, np.ndarray] = {}
-    frames: dict[int, set[int]] = {}
-    for record in records:
-        for track, emb in zip(record.tracks.tolist(), record.embeddings):
-            sums[track] = sums.get(track, 0) + emb
-            frames.setdefault(track, set()).add(record.index)
+    sums, frames = seen.sums, seen.frames
     ids = sorted(sums)
     if not ids:
         return {}
-    means = np.stack([sums[t] / np.linalg.norm(sums[t]) for t in ids])
+    means = np.stack([sums[t] / np.linalg.norm(sums[t]) for t in ids]).astype(np.float32)
     sims = similarity_matrix(means, bank) if len(bank) else np.zeros((len(ids), 0), np.float32)
     chosen: dict[int, int] = {}
     holders: dict[int, list[int]] = {}

@@ -23,7 +23,7 @@ from .pipeline import Recognizer
 from .threads import prefetch
 from .timing import stage
 from .timeline import Appearance, appearances, face_similarities, write_detections, write_timeline
-from .track import FrameFaces, IoUTracker, TrackName, name_tracks
+from .track import FrameFaces, IoUTracker, TrackName, TrackSums, name_tracks
 
 OUTPUT_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 
@@ -112,10 +112,13 @@ def plan_videos(
 
 def analyse(
     reader: VideoReader, recognizer: Recognizer, options: VideoOptions, tick: Callable[[int], None]
-) -> list[FrameFaces]:
-    """The analysis pass: faces, embeddings and track ids of every analysed frame."""
+) -> tuple[list[FrameFaces], TrackSums]:
+    """The analysis pass: faces, bank similarities and track ids of every analysed frame, and
+    each track's summed embedding."""
     tracker = IoUTracker(max_gap=options.max_gap)
     records: list[FrameFaces] = []
+    seen = TrackSums()
+    bank = recognizer.bank.embeddings
     batch: list[Frame] = []
     decoded = 0
 
@@ -123,7 +126,10 @@ def analyse(
         for frame, (faces, emb) in zip(batch, recognizer.describe([f.image for f in batch])):
             with stage("track"):
                 tracks = tracker.update(faces.boxes)
-            records.append(FrameFaces(frame.index, frame.time, faces, emb, tracks))
+                seen.add(frame.index, tracks, emb)
+            with stage("match"):
+                sims = emb @ bank.T
+            records.append(FrameFaces(frame.index, frame.time, faces, sims.astype(np.float32), tracks))
         batch.clear()
 
     for frame in prefetch(reader.frames(options.sample_fps), size=2 * options.batch, name="decode"):
@@ -135,11 +141,11 @@ def analyse(
     if batch:
         flush()
     tick(reader.decoded - decoded)
-    return records
+    return records, seen
 
 
 def render(
-    job: VideoJob, info: VideoInfo, records: Sequence[FrameFaces], names: dict[int, TrackName], bank: np.ndarray,
+    job: VideoJob, info: VideoInfo, records: Sequence[FrameFaces], names: dict[int, TrackName],
     options: VideoOptions, tick: Callable[[int], None],
 ) -> list[str]:
     """The render pass: draw every frame with its tracks' names and encode; copy audio and
@@ -168,7 +174,7 @@ def render(
                     continue
                 labels = [names[t].label for t in shown.tracks.tolist()]
                 with stage("draw"):
-                    image = draw_faces(item.image, shown.faces, labels, face_similarities(shown, names, bank))
+                    image = draw_faces(item.image, shown.faces, labels, face_similarities(shown, names))
                 yield image, item.pts
 
         for item in prefetch(drawn(), size=8, name="draw"):
@@ -185,20 +191,20 @@ def process_video(job: VideoJob, recognizer: Recognizer, options: VideoOptions, 
     """Analyse, name, write the timeline and detections, and render one video."""
     info = probe(job.source)
     with VideoReader(job.source, info) as reader:
-        records = analyse(reader, recognizer, options, progress("analyse", info.frames))
+        records, seen = analyse(reader, recognizer, options, progress("analyse", info.frames))
         decoded, lost, error = reader.decoded, reader.lost, reader.error
     bank = recognizer.bank
     with stage("match"):
-        names = name_tracks(records, bank.embeddings, bank.labels, recognizer.threshold)
+        names = name_tracks(seen, bank.embeddings, bank.labels, recognizer.threshold)
     step = 1.0 / options.sample_fps if options.sample_fps else 1.0 / info.fps
     last = records[-1].time + step if records else 0.0
     end = min(last, info.duration) if info.duration and not error else last
-    rows = appearances(records, names, bank.embeddings, end, options.merge_gap, options.include_unknown)
+    rows = appearances(records, names, end, options.merge_gap, options.include_unknown)
     if job.csv is not None:
         write_timeline(job.csv, rows)
     if job.detections is not None:
-        write_detections(job.detections, records, names, bank.embeddings)
+        write_detections(job.detections, records, names)
     notes: list[str] = []
     if job.output is not None:
-        notes = render(job, info, records, names, bank.embeddings, options, progress("render", decoded))
+        notes = render(job, info, records, names, options, progress("render", decoded))
     return VideoReport(job, info, decoded, len(records), lost, error, rows, names, notes)

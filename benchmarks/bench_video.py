@@ -80,16 +80,23 @@ def transcode(path: Path, out: Path) -> int:
 
 
 def child_peak_rss_mb(path: Path, args: list[str], device: str) -> float:
-    """Peak resident memory of `annotate video` run alone in a child process, in MB."""
-    code = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from annotate.cli import run; "
-        f"sys.argv = ['annotate', 'video', {str(path)!r}, *{args!r}, '--device', {device!r}, '--overwrite']; run()"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status:
-        raise RuntimeError(f"annotate video failed on {path}")
-    return usage.ru_maxrss / 1024
+    """Peak resident memory of `annotate video` run alone in a child process, in MB.
+
+    The child reports its own VmHWM at exit: the rusage of a forked child would start from
+    this (large) process's peak, because Linux carries maxrss across fork and exec.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".status") as report:
+        code = (
+            f"import atexit, sys; sys.path.insert(0, {str(ROOT)!r}); "
+            f"atexit.register(lambda: open({report.name!r}, 'w').write(open('/proc/self/status').read())); "
+            "from annotate.cli import run; "
+            f"sys.argv = ['annotate', 'video', {str(path)!r}, *{args!r}, '--device', {device!r}, '--overwrite']; run()"
+        )
+        done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            raise RuntimeError(f"annotate video failed on {path}: {done.stderr.strip().splitlines()[-1:]}")
+        line = next(x for x in open(report.name).read().splitlines() if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
 
 
 def main() -> None:

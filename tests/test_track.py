@@ -6,7 +6,7 @@ import numpy as np
 
 from annotate.faces import Faces
 from annotate.timeline import appearances
-from annotate.track import FrameFaces, IoUTracker, box_iou, name_tracks
+from annotate.track import FrameFaces, IoUTracker, TrackSums, box_iou, name_tracks
 
 BANK = np.eye(3, dtype=np.float32)[:2]  # two people: axis 0 and axis 1
 LABELS = ("Ada", "Bo")
@@ -45,13 +45,22 @@ def test_tracker_follows_moving_boxes_and_ends_after_max_gap():
 
 
 def record(index, boxes, embeddings, tracks, fps=10.0):
-    return FrameFaces(index, index / fps, faces(*boxes), unit(*embeddings), np.array(tracks, np.int64))
+    """A frame's FrameFaces (similarities to BANK) and its faces' unit embeddings."""
+    emb, ids = unit(*embeddings), np.array(tracks, np.int64)
+    return FrameFaces(index, index / fps, faces(*boxes), emb @ BANK.T, ids), emb
+
+
+def named(entries, threshold):
+    seen = TrackSums()
+    for frame, emb in entries:
+        seen.add(frame.index, frame.tracks, emb)
+    return name_tracks(seen, BANK, LABELS, threshold)
 
 
 def test_track_name_comes_from_the_mean_not_from_single_frames():
     # track 1 looks like Ada in most frames, once more like Bo: the name is Ada throughout
     records = [record(i, [[0, 0, 10, 10]], [[1, 0.2, 0]] if i != 2 else [[0.3, 1, 0]], [1]) for i in range(5)]
-    names = name_tracks(records, BANK, LABELS, threshold=0.5)
+    names = named(records, threshold=0.5)
     assert names[1].label == "Ada" and names[1].index == 0
 
 
@@ -61,18 +70,18 @@ def test_overlapping_tracks_never_share_a_name_and_unknowns_are_numbered():
         record(1, [[0, 0, 10, 10], [50, 0, 60, 10]], [[1, 0.1, 0], [1, 0.3, 0]], [1, 2]),
         record(5, [[0, 0, 10, 10]], [[1, 0, 0]], [4]),  # Ada again later, in a frame of her own
     ]
-    names = name_tracks(records, BANK, LABELS, threshold=0.2)
+    names = named(records, threshold=0.2)
     assert names[1].label == "Ada" and names[2].label == "Bo", "track 2 loses Ada to the closer track 1"
     assert names[3].label == "Unknown #3" and names[3].index == -1
     assert names[4].label == "Ada", "tracks that never meet may share a name"
 
 
 def test_appearances_merge_close_spans_and_hide_unknowns():
-    names = name_tracks(
+    names = named(
         [record(i, [[0, 0, 10, 10]], [[1, 0, 0]], [1]) for i in range(0, 10)]
         + [record(i, [[0, 0, 10, 10]], [[1, 0, 0]], [2]) for i in range(15, 20)]
         + [record(i, [[50, 0, 60, 10]], [[0, 0, 1]], [3]) for i in range(0, 20)],
-        BANK, LABELS, 0.5,
+        0.5,
     )
     records = []
     for i in range(20):
@@ -80,10 +89,10 @@ def test_appearances_merge_close_spans_and_hide_unknowns():
         if i < 10 or i >= 15:
             boxes.append([0, 0, 10, 10]), embs.append([1, 0, 0]), tracks.append(1 if i < 10 else 2)
         boxes.append([50, 0, 60, 10]), embs.append([0, 0, 1]), tracks.append(3)
-        records.append(record(i, boxes, embs, tracks))
-    rows = appearances(records, names, BANK, end_time=2.0, merge_gap=0.4)
+        records.append(record(i, boxes, embs, tracks)[0])
+    rows = appearances(records, names, end_time=2.0, merge_gap=0.4)
     assert [(r.label, r.tracks, r.start, r.end, r.frames) for r in rows] == [("Ada", (1,), 0.0, 1.0, 10), ("Ada", (2,), 1.5, 2.0, 5)]
-    merged = appearances(records, names, BANK, end_time=2.0, merge_gap=0.5, include_unknown=True)
+    merged = appearances(records, names, end_time=2.0, merge_gap=0.5, include_unknown=True)
     assert [(r.label, r.tracks, r.start, r.end, r.frames, r.start_frame, r.end_frame) for r in merged] == [
         ("Ada", (1, 2), 0.0, 2.0, 15, 0, 19),
         ("Unknown #3", (3,), 0.0, 2.0, 20, 0, 19),
