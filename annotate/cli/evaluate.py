@@ -66,6 +66,10 @@ def lfw(
     """
     from ..evaluate.runs import evaluate_lfw
 
+    if plot is not None:
+        from ..evaluate.plot import check_plot_path
+
+        check_plot_path(plot)
     embedder = _embedder(model, device, min_face)
     start = time.perf_counter()
     with _bar() as bar:

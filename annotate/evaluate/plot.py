@@ -11,9 +11,9 @@ from ..media import atomic_path
 from .protocol import roc_curve
 
 
-def plot_lfw(path: Path, scores: np.ndarray, same: np.ndarray, threshold: float, title: str) -> None:
-    """Write a two-panel figure to ``path`` (format from its suffix): the ROC curve (log FAR)
-    and the histograms of same- and different-person similarities with ``threshold`` marked."""
+def check_plot_path(path: Path) -> None:
+    """Raise AnnotateError now, before minutes of embedding, if ``path`` cannot be plotted:
+    matplotlib missing, or a suffix that names no image format it writes."""
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
@@ -21,6 +21,15 @@ def plot_lfw(path: Path, scores: np.ndarray, same: np.ndarray, threshold: float,
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in Figure().canvas.get_supported_filetypes():
         raise AnnotateError(f"--plot {path}: cannot tell the image format from the suffix; use .png, .pdf or .svg")
+
+
+def plot_lfw(path: Path, scores: np.ndarray, same: np.ndarray, threshold: float, title: str) -> None:
+    """Write a two-panel figure to ``path`` (format from its suffix): the ROC curve (log FAR)
+    and the histograms of same- and different-person similarities with ``threshold`` marked."""
+    check_plot_path(path)
+    from matplotlib.figure import Figure
+
+    fmt = path.suffix.lower().lstrip(".")
     scores, same = np.asarray(scores, np.float64), np.asarray(same, bool)
     far, tar, _ = roc_curve(scores, same)
     fig = Figure(figsize=(11, 4.5), layout="constrained")
