@@ -34,7 +34,8 @@ def _embedder(model: str, device: str, min_face: int, threshold: Optional[float]
 
 
 def _bar() -> tqdm:
-    return tqdm(total=0, unit="image", desc="embedding", dynamic_ncols=True, leave=False)
+    # delay: nothing is drawn for a run that fails its input checks at once
+    return tqdm(total=0, unit="image", desc="embedding", dynamic_ncols=True, leave=False, delay=0.5)
 
 
 def _speed(count: int, seconds: float) -> str:
