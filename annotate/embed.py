@@ -35,8 +35,10 @@ class Embedder:
         self.weights: WeightsFile = find_weights(model)
         self.net, self.arch = load_model(self.weights.path)
         # channels_last: 1.6x faster for MobileFaceNet's depthwise convs on the CPU (oneDNN)
-        self.net = self.net.to(self.device, torch.float16 if self.half else torch.float32).eval()
-        self.net = self.net.to(memory_format=torch.channels_last)
+        dtype = torch.float16 if self.half else torch.float32
+        self.net = self.net.to(self.device, dtype, memory_format=torch.channels_last).eval()
+        # from the network itself: a user's backbone.pth may not be 512-d
+        self.embedding_size: int = self.net.features.num_features
 
     @property
     def name(self) -> str:
@@ -50,7 +52,7 @@ class Embedder:
 
     @torch.inference_mode()
     def embed(self, aligned: torch.Tensor | np.ndarray, flip: bool = False) -> np.ndarray:
-        """(N,3,112,112) RGB crops, float in [0,255] or uint8 -> (N,512) float32 unit vectors.
+        """(N,3,112,112) RGB crops, float in [0,255] or uint8 -> (N,D) float32 unit vectors.
 
         flip: also embed the mirrored crops and add the two embeddings before normalising.
         """
@@ -69,7 +71,3 @@ class Embedder:
         if not outputs:
             return np.zeros((0, self.embedding_size), dtype=np.float32)
         return torch.cat(outputs).cpu().numpy()
-
-    @property
-    def embedding_size(self) -> int:
-        return self.weights.spec.embedding_size if self.weights.spec else 512

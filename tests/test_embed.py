@@ -151,3 +151,15 @@ def test_missing_weights_name_the_expected_file(model, tmp_path, monkeypatch):
     with pytest.raises(WeightsError) as info:
         find_weights(model)
     assert "expected" in str(info.value) or "unknown model" in str(info.value)
+
+
+def test_embedding_size_comes_from_the_weights(tmp_path):
+    # a user's arcface_torch backbone.pth need not be 512-d; empty batches and banks follow it
+    from annotate.models.iresnet import iresnet_from_layers
+
+    path = tmp_path / "backbone.pth"
+    torch.save(iresnet_from_layers((2, 2, 2, 2), num_features=128).state_dict(), path)
+    embedder = Embedder(model=path, device="cpu")
+    assert embedder.embedding_size == 128
+    assert embedder.embed(np.zeros((0, 3, 112, 112), np.float32)).shape == (0, 128)
+    assert embedder.embed(np.full((2, 3, 112, 112), 128, np.uint8)).shape == (2, 128)
