@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from .devices import resolve_device
 from .errors import InputError
 from .models import load_model
-from .weights import FALLBACK_THRESHOLD, WeightsFile, find_weights
+from .weights import WeightsFile, default_threshold, find_weights
 
 
 class Embedder:
@@ -48,7 +48,7 @@ class Embedder:
     @property
     def threshold(self) -> float:
         """The model's default match threshold (cosine similarity)."""
-        return self.weights.spec.threshold if self.weights.spec else FALLBACK_THRESHOLD
+        return default_threshold(self.weights.name)
 
     @torch.inference_mode()
     def embed(self, aligned: torch.Tensor | np.ndarray, flip: bool = False) -> np.ndarray:

