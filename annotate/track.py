@@ -8,13 +8,14 @@ come, so memory does not grow with the embeddings of every face of a long video.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .faces import Faces
-from .match import UNKNOWN, similarity_matrix
+from .match import UNKNOWN, assign, similarity_matrix
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,22 @@ class FrameFaces:
 
 
 class TrackSums:
-    """Per track: the sum of its faces' (D,) unit embeddings and the frames it is seen in."""
+    """Per track, the sum of its faces' (D,) unit embeddings; and the pairs of tracks that were
+    ever seen in one frame. Both grow with the number of tracks, not of frames."""
 
     def __init__(self) -> None:
         self.sums: dict[int, np.ndarray] = {}
-        self.frames: dict[int, set[int]] = {}
+        self.together: set[tuple[int, int]] = set()
 
-    def add(self, index: int, tracks: np.ndarray, embeddings: np.ndarray) -> None:
+    def add(self, tracks: np.ndarray, embeddings: np.ndarray) -> None:
         """Add one frame's faces: (N,) track ids and their (N,D) unit embeddings."""
         for track, emb in zip(tracks.tolist(), embeddings):
             self.sums[track] = self.sums.get(track, 0) + emb.astype(np.float64)
-            self.frames.setdefault(track, set()).add(index)
+        self.together.update(itertools.combinations(sorted(tracks.tolist()), 2))
+
+    def met(self, a: int, b: int) -> bool:
+        """Whether tracks a and b were ever in the same frame."""
+        return (min(a, b), max(a, b)) in self.together
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -76,15 +82,12 @@ class IoUTracker:
         """Track ids (N,) for the (N,4) boxes of the next analysed frame."""
         ids = np.zeros(len(boxes), np.int64)
         iou = box_iou(boxes, self._boxes) if len(boxes) and len(self._ids) else np.zeros((len(boxes), len(self._ids)))
-        pairs = sorted(zip(*np.nonzero(iou >= self.min_iou)), key=lambda p: -iou[p])
-        taken_box, taken_track = set(), set()
-        for b, t in pairs:
-            if b not in taken_box and t not in taken_track:
+        chosen = assign(iou, self.min_iou)  # box -> live track index, -1 for none
+        taken_track = set(chosen[chosen >= 0].tolist())
+        for b, t in enumerate(chosen.tolist()):
+            if t >= 0:
                 ids[b] = self._ids[t]
-                taken_box.add(b)
-                taken_track.add(t)
-        for b in range(len(boxes)):
-            if b not in taken_box:
+            else:
                 ids[b] = self._next
                 self._next += 1
         # live tracks: matched or new ones are fresh; the others age and end after max_gap
@@ -114,7 +117,7 @@ class TrackName:
 def name_tracks(seen: TrackSums, bank: np.ndarray, labels: Sequence[str], threshold: float) -> dict[int, TrackName]:
     """Name every track from its mean embedding, greedily by similarity; a label goes to two
     tracks only if they never share a frame. Tracks below ``threshold`` are "Unknown #id"."""
-    sums, frames = seen.sums, seen.frames
+    sums = seen.sums
     ids = sorted(sums)
     if not ids:
         return {}
@@ -125,7 +128,7 @@ def name_tracks(seen: TrackSums, bank: np.ndarray, labels: Sequence[str], thresh
     rows, cols = np.nonzero(sims >= threshold)
     for r, c in sorted(zip(rows.tolist(), cols.tolist()), key=lambda rc: -sims[rc]):
         track = ids[r]
-        if track in chosen or any(frames[track] & frames[other] for other in holders.get(c, [])):
+        if track in chosen or any(seen.met(track, other) for other in holders.get(c, [])):
             continue
         chosen[track] = c
         holders.setdefault(c, []).append(track)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .draw import draw_faces
 from .errors import InputError
+from .match import similarity_matrix
 from .media import atomic_path, check_out_dir, find_inputs, refuse_existing
 from .media.video import VIDEO_SUFFIXES, Frame, VideoInfo, VideoReader, VideoWriter, probe
 from .pipeline import Recognizer
@@ -126,10 +127,10 @@ def analyse(
         for frame, (faces, emb) in zip(batch, recognizer.describe([f.image for f in batch])):
             with stage("track"):
                 tracks = tracker.update(faces.boxes)
-                seen.add(frame.index, tracks, emb)
+                seen.add(tracks, emb)
             with stage("match"):
-                sims = emb @ bank.T
-            records.append(FrameFaces(frame.index, frame.time, faces, sims.astype(np.float32), tracks))
+                sims = similarity_matrix(emb, bank)
+            records.append(FrameFaces(frame.index, frame.time, faces, sims, tracks))
         batch.clear()
 
     for frame in prefetch(reader.frames(options.sample_fps), size=2 * options.batch, name="decode"):
