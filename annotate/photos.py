@@ -13,7 +13,10 @@ import numpy as np
 
 from .draw import draw_faces
 from .errors import AnnotateError, InputError
-from .media import IMAGE_SUFFIXES, InputFile, atomic_path, check_out_dir, find_inputs, read_image, refuse_existing, write_image
+from .media import (
+    IMAGE_SUFFIXES, InputFile, atomic_path, check_out_dir, check_targets, find_inputs, read_image, refuse_existing,
+    write_image,
+)
 from .pipeline import Recognition, Recognizer
 
 CSV_NAME = "faces.csv"
@@ -41,11 +44,7 @@ def plan(inputs: Sequence[Path], out_dir: Path, overwrite: bool, table_names: Se
     jobs = find_inputs(inputs, IMAGE_SUFFIXES)
     if not jobs:
         raise InputError("no photos found in the inputs (looked for .jpg, .jpeg, .png, .webp, .bmp, .tif, .gif)")
-    seen: dict[Path, Path] = {}
-    for job in jobs:
-        if job.relative in seen:
-            raise InputError(f"{job.source} and {seen[job.relative]} would both be written to {out_dir / job.relative}")
-        seen[job.relative] = job.source
+    check_targets((job.source, out_dir / job.relative) for job in jobs)
     refuse_existing([out_dir / job.relative for job in jobs] + [out_dir / name for name in table_names], overwrite)
     return jobs
 

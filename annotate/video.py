@@ -18,7 +18,7 @@ import numpy as np
 from .draw import draw_faces
 from .errors import InputError
 from .match import similarity_matrix
-from .media import atomic_path, check_out_dir, find_inputs, refuse_existing
+from .media import atomic_path, check_out_dir, check_targets, find_inputs, refuse_existing
 from .media.video import VIDEO_SUFFIXES, Frame, VideoInfo, VideoReader, VideoWriter, probe
 from .pipeline import Recognizer
 from .threads import prefetch
@@ -101,10 +101,8 @@ def plan_videos(
         VideoJob(f.source, place(out, f.relative, None), place(csv, f.relative, ".csv"), place(detections, f.relative, ".jsonl"))
         for f in files
     ]
+    check_targets((j.source, t) for j in jobs for t in (j.output, j.csv, j.detections) if t is not None)
     for job in jobs:
-        for target in (job.output, job.csv, job.detections):
-            if target is not None and target.resolve() == job.source.resolve():
-                raise InputError(f"{target}: the output would replace the input; choose another --out")
         if job.output is not None and job.output.suffix.lower() not in OUTPUT_FORMATS:
             raise InputError(f"{job.output}: write videos as .mp4, .m4v, .mov or .mkv")
     refuse_existing([p for j in jobs for p in (j.output, j.csv, j.detections) if p is not None], overwrite)

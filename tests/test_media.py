@@ -86,3 +86,15 @@ def test_write_keeps_format_and_is_atomic(tmp_path):
             tmp.write_bytes(b"half")
             raise RuntimeError("interrupted")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "b.png"], "no partial file is left"
+
+
+def test_check_targets_refuses_replacing_an_input_and_shared_outputs(tmp_path):
+    from annotate.errors import InputError
+    from annotate.media import check_targets
+
+    a, b = tmp_path / "a" / "x.jpg", tmp_path / "b" / "x.jpg"
+    check_targets([(a, tmp_path / "out" / "a.jpg"), (b, tmp_path / "out" / "b.jpg")])
+    with pytest.raises(InputError, match="would both be written"):
+        check_targets([(a, tmp_path / "out" / "x.jpg"), (b, tmp_path / "out" / "sub" / ".." / "x.jpg")])
+    with pytest.raises(InputError, match="replace the input"):
+        check_targets([(a, tmp_path / "a" / "x.jpg")])

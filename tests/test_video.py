@@ -168,6 +168,12 @@ def test_bad_inputs_get_one_line_errors(bank, clip, tmp_path):
         assert not out.parent.exists() or not any(out.parent.iterdir()), "no partial output"
     code, _, stderr = video(bank, clip, "--out", clip)
     assert code == 2 and "replace the input" in stderr
+    twin = tmp_path / "other" / clip.name
+    twin.parent.mkdir()
+    shutil.copy(clip, twin)
+    code, _, stderr = video(bank, clip, twin, "--out", tmp_path / "both", "--csv", tmp_path / "csvs")
+    assert code == 2 and "would both be written to" in stderr, stderr
+    assert not (tmp_path / "both").exists()
 
 
 def test_truncated_video_is_finalised_and_reported(bank, tmp_path):

@@ -50,6 +50,19 @@ def check_out_dir(inputs: Iterable[Path], out_dir: Path) -> None:
                 raise InputError(f"--out {out_dir} is inside the input folder {given}; choose a folder outside it")
 
 
+def check_targets(pairs: Iterable[tuple[Path, Path]]) -> None:
+    """Refuse (source, output) pairs where an output would replace its own input, or where two
+    inputs would be written to the same output (the second would silently replace the first)."""
+    writers: dict[Path, Path] = {}
+    for source, target in pairs:
+        key = target.resolve()
+        if key == source.resolve():
+            raise InputError(f"{target}: the output would replace the input; choose another --out")
+        if key in writers and writers[key] != source:
+            raise InputError(f"{writers[key]} and {source} would both be written to {target}")
+        writers[key] = source
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
