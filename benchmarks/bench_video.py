@@ -58,25 +58,20 @@ def loop_video(src: Path, dst: Path, times: int) -> None:
 
 
 def decode_only(path: Path) -> int:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        return sum(1 for frame in container.decode(stream) if frame.to_ndarray(format="rgb24") is not None)
-
-
-def transcode(path: Path, out: Path) -> int:
-    """Decode to RGB and encode again exactly as `annotate video` does, without any face work."""
-    from annotate.media.video import Frame, VideoReader, VideoWriter
+    """Every frame to upright RGB with the reader `annotate video` uses; returns the count."""
+    from annotate.media.video import VideoReader
 
     with VideoReader(path) as reader:
-        writer = VideoWriter(out, reader.info, reader.side_streams(), "mp4")
-        for item in reader.packets(writer.sources):
-            if isinstance(item, Frame):
-                writer.write(item.image, item.pts)
-            else:
-                writer.mux(item)
-        writer.close()
-        return reader.decoded
+        return sum(1 for _ in reader.frames())
+
+
+def transcode(path: Path, out: Path) -> None:
+    """`annotate video`'s own render pass (threaded decode | draw | encode, audio copied) with
+    no faces to draw: the same decode, colour conversions and libx264 settings."""
+    from annotate.media.video import probe
+    from annotate.video import VideoJob, VideoOptions, render
+
+    render(VideoJob(path, out, None, None), probe(path), [], {}, VideoOptions(), lambda n: None)
 
 
 def child_peak_rss_mb(path: Path, args: list[str], device: str) -> float:
@@ -115,7 +110,7 @@ def main() -> None:
 
     from annotate.cli.app import recognizer_for
     from annotate.media.video import probe
-    from annotate.video import VideoJob, VideoOptions, process_video
+    from annotate.video import VideoJob, VideoOptions, default_batch, process_video
 
     def no_progress(stage, total):
         return lambda n: None
@@ -132,7 +127,7 @@ def main() -> None:
         recognizer = recognizer_for("auto", args.device, 50, None, args.bank)
         startup = time.perf_counter() - start
         device = recognizer.detector.device
-        batch = args.batch or (32 if device.type == "cuda" else 4)
+        batch = args.batch or default_batch(device)
 
         def annotate(name: str, render: bool, sample_fps: float | None = None):
             job = VideoJob(source, tmp_dir / f"{name}.mp4" if render else None, tmp_dir / f"{name}.csv", None)
@@ -147,20 +142,22 @@ def main() -> None:
         }
         if args.sample_fps:
             runs["annotate_index"] = annotate("index", False, args.sample_fps)
-        n = decode_only(source)
         result: dict[str, object] = {
-            "video": str(args.video), "frames": n, "duration_s": info.duration, "size": f"{info.width}x{info.height}",
+            "video": str(args.video), "frames": info.frames, "duration_s": info.duration, "size": f"{info.width}x{info.height}",
             "device": str(device), "batch": batch, "threads": torch.get_num_threads(), "model_load_s": startup,
         }
         stages: dict[str, dict[str, float]] = {}
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
+        n = 0
         for name, fn in runs.items():
             sync = device.type == "cuda"
             with timing.recording(None) as times:  # no synchronisation in the timed run
                 start = time.perf_counter()
-                fn()
+                returned = fn()
                 seconds = time.perf_counter() - start
+            if name == "decode_only":  # the first run: it counts the frames
+                n = result["frames"] = returned
             result[f"{name}_s"] = seconds
             result[f"{name}_fps"] = n / seconds
             if name.startswith("annotate"):

@@ -42,7 +42,7 @@ def video(
     Example: `annotate video party.mp4 --out party-named.mp4 --csv who.csv`
     """
     from ..errors import InputError
-    from ..video import VideoOptions, plan_videos, process_video
+    from ..video import VideoOptions, default_batch, plan_videos, process_video
 
     if no_render:
         out = None
@@ -52,8 +52,10 @@ def video(
         raise InputError("--no-render writes only the timeline: give --csv (or --detections)")
     jobs = plan_videos(inputs, out, csv, detections, overwrite)
     recognizer = recognizer_for(model, device, min_face, threshold, bank)
-    batch = batch or (32 if recognizer.detector.device.type == "cuda" else 4)
-    options = VideoOptions(batch, max_gap, merge_gap, sample_fps, include_unknown, crf, preset)
+    options = VideoOptions(
+        batch=batch or default_batch(recognizer.detector.device), max_gap=max_gap, merge_gap=merge_gap,
+        sample_fps=sample_fps, include_unknown=include_unknown, crf=crf, preset=preset,
+    )
     failed = 0
     for job in jobs:
         bars: list[tqdm] = []
