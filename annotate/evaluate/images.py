@@ -4,12 +4,12 @@ Each image: MTCNN faces, the one nearest the image centre, alignment, flip-avera
 embedding. An image without a face is not skipped: it is aligned with fixed landmarks where
 a face sits in a typical LFW image (a centre crop), and counted. Embeddings are cached in
 ``$ANNOTATE_CACHE/embeddings/`` (default ``~/.cache/annotate/embeddings/``), one .npz per
-model sha256 and detector setting, keyed by the sha256 of each image file.
+model sha256, detector setting, precision and pipeline version, keyed by the sha256 of each
+image file.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,11 +18,14 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import InputError
+from ..align import align_faces
 from ..faces import Faces
-from ..media import atomic_path, read_image
+from ..media import atomic_path, file_sha256, read_image
 
 CACHE_VERSION = 1
+# Bump when detection, alignment or the choice of face changes what an image embeds to: it is
+# part of the cache file names, so old embeddings are not reused.
+PIPELINE_VERSION = 2
 # Mean MTCNN landmarks (left eye, right eye, nose, mouth corners; x, y pixels) of the face
 # nearest the centre over all 13,233 LFW deep-funneled 250x250 images (min_face 50 finds a
 # face in every one). Measured once; the fallback alignment of an image without a face.
@@ -40,14 +43,6 @@ def cache_root() -> Path:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "annotate"
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes; InputError naming the file if it cannot be read."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
 class EmbeddingCache:
@@ -89,6 +84,15 @@ class EmbeddingCache:
                     faces=np.array([self.entries[k][1] for k in keys], np.int32),
                 )
         self.unsaved = 0
+
+
+def cache_file(recognizer, kind: str = "") -> Path:
+    """Where embeddings made by ``recognizer`` are cached: one file per model, detector setting,
+    precision and pipeline version. kind: a suffix for caches of another sort (e.g. "-bank")."""
+    emb = recognizer.embedder
+    precision = "fp16" if getattr(emb, "half", False) else "fp32"
+    name = f"{emb.weights.sha256[:16]}-min{recognizer.detector.min_face}-{precision}-v{PIPELINE_VERSION}{kind}.npz"
+    return cache_root() / "embeddings" / name
 
 
 def nearest_centre(faces: Faces, height: int, width: int) -> Faces:
@@ -136,18 +140,14 @@ class Embedded:
 class ImageEmbedder:
     """Embeds whole images with a Recognizer's detector and embedder.
 
-    recognizer: an ``annotate.pipeline.Recognizer``; cache: where embeddings are kept (None:
-    ``cache_root()``, or in memory only if ``persist`` is False). batch: images per pass.
+    recognizer: an ``annotate.pipeline.Recognizer``; cache: the .npz file embeddings are kept
+    in (None: ``cache_file(recognizer)``). batch: images per pass.
     """
 
-    def __init__(self, recognizer, cache: Path | None = None, batch: int = 32, persist: bool = True) -> None:
+    def __init__(self, recognizer, cache: Path | None = None, batch: int = 32) -> None:
         self.recognizer = recognizer
         self.batch = int(batch)
-        emb = recognizer.embedder
-        if cache is None and persist:
-            name = f"{emb.weights.sha256[:16]}-min{recognizer.detector.min_face}.npz"
-            cache = cache_root() / "embeddings" / name
-        self.cache = EmbeddingCache(cache if persist else None, emb.embedding_size)
+        self.cache = EmbeddingCache(cache or cache_file(recognizer), recognizer.embedder.embedding_size)
 
     def embed_images(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(H,W,3) uint8 RGB images -> (N,D) embeddings and (N,) faces found in each."""
@@ -157,8 +157,6 @@ class ImageEmbedder:
         for image, faces in zip(images, found):
             face = nearest_centre(faces, *image.shape[:2])
             chosen.append(face if len(face) else fallback_face(*image.shape[:2]))
-        from ..align import align_faces
-
         crops = align_faces(images, chosen, detector.device)
         return embedder.embed(crops, flip=True), np.array([len(f) for f in found], np.int64)
 
@@ -188,9 +186,8 @@ class ImageEmbedder:
         embeddings = np.stack([r[0] for r in rows]) if rows else np.zeros((0, dim), np.float32)
         return Embedded(embeddings, np.array([r[1] for r in rows], np.int64), len(todo))
 
-    def todo(self, paths: Sequence[Path], shas: Sequence[str] | None = None) -> list[tuple[str, Path]]:
+    def todo(self, paths: Sequence[Path], shas: Sequence[str]) -> list[tuple[str, Path]]:
         """(sha256, path) of the distinct images that are not in the cache yet."""
-        shas = [file_sha256(p) for p in paths] if shas is None else shas
         seen: dict[str, Path] = {}
         for sha, path in zip(shas, paths):
             if self.cache.get(sha) is None:

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import BankError, InputError
 from ..facebank import BANK_SUFFIXES, FaceBank, build
 from ..match import similarity_matrix
-from .images import Embedded, ImageEmbedder, Progress, cache_root
+from .images import Embedded, ImageEmbedder, Progress, cache_file
 from .protocol import FoldResult, OpenSet, Pairs, TarResult, kfold_accuracy, read_pairs, roc_auc, tar_at_far
 
 TAR_FARS = (1e-3, 1e-2)
@@ -102,8 +102,7 @@ def build_bank(recognizer, split: Split, cache: Path | None = None, progress: Pr
     cache so a rerun embeds nothing. Returns the bank, the number of gallery images without a
     face, and the number embedded now."""
     emb = recognizer.embedder
-    if cache is None:
-        cache = cache_root() / "embeddings" / f"{emb.weights.sha256[:16]}-min{recognizer.detector.min_face}-bank.npz"
+    cache = cache or cache_file(recognizer, "-bank")
     previous = None
     if cache.is_file():
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -38,6 +39,19 @@ def find_inputs(inputs: Iterable[Path], suffixes: Iterable[str]) -> list[InputFi
         else:
             raise InputError(f"{given}: no such file or folder")
     return jobs
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks; InputError naming the file if it
+    cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    return digest.hexdigest()
 
 
 def check_out_dir(inputs: Iterable[Path], out_dir: Path) -> None:
