@@ -33,9 +33,35 @@ def _embedder(model: str, device: str, min_face: int, threshold: Optional[float]
     return ImageEmbedder(Recognizer(model=model, device=device, min_face=min_face, threshold=threshold))
 
 
-def _bar() -> tqdm:
-    # delay: nothing is drawn for a run that fails its input checks at once
-    return tqdm(total=0, unit="image", desc="embedding", dynamic_ncols=True, leave=False, delay=0.5)
+class _bar:
+    """A tqdm bar made on the first ``reset``, i.e. once the inputs have passed their checks
+    and embedding begins; a run that stops at a bad input draws no bar."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+        self.desc = "embedding"
+
+    def __enter__(self) -> _bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def reset(self, total: int | None = None) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="image", desc=self.desc, dynamic_ncols=True, leave=False)
+        else:
+            self.bar.reset(total=total)
+
+    def update(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def set_description(self, desc: str | None = None) -> None:
+        self.desc = desc or ""
+        if self.bar is not None:
+            self.bar.set_description(desc)
 
 
 def _speed(count: int, seconds: float) -> str:
