@@ -102,32 +102,36 @@ class Recognizer:
         return out
 
 
-def bank_paths(spec: Path) -> tuple[Path, Path]:
-    """(labelled folder, bank file) for ``--bank``: a folder (file inside it) or a .npz file (folders beside it)."""
-    if spec.suffix.lower() == ".npz":
-        return spec.parent, spec
-    return spec, spec / BANK_FILE
+def bank_file(spec: Path) -> Path:
+    """The bank file ``--bank`` names: a .npz file itself, or ``facebank.npz`` inside a folder."""
+    return spec if spec.suffix.lower() == ".npz" else spec / BANK_FILE
 
 
-def load_bank(recognizer: Recognizer, spec: Path, refresh: bool = True) -> BuildReport | None:
-    """Give ``recognizer`` the bank at ``spec``, building or refreshing it first when its
-    labelled folders changed (if ``refresh``). Returns the build report, or None if the
-    stored bank was current. BankError if it was made with another model."""
-    root, file = bank_paths(spec)
+def load_bank(recognizer: Recognizer, spec: Path) -> BuildReport | None:
+    """Give ``recognizer`` the bank at ``spec``. A .npz file is used as it is (``annotate bank
+    build`` made it; its photos may be anywhere). A folder of ``<label>/`` folders has its
+    ``facebank.npz`` built, or refreshed when its photos changed. Returns the build report, or
+    None if nothing was built. BankError if the bank was made with another model, or if a
+    build finds no faces (an existing bank file is then left as it is)."""
     emb = recognizer.embedder
+    file = bank_file(spec)
     stored = FaceBank.load(file) if file.is_file() else None
     if stored is not None:
         stored.check_model(emb.name, emb.weights.sha256, file)
-    if not root.is_dir() or not refresh:
+    if file == spec:
         if stored is None:
-            raise BankError(f"no face bank at {spec}: make {root}/<label>/ folders of photos, then run: annotate bank build")
+            raise BankError(f"no face bank file {spec}: build one with: annotate bank build FOLDER --bank {spec}")
         recognizer.bank = stored
         return None
-    sources = scan(root)
+    if not spec.is_dir():
+        raise BankError(f"no face bank at {spec}: make {spec}/<label>/ folders of photos of each person")
+    sources = scan(spec)
     if stored is not None and is_current(stored, sources):
         recognizer.bank = stored
         return None
-    report = build(root, recognizer.embed_files, emb.name, emb.weights.sha256, previous=stored, sources=sources)
+    report = build(spec, recognizer.embed_files, emb.name, emb.weights.sha256, previous=stored, sources=sources)
+    if len(report.bank) == 0:
+        raise BankError(f"no faces found under {spec}: make {spec}/<label>/ folders with photos of each person")
     report.bank.save(file)
     recognizer.bank = report.bank
     return report

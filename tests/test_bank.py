@@ -135,3 +135,22 @@ def test_cli_build_and_list(bank_dir):
     assert "0 possible problem(s)" in out
     code, out, err = run_cli("bank", "list", "--bank", bank_dir / "missing")
     assert code == 2 and "not found" in err and "Traceback" not in err
+
+
+def test_a_bank_file_is_used_as_it_is_and_never_emptied(recognizer, bank_dir, tmp_path):
+    # `bank build FOLDER --bank elsewhere/team.npz`, then `--bank elsewhere/team.npz`: the folder
+    # beside the file has no label folders, and the file must not be rebuilt from it
+    file = tmp_path / "elsewhere" / "team.npz"
+    code, _, err = run_cli("bank", "build", bank_dir, "--bank", file, "--device", "cpu")
+    assert code == 0, err
+    before = file.read_bytes()
+    assert load_bank(recognizer, file) is None
+    assert list(recognizer.bank.labels) == ["Eileen Collins", "Grace Hopper"]
+    assert file.read_bytes() == before
+    with pytest.raises(BankError, match="no face bank file"):
+        load_bank(recognizer, tmp_path / "missing.npz")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(BankError, match="no faces found"):
+        load_bank(recognizer, empty)
+    assert not (empty / "facebank.npz").exists()

@@ -25,7 +25,7 @@ def _echo_problems(problems: list[str]) -> None:
 @bank_app.command("build")
 def bank_build(
     folder: Annotated[Path, typer.Argument(help="Folder of `<label>/` photo folders; the label is the folder name.")] = Path("facebank"),
-    bank: Annotated[Optional[Path], typer.Option("--bank", help="Bank file to write. Default: `FOLDER/facebank.npz`.")] = None,
+    bank: Annotated[Optional[Path], typer.Option("--bank", help="Bank file to write (a .npz path, or a folder to hold `facebank.npz`). Default: `FOLDER/facebank.npz`.")] = None,
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = 50,
@@ -39,9 +39,9 @@ def bank_build(
     """
     from ..errors import BankError
     from ..facebank import FaceBank, build, quality_problems
-    from ..pipeline import Recognizer, bank_paths
+    from ..pipeline import Recognizer, bank_file
 
-    target = bank if bank is not None else bank_paths(folder)[1]
+    target = bank_file(bank if bank is not None else folder)
     recognizer = Recognizer(model=model, device=device, min_face=min_face, threshold=threshold)
     emb = recognizer.embedder
     previous = FaceBank.load(target) if target.is_file() else None
@@ -72,10 +72,10 @@ def bank_list(
     label with a single photo, and two labels closer than the match threshold (duplicates?).
     """
     from ..facebank import FaceBank, quality_problems
-    from ..pipeline import bank_paths
+    from ..pipeline import bank_file
     from ..weights import default_threshold
 
-    file = bank_paths(bank)[1]
+    file = bank_file(bank)
     stored = FaceBank.load(file)
     limit = threshold if threshold is not None else default_threshold(stored.model)
     typer.echo(f"{file}: {len(stored)} label(s), model {stored.model} ({stored.model_sha256[:12]})")
