@@ -83,21 +83,26 @@ class _Style:
 
 
 @lru_cache(maxsize=32)
-def _load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size)
+def _load_font(path: str, size: int) -> tuple[ImageFont.FreeTypeFont, int, int]:
+    """The font at ``size`` px, with the top and bottom of its reference glyphs' ink relative
+    to the baseline: every label of a size gets the same height and baseline, whatever its text."""
+    font = ImageFont.truetype(path, size)
+    _, ink_top, _, ink_bottom = font.getbbox(_REFERENCE_GLYPHS, anchor="ls")
+    return font, ink_top, ink_bottom
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont:
-    """The label font at ``size`` px (loaded once per size); AnnotateError if it is missing."""
+def _font(size: int) -> tuple[ImageFont.FreeTypeFont, int, int]:
+    """``_load_font`` for the shipped label font (once per size); AnnotateError if it is
+    missing or unreadable."""
     path = resources.font_path()
-    if not path.is_file():
-        raise AnnotateError(
-            f"label font not found: {path} (it ships with annotate; "
-            "restore it from the repository or rebuild it with fonts/subset_font.py)"
-        )
     try:
         return _load_font(str(path), size)
     except OSError as exc:
+        if not path.is_file():
+            raise AnnotateError(
+                f"label font not found: {path} (it ships with annotate; "
+                "restore it from the repository or rebuild it with fonts/subset_font.py)"
+            ) from exc
         raise AnnotateError(f"label font {path} cannot be read: {exc}") from exc
 
 
@@ -191,10 +196,7 @@ def _draw_label(
     image_width: int,
 ) -> None:
     """Text on a filled rectangle whose bottom is the box top, or inside the box if no room above."""
-    font = _font(style.font_size)
-    # Height from fixed reference glyphs (cap, descender, hanzi) so every label of a size
-    # has the same height and baseline whatever its text.
-    _, ink_top, _, ink_bottom = font.getbbox(_REFERENCE_GLYPHS, anchor="ls")
+    font, ink_top, ink_bottom = _font(style.font_size)
     label_w = math.ceil(font.getlength(text)) + 2 * style.pad
     label_h = ink_bottom - ink_top + 2 * style.pad
     top = box_y1 - label_h if box_y1 - label_h >= 0 else max(box_y1, 0)

@@ -43,7 +43,7 @@ def plan(inputs: Sequence[Path], out_dir: Path, overwrite: bool, table_names: Se
     check_out_dir(inputs, out_dir)
     jobs = find_inputs(inputs, IMAGE_SUFFIXES)
     if not jobs:
-        raise InputError("no photos found in the inputs (looked for .jpg, .jpeg, .png, .webp, .bmp, .tif, .gif)")
+        raise InputError("no photos found in the inputs (looked for " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")")
     check_targets((job.source, out_dir / job.relative) for job in jobs)
     refuse_existing([out_dir / job.relative for job in jobs] + [out_dir / name for name in table_names], overwrite)
     return jobs

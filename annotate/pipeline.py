@@ -53,7 +53,7 @@ class Recognizer:
         self.threshold = self.embedder.threshold if threshold is None else float(threshold)
         if not -1.0 <= self.threshold <= 1.0:
             raise AnnotateError(f"threshold must be a cosine similarity in [-1, 1], got {threshold}")
-        self.bank = FaceBank.empty(self.embedder.name, self.embedder.weights.sha256)
+        self.bank = FaceBank.empty(self.embedder.name, self.embedder.weights.sha256, self.embedder.embedding_size)
 
     def describe(self, images: Sequence[np.ndarray]) -> list[tuple[Faces, np.ndarray]]:
         """Faces and their (N,D) unit embeddings in a batch of (H,W,3) uint8 RGB images; all

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from PIL import Image
 from tqdm import tqdm
 
 from .app import (
@@ -82,7 +81,7 @@ def align(
     from ..align import align_faces
     from ..detect import FaceDetector
     from ..errors import AnnotateError as Error
-    from ..media import IMAGE_SUFFIXES, atomic_path, check_out_dir, find_inputs, read_image
+    from ..media import IMAGE_SUFFIXES, check_out_dir, find_inputs, read_image, write_image
 
     check_out_dir(inputs, out)
     jobs = find_inputs(inputs, IMAGE_SUFFIXES)
@@ -102,8 +101,7 @@ def align(
                 errors += 1
                 echo_error(f"{target} exists; pass --overwrite to replace it")
                 continue
-            with atomic_path(target) as tmp:
-                Image.fromarray(crop).save(tmp, format="PNG")
+            write_image(target, crop)
             written += 1
     typer.echo(f"{len(jobs)} photo(s), {written} crop(s) written to {out}, {errors} error(s)")
     if errors:
