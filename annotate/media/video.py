@@ -9,6 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.video.reformatter import VideoReformatter
 import numpy as np
 
 from ..errors import InputError
@@ -128,6 +129,7 @@ class VideoReader:
         self.container = _open(path)
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
+        self._to_rgb = VideoReformatter()  # one swscale context for the stream, not one per frame
         self.decoded = 0
         self.error: str | None = None
 
@@ -142,7 +144,7 @@ class VideoReader:
 
     def _frame(self, frame: av.VideoFrame) -> Frame:
         with stage("colour"):
-            rgb = frame.to_ndarray(format="rgb24")
+            rgb = self._to_rgb.reformat(frame, format="rgb24").to_ndarray()
             turns = _rotation(frame) // 90
             if turns:
                 rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
@@ -213,6 +215,7 @@ class VideoWriter:
                 self.copied_inputs.append(src)
             else:
                 self.notes.append(f"{src.type} stream {src.index} ({name}) cannot be stored in {out_format}; left out")
+        self._to_yuv = VideoReformatter()  # one swscale context for the stream, not one per frame
         self.frames = 0
 
     @property
@@ -226,7 +229,7 @@ class VideoWriter:
         if (h % 2) or (w % 2):
             image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
         with stage("colour"):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+            frame = self._to_yuv.reformat(av.VideoFrame.from_ndarray(image, format="rgb24"), format="yuv420p")
         frame.pts = pts if pts is not None else self.frames
         frame.time_base = self.stream.codec_context.time_base
         with stage("encode"):
