@@ -40,6 +40,10 @@ def prefetch(items: Iterable[T], size: int = 4, name: str = "stage") -> Iterator
             put(_DONE)
         except BaseException as error:  # handed to the consumer
             put(_Failure(error))
+        finally:  # stop a generator source (e.g. an inner prefetch) now, not when collected
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=produce, name=name, daemon=True)
     worker.start()
