@@ -26,7 +26,8 @@ class FaceBank:
     """labels: K names. embeddings: (K,D) float32 unit rows. counts: (K,) images per label.
     model, model_sha256: the recognition model that made the embeddings.
     image_paths, image_sha256, image_labels: M source images (paths relative to the bank folder).
-    image_faces: (M,) faces found in each (0: skipped). image_embeddings: (M,D), zero rows where skipped."""
+    image_faces: (M,) faces found in each (0: no face, -1: unreadable; both skipped).
+    image_embeddings: (M,D), zero rows where skipped."""
 
     labels: tuple[str, ...]
     embeddings: np.ndarray
@@ -159,19 +160,23 @@ def build(
         cache = {sha: (emb, int(n)) for sha, emb, n in zip(previous.image_sha256, previous.image_embeddings, previous.image_faces)}
     todo = [s for s in sources if s.sha256 not in cache]
     outcomes = embed_files([root / s.relative for s in todo]) if todo else []
-    notes, failed = [], set()
+    notes, errors = [], {}
     for source, outcome in zip(todo, outcomes):
         if isinstance(outcome, str):
-            notes.append(f"{source.relative}: {outcome}; skipped")
-            failed.add(source.relative)
+            errors[source.relative] = outcome
         else:
             cache[source.sha256] = outcome
-    kept = [s for s in sources if s.relative not in failed]
     dim = next((len(e) for e, _ in cache.values()), 512)
+    for source in todo:  # an unreadable file stays in the bank, marked -1, so it is not retried
+        if source.relative in errors:
+            cache[source.sha256] = (np.zeros(dim, np.float32), -1)
+    kept = list(sources)
     img_emb = np.stack([cache[s.sha256][0] for s in kept]) if kept else np.zeros((0, dim), np.float32)
     faces = np.array([cache[s.sha256][1] for s in kept], np.int64)
     for s, n in zip(kept, faces):
-        if n == 0:
+        if n < 0:
+            notes.append(f"{s.relative}: {errors.get(s.relative, 'cannot be read')}; skipped")
+        elif n == 0:
             notes.append(f"{s.relative}: no face found; skipped")
         elif n > 1:
             notes.append(f"{s.relative}: {n} faces found; used the largest")
@@ -180,7 +185,8 @@ def build(
         labels, means, counts, model, model_sha256,
         tuple(s.relative for s in kept), tuple(s.sha256 for s in kept), tuple(s.label for s in kept), faces, img_emb,
     )
-    return BuildReport(bank, tuple(s.relative for s in todo), len(sources) - len(todo), tuple(notes))
+    embedded = tuple(s.relative for s in todo if s.relative not in errors)
+    return BuildReport(bank, embedded, len(sources) - len(todo), tuple(notes))
 
 
 def _label_means(image_labels: Sequence[str], embeddings: np.ndarray, faces: np.ndarray):

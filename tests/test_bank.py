@@ -73,6 +73,11 @@ def test_photo_without_face_is_reported_and_skipped(recognizer, bank_dir):
     notes = "\n".join(report.notes)
     assert "Grace Hopper/flag.png: no face found; skipped" in notes
     assert "Grace Hopper/broken.jpg" in notes and "not an image" in notes
+    assert "Grace Hopper/broken.jpg" not in report.embedded
+    # the broken file is remembered by content: the next build neither retries it nor counts it as new
+    again, counter = build_with(recognizer, bank_dir, previous=report.bank)
+    assert counter.seen == [] and again.embedded == () and again.bank.counts.tolist() == [3, 3]
+    assert any("broken.jpg" in note and "skipped" in note for note in again.notes)
 
 
 def test_several_faces_use_the_largest_and_say_so(recognizer, bank_dir):
