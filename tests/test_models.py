@@ -137,11 +137,17 @@ def test_iresnet_keys_match_arcface_torch() -> None:
     assert not iresnet50().features.weight.requires_grad
 
 
+# blocks per stage in insightface arcface_torch/backbones/iresnet.py, written out here so a
+# wrong entry in IRESNET_LAYERS fails the test instead of being checked against itself
+ARCFACE_TORCH_LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 14, 3), 100: (3, 13, 30, 3)}
+
+
 @pytest.mark.parametrize("depth, make", [(18, iresnet18), (34, iresnet34), (100, iresnet100)])
 def test_iresnet_depths(depth: int, make: object) -> None:
     model = make()  # type: ignore[operator]
     assert model.arch == f"iresnet{depth}"
-    for stage, n in enumerate(IRESNET_LAYERS[depth], start=1):
+    assert tuple(IRESNET_LAYERS[depth]) == ARCFACE_TORCH_LAYERS[depth]
+    for stage, n in enumerate(ARCFACE_TORCH_LAYERS[depth], start=1):
         assert len(getattr(model, f"layer{stage}")) == n
 
 
