@@ -55,11 +55,13 @@ def make_clip(
     rotation: int = 0,
     audio: bool = True,
     time_base: Fraction = Fraction(1, 12800),
+    preset: str = "ultrafast",
 ) -> list[int]:
     """Write an H.264 mp4 of the scene with a 440 Hz AAC tone; returns the video PTS written.
 
     times: frame times in seconds (default: 25 fps); irregular ones make a VFR clip.
     rotation: display rotation in degrees anticlockwise; frames are stored turned the other way.
+    preset: libx264's; "ultrafast" writes no B-frames, "veryfast" writes non-reference ones.
     """
     people = portraits()
     times = times if times is not None else [i / FPS for i in range(int(scene.length * FPS))]
@@ -69,7 +71,7 @@ def make_clip(
         w, h = SIZE if turns % 2 == 0 else SIZE[::-1]
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.time_base = stream.codec_context.time_base = time_base
-        stream.options = {"crf": "20", "preset": "ultrafast"}
+        stream.options = {"crf": "20", "preset": preset}
         if rotation:
             stream.set_display_rotation(rotation)
         sound = out.add_stream("aac", rate=48000, layout="mono") if audio else None

@@ -106,12 +106,8 @@ def test_merge_gap_joins_appearances_of_one_person(bank, tmp_path):
 
 
 def test_variable_frame_rate_times_come_from_pts(bank, tmp_path):
-    times, t = [], 0.0
-    while t < 4.0:
-        times.append(round(t, 3))
-        t += 0.03 if len(times) % 2 else 0.05  # 25 fps on average, irregular
     path, out, who = tmp_path / "vfr.mp4", tmp_path / "out.mp4", tmp_path / "who.csv"
-    written = make_clip(path, times=times, time_base=Fraction(1, 1000))
+    path, written = vfr_clip(path)
     assert video(bank, path, "--out", out, "--csv", who)[0] == 0
     rows = timeline(who)
     assert_interval(rows, "Eileen Collins", 0.0, 2.0, tolerance=0.05 + 1e-6)
@@ -213,21 +209,55 @@ def test_shared_video_keeps_frames_duration_and_audio(bank, tmp_path):
     assert result["audio"] == source["audio"] and len(result["audio"]) > 100
 
 
-def test_sampled_reading_equals_filtering_every_frame(clip):
-    # --sample-fps skips the RGB conversion of frames it does not analyse; the plain path
-    # converts every frame and filters afterwards
+def vfr_clip(path, preset="ultrafast"):
+    times, t = [], 0.0
+    while t < 4.0:
+        times.append(round(t, 3))
+        t += 0.03 if len(times) % 2 else 0.05  # 25 fps on average, irregular
+    return path, make_clip(path, times=times, time_base=Fraction(1, 1000), preset=preset)
+
+
+@pytest.mark.parametrize("source", ["clip", "vfr", "shared"])
+@pytest.mark.parametrize("fps", [5.0, 3.3, 1.0])
+def test_sampled_reading_equals_filtering_every_frame(tmp_path, source, fps):
+    # --sample-fps skips the RGB conversion of frames it does not analyse, and does not even
+    # decode the H.264 pictures that it cannot pick and that no frame references; the plain
+    # path decodes and converts every frame and filters afterwards
     from annotate.media.video import Sampler, VideoReader
 
-    with VideoReader(clip) as reader:
+    # generated clips get B-frames ("veryfast"), as x264's defaults and most cameras' files have
+    path = {"clip": lambda: make_clip(tmp_path / "b.mp4", preset="veryfast") and tmp_path / "b.mp4",
+            "vfr": lambda: vfr_clip(tmp_path / "vfr.mp4", preset="veryfast")[0],
+            "shared": lambda: needs_shared("video", "video.mp4")}[source]()
+    with VideoReader(path) as reader:
         every = list(reader.frames())
-    keep = Sampler(5)
+        assert reader.skipped == 0
+    keep = Sampler(fps)
     expected = [f for f in every if keep(f.time)]
-    with VideoReader(clip) as reader:
-        sampled = list(reader.frames(5))
-        assert reader.decoded == len(every)
+    with VideoReader(path) as reader:
+        sampled = list(reader.frames(fps))
+        assert reader.decoded == len(every) and reader.error is None
+        assert reader.skipped > 0, "no picture was left undecoded"
     assert 0 < len(sampled) < len(every)
     assert [(f.index, f.pts, f.time) for f in sampled] == [(f.index, f.pts, f.time) for f in expected]
     assert all(np.array_equal(a.image, b.image) for a, b in zip(sampled, expected))
+
+
+def test_non_reference_pictures_are_read_from_the_bitstream():
+    from annotate.media.h264 import is_non_reference, nal_length_size
+
+    def unit(*nals):
+        return b"".join(len(n).to_bytes(4, "big") + n for n in nals)
+
+    sei, idr, ref_p, nonref_b = b"\x06\x05\x01", b"\x65\x88", b"\x41\x9a", b"\x01\x9e"
+    assert is_non_reference(unit(sei, nonref_b), 4) and is_non_reference(unit(nonref_b, nonref_b), 4)
+    assert not is_non_reference(unit(idr), 4) and not is_non_reference(unit(ref_p), 4)
+    assert not is_non_reference(unit(nonref_b, ref_p), 4), "one referenced slice makes it referenced"
+    assert not is_non_reference(unit(sei), 4), "no slice"
+    assert not is_non_reference(unit(nonref_b)[:-1], 4), "truncated"
+    assert nal_length_size("h264", b"\x01\x64\x00\x28\xff\xe1\x00") == 4
+    assert nal_length_size("h264", b"\x00\x00\x00\x01\x67") is None, "Annex B"
+    assert nal_length_size("hevc", b"\x01\x64\x00\x28\xff\xe1\x00") is None
 
 
 def test_batched_pipeline_matches_one_frame_at_a_time(bank, clip, tmp_path):

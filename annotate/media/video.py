@@ -3,6 +3,8 @@ every frame's timing, and untouched copies of the audio and subtitle streams."""
 
 from __future__ import annotations
 
+import heapq
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -14,6 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..timing import stage
+from .h264 import is_non_reference, nal_length_size
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"})
 FASTSTART = frozenset({"mp4", "mov"})
@@ -115,6 +118,13 @@ class Sampler:
         self.next_time = (np.floor(time * self.fps + 1e-6) + 1) / self.fps
         return True
 
+    def could_pick(self, earlier: float, time: float) -> bool:
+        """False when a frame at ``time`` cannot be picked because some frame at ``earlier``
+        (< time) comes before it and no tick of the grid lies in (earlier, time]. Any frame
+        between the two only narrows that interval, so ``earlier`` need not be the frame just
+        before: an earlier one gives a safe answer."""
+        return np.floor(time * self.fps + 1e-6) != np.floor(earlier * self.fps - 1e-6)
+
 
 class VideoReader:
     """Decodes a video, frame by frame, to upright RGB.
@@ -130,7 +140,9 @@ class VideoReader:
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
         self._to_rgb = VideoReformatter()  # one swscale context for the stream, not one per frame
+        self._length_size = nal_length_size(self.stream.codec_context.name, self.stream.codec_context.extradata)
         self.decoded = 0
+        self.skipped = 0
         self.error: str | None = None
 
     def __enter__(self) -> VideoReader:
@@ -159,23 +171,51 @@ class VideoReader:
 
     def packets(self, copy: Sequence, keep: Callable[[float], bool] | None = None) -> Iterator[Frame | av.Packet]:
         """Frames of the video stream, and the raw packets of the ``copy`` streams, in file order.
-        keep: given a frame's time, whether to convert and yield it (None: every frame)."""
+        keep: given a frame's time, whether to convert and yield it (None: every frame). With a
+        Sampler, H.264 pictures that it cannot pick and that no frame references are not even
+        decoded (``skipped`` counts them); ``decoded`` and frame indices still count them."""
+        pending: list[int] = []  # PTS of skipped pictures not yet passed in presentation order
+        recent: deque[int] = deque(maxlen=32)  # PTS of the latest video packets, in file order
         try:
             for packet in self.container.demux([self.stream, *copy]):
-                if packet.stream is self.stream:
-                    with stage("decode"):
-                        decoded = packet.decode()
-                    for frame in decoded:
-                        if keep is None or keep(self._time(frame)):
-                            yield self._frame(frame)
-                        else:
-                            self.decoded += 1
-                elif packet.dts is not None:
-                    yield packet
+                if packet.stream is not self.stream:
+                    if packet.dts is not None:
+                        yield packet
+                    continue
+                if isinstance(keep, Sampler) and self._skippable(packet, keep, recent):
+                    heapq.heappush(pending, packet.pts)
+                    self.skipped += 1
+                    continue
+                if packet.pts is not None:
+                    recent.append(packet.pts)
+                with stage("decode"):
+                    decoded = packet.decode()
+                for frame in decoded:
+                    while pending and frame.pts is not None and pending[0] < frame.pts:
+                        heapq.heappop(pending)
+                        self.decoded += 1
+                    if keep is None or keep(self._time(frame)):
+                        yield self._frame(frame)
+                    else:
+                        self.decoded += 1
         except av.FFmpegError as exc:
             self.error = _reason(exc)
+        self.decoded += len(pending)
         if self.error is None and self.lost:
             self.error = "the file ends before its last frame"
+
+    def _skippable(self, packet: av.Packet, sampler: Sampler, recent: deque[int]) -> bool:
+        """Whether a video packet holds a non-reference H.264 picture that the sampler cannot
+        pick, judged from the latest earlier PTS among the packets already read."""
+        if self._length_size is None or packet.pts is None or packet.size == 0:
+            return False
+        earlier = max((p for p in recent if p < packet.pts), default=None)
+        if earlier is None:
+            return False
+        base = self.stream.time_base
+        if sampler.could_pick(float(earlier * base), float(packet.pts * base)):
+            return False
+        return is_non_reference(memoryview(packet), self._length_size)
 
     @property
     def lost(self) -> int:
