@@ -29,6 +29,7 @@ _SUB_BATCH = 512  # R-Net / O-Net candidates per forward pass
 # Pixels per pyramid pass on the CPU. Larger passes fall out of the cache: at 1080p, one frame
 # per pass takes 60 ms a frame, four take 85 ms (2-core EPYC); at 720p four per pass is best.
 _CPU_PIXELS = 4_000_000
+_KEEP_TABLE_BYTES = 128 * 2**20  # largest summed-area table kept between calls (CPU)
 
 
 class PNet(nn.Module):
@@ -178,14 +179,18 @@ class FaceDetector:
         return results  # type: ignore[return-value]
 
     def _table(self, shape: tuple[int, ...]) -> torch.Tensor:
-        """A zeroed (B,H+1,W+1,3) table for (B,H,W,3) images, kept for the next call of this
-        thread: a video's frames all have one size, and writing into fresh pages costs more
-        than the sums themselves (1080p: 8 ms a frame on the 2-core VM)."""
+        """A zeroed (B,H+1,W+1,3) table for (B,H,W,3) images. On the CPU, a table of up to
+        128 MB is kept for this thread's next call: a video's frames all have one size, and
+        writing into fresh pages costs more than the sums themselves (1080p: 8 ms a frame on
+        the 2-core VM). CUDA's caching allocator already reuses its memory."""
         b, h, w, c = shape
         size = (b, h + 1, w + 1, c)
         table = getattr(self._scratch, "table", None)
-        if table is None or tuple(table.shape) != size:
-            table = torch.zeros(size, dtype=table_dtype(h, w), device=self.device)
+        if table is not None and tuple(table.shape) == size:
+            return table
+        self._scratch.table = None
+        table = torch.zeros(size, dtype=table_dtype(h, w), device=self.device)
+        if self.device.type == "cpu" and table.nbytes <= _KEEP_TABLE_BYTES:
             self._scratch.table = table
         return table
 
