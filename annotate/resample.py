@@ -29,7 +29,7 @@ def integral(images: torch.Tensor, out: torch.Tensor | None = None) -> torch.Ten
         for y in range(2, h + 1):
             rows[y].add_(rows[y - 1])
     else:
-        torch.cumsum(inner, 1, out=inner)
+        inner.copy_(inner.cumsum(1))  # not in place: out= may not alias the input
     return table
 
 

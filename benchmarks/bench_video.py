@@ -1,7 +1,7 @@
 """Video throughput against the floor no face pipeline can beat, measured in one run.
 
     python benchmarks/bench_video.py ../shared/data/video/video.mp4 [--frames N] [--device cpu|cuda] [--json]
-        [--sample-fps 5] [--rss]
+        [--sample-fps 5] [--rss] [--repeat N]
 
 Runs on the same file, one after the other, in this process:
   1. decode only (PyAV to RGB arrays);
@@ -13,7 +13,8 @@ It prints frames per second, the ratios 3/1 and 4/2, a per-stage breakdown of ru
 CUDA-synchronised timers, in a separate run on CUDA so the synchronisation does not slow the
 timed one), peak RSS and peak GPU memory. The models are loaded once, before the timed runs;
 their load time is reported on its own. If the input has fewer than --frames frames it is
-looped (packets copied, no re-encoding). With --rss, the rendered run is repeated in a child
+looped (packets copied, no re-encoding). With --repeat N, each run is done N times in turn and
+its median time is reported (the stage breakdown is the last repeat's). With --rss, the rendered run is repeated in a child
 process on the input and on a 10x longer loop of it, to compare peak memory.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,6 +104,7 @@ def main() -> None:
     parser.add_argument("--bank", type=Path, default=ROOT / "facebank")
     parser.add_argument("--sample-fps", type=float, default=None, help="also time indexing at this many frames per second")
     parser.add_argument("--rss", action="store_true", help="also compare peak memory on a 10x longer input")
+    parser.add_argument("--repeat", type=int, default=1, help="run each N times; report the median")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -143,7 +146,7 @@ def main() -> None:
             runs["annotate_index"] = annotate("index", False, args.sample_fps)
         result: dict[str, object] = {
             "video": str(args.video), "frames": info.frames, "duration_s": info.duration, "size": f"{info.width}x{info.height}",
-            "device": str(device), "batch": batch, "threads": torch.get_num_threads(), "model_load_s": startup,
+            "device": str(device), "batch": batch, "repeat": max(1, args.repeat), "threads": torch.get_num_threads(), "model_load_s": startup,
         }
         stages: dict[str, dict[str, float]] = {}
         if device.type == "cuda":
@@ -151,10 +154,13 @@ def main() -> None:
         n = 0
         for name, fn in runs.items():
             sync = device.type == "cuda"
-            with timing.recording(None) as times:  # no synchronisation in the timed run
-                start = time.perf_counter()
-                returned = fn()
-                seconds = time.perf_counter() - start
+            tries = []
+            for _ in range(max(1, args.repeat)):
+                with timing.recording(None) as times:  # no synchronisation in the timed run
+                    start = time.perf_counter()
+                    returned = fn()
+                    tries.append(time.perf_counter() - start)
+            seconds = statistics.median(tries)
             if name == "decode_only":  # the first run: it counts the frames
                 n = result["frames"] = returned
             result[f"{name}_s"] = seconds

@@ -67,6 +67,30 @@ def test_mixed_sizes_keep_input_order(detector):
     assert marks[0, 0] < marks[1, 0] and marks[:2, 1].max() < marks[2, 1] < marks[3:, 1].min()
 
 
+def test_summed_area_table_is_exact_and_reuse_leaves_nothing_behind(detector):
+    import torch
+
+    from annotate.resample import integral
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)
+    expected = np.zeros((2, 38, 54, 3), np.int64)
+    expected[:, 1:, 1:] = images.astype(np.int64).cumsum(1).cumsum(2)
+    assert np.array_equal(integral(torch.from_numpy(images)).numpy(), expected)
+    scratch = torch.full((2, 38, 54, 3), 7, dtype=torch.int32)  # stale sums inside
+    scratch[:, 0], scratch[:, :, 0] = 0, 0
+    assert np.array_equal(integral(torch.from_numpy(images), scratch).numpy(), expected)
+    # the detector keeps its table between calls: a second image of the same size must give
+    # what a fresh detector gives, bit for bit
+    astronaut = read_rgb(ROOT / "samples/astronaut.png")
+    other = np.ascontiguousarray(astronaut[:, ::-1])  # mirrored: same size, other pixels
+    detector.detect(astronaut)
+    (again,) = detector.detect(other)
+    (fresh,) = FaceDetector("cpu").detect(other)
+    assert len(fresh) > 0
+    assert np.array_equal(again.boxes, fresh.boxes) and np.array_equal(again.scores, fresh.scores)
+
+
 def test_no_face_gives_empty_faces(detector):
     blank = np.full((240, 320, 3), 128, np.uint8)
     (faces,) = detector.detect(blank)

@@ -1,0 +1,121 @@
+"""How fast could indexing be? The arithmetic the networks need, against this machine's matmul rate.
+
+    python benchmarks/bench_floor.py ../shared/data/video/video.mp4 [--sample-fps 5] [--device cpu|cuda]
+
+Indexing (`annotate video --no-render --sample-fps F`) must run P-Net over an image pyramid,
+R-Net and O-Net over the candidates, and the embedder over every face of every analysed frame.
+This script counts those multiply-adds on the video's analysed frames (forward hooks on every
+convolution and linear layer), times the same networks on the same inputs, and measures, in
+the same process, the rate of a large fp32 matrix multiply: about the most any fp32 network
+can get from this machine. It prints:
+  - GFLOP of the detector and the embedder for the whole video, and faces found;
+  - the rate each reaches in the real pipeline (`Recognizer.describe`) and the matmul rate;
+  - the fastest indexing those FLOPs allow at the matmul rate, as a multiple of real time,
+    before any decoding, resampling or NMS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from annotate import timing  # noqa: E402
+
+
+def matmul_gflops(device, size: int = 2048, repeats: int = 10) -> float:
+    """fp32 GFLOP/s of (size x size) @ (size x size) on the device, best of ``repeats``."""
+    import torch
+
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    best = float("inf")
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def count_macs(nets: dict) -> tuple[dict[str, int], list]:
+    """Install forward hooks that add each conv/linear layer's multiply-adds to a per-net count."""
+    from torch import nn
+
+    counts = {name: 0 for name in nets}
+    handles = []
+    for name, net in nets.items():
+        def hook(module, _inputs, output, name=name):
+            if isinstance(module, nn.Conv2d):
+                per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+                counts[name] += output.numel() * per_output
+            elif isinstance(module, nn.Linear):
+                counts[name] += output.numel() * module.in_features
+        handles += [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    return counts, handles
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("video", type=Path)
+    parser.add_argument("--sample-fps", type=float, default=5.0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--bank", type=Path, default=ROOT / "facebank")
+    parser.add_argument("--batch", type=int, default=None, help="frames per batch (default: as annotate video)")
+    args = parser.parse_args()
+
+    from annotate.cli.app import recognizer_for
+    from annotate.media.video import VideoReader, probe
+    from annotate.video import default_batch
+
+    info = probe(args.video)
+    recognizer = recognizer_for("auto", args.device, 50, None, args.bank)
+    device = recognizer.detector.device
+    batch = args.batch or default_batch(device)
+    with VideoReader(args.video, info) as reader:
+        frames = [f.image for f in reader.frames(args.sample_fps)]
+    batches = [frames[i : i + batch] for i in range(0, len(frames), batch)]
+    recognizer.describe(batches[0])  # warm-up
+
+    nets = {"detector": [recognizer.detector.pnet, recognizer.detector.rnet, recognizer.detector.onet],
+            "embedder": [recognizer.embedder.net]}
+    counts, handles = count_macs({f"{k}{i}": n for k, ns in nets.items() for i, n in enumerate(ns)})
+    faces = sum(len(f) for b in batches for f, _ in recognizer.describe(b))
+    for handle in handles:
+        handle.remove()
+    macs = {k: sum(v for name, v in counts.items() if name.startswith(k)) for k in nets}
+
+    with timing.recording(device) as times:
+        start = time.perf_counter()
+        for b in batches:
+            recognizer.describe(b)
+        wall = time.perf_counter() - start
+    seconds = times.seconds
+    detector_s = sum(seconds.get(k, 0.0) for k in ("pnet", "rnet", "onet"))  # with crops; NMS, pyramid apart
+    embed_s = seconds.get("embed", 0.0)
+    peak = matmul_gflops(device)
+    gflop = {k: 2 * v / 1e9 for k, v in macs.items()}
+    total = sum(gflop.values())
+    duration = info.duration or len(frames) / args.sample_fps
+
+    print(f"video                     {args.video} ({info.width}x{info.height}, {duration:.2f} s)")
+    print(f"device                    {device}, batch {batch}")
+    print(f"analysed frames           {len(frames)} at {args.sample_fps:g} fps; faces {faces}")
+    print(f"detector                  {gflop['detector']:.1f} GFLOP, {detector_s:.3f} s in P/R/O-Net stages "
+          f"({gflop['detector'] / max(detector_s, 1e-9):.1f} GFLOP/s)")
+    print(f"embedder                  {gflop['embedder']:.1f} GFLOP, {embed_s:.3f} s ({gflop['embedder'] / max(embed_s, 1e-9):.1f} GFLOP/s)")
+    print(f"describe() wall           {wall:.3f} s for the analysed frames (no decoding)")
+    print(f"fp32 matmul rate          {peak:.1f} GFLOP/s (2048x2048, best of 10)")
+    print(f"networks at matmul rate   {total / peak:.3f} s -> at most {duration / (total / peak):.2f}x real time")
+    print(f"networks as measured      {detector_s + embed_s:.3f} s -> at most {duration / (detector_s + embed_s):.2f}x real time")
+
+
+if __name__ == "__main__":
+    main()
