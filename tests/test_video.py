@@ -281,3 +281,18 @@ def test_batched_pipeline_matches_one_frame_at_a_time(bank, clip, tmp_path):
         for a, b in zip(f1["faces"], f8["faces"]):
             assert a["label"] == b["label"] and a["track"] == b["track"]
             assert np.abs(np.subtract(a["box"], b["box"])).max() <= 1.0
+
+
+def test_frames_without_pts_are_written_one_frame_apart(tmp_path):
+    # a source without timestamps (some raw streams): the writer spaces frames by the frame
+    # rate in the output's time base, not one time-base tick apart
+    from annotate.media.video import VideoInfo, VideoWriter
+
+    info = VideoInfo(tmp_path / "in.mp4", "h264", 64, 48, 0, 25.0, Fraction(1, 12800), 10, 0.4, 0)
+    writer = VideoWriter(tmp_path / "out.mp4", info, [], "mp4")
+    for i in range(10):
+        writer.write(np.full((48, 64, 3), 20 * i, np.uint8), None)
+    writer.close()
+    dump = stream_dump(tmp_path / "out.mp4")
+    assert dump["frames"] == 10 and dump["time_base"] == Fraction(1, 12800)
+    assert set(np.diff(dump["pts"])) == {512}, "1/25 s in 1/12800 ticks"

@@ -256,6 +256,7 @@ class VideoWriter:
             else:
                 self.notes.append(f"{src.type} stream {src.index} ({name}) cannot be stored in {out_format}; left out")
         self._to_yuv = VideoReformatter()  # one swscale context for the stream, not one per frame
+        self._frame_ticks = 1 / (rate * info.time_base)  # one frame in time-base units, for frames without PTS
         self.frames = 0
 
     @property
@@ -270,7 +271,7 @@ class VideoWriter:
             image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
         with stage("colour"):
             frame = self._to_yuv.reformat(av.VideoFrame.from_ndarray(image, format="rgb24"), format="yuv420p")
-        frame.pts = pts if pts is not None else self.frames
+        frame.pts = pts if pts is not None else round(self.frames * self._frame_ticks)
         frame.time_base = self.stream.codec_context.time_base
         with stage("encode"):
             for packet in self.stream.encode(frame):
