@@ -8,14 +8,17 @@ Runs on the same file, one after the other, in this process:
   2. a plain transcode (decode to RGB, then libx264 with the settings `annotate video` uses);
   3. `annotate video --no-render` (timeline only);
   4. `annotate video` fully rendered;
-  5. with --sample-fps F: `annotate video --no-render --sample-fps F` (indexing), against real time.
+  5. with --sample-fps F: decode only, converting just the sampled frames (the floor of
+     indexing; it also counts the pictures left undecoded), then `annotate video --no-render
+     --sample-fps F` (indexing), both against real time.
 It prints frames per second, the ratios 3/1 and 4/2, a per-stage breakdown of runs 3-5 (with
 CUDA-synchronised timers, in a separate run on CUDA so the synchronisation does not slow the
 timed one), peak RSS and peak GPU memory. The models are loaded once, before the timed runs;
 their load time is reported on its own. If the input has fewer than --frames frames it is
-looped (packets copied, no re-encoding). With --repeat N, each run is done N times in turn and
-its median time is reported (the stage breakdown is the last repeat's). With --rss, the rendered run is repeated in a child
-process on the input and on a 10x longer loop of it, to compare peak memory.
+looped (packets copied, no re-encoding). With --repeat N, each run is repeated N times and its
+median time is reported (the stage breakdown is the last repeat's). With --rss, the rendered
+run is repeated in a child process on the input and on a 10x longer loop of it, to compare
+peak memory.
 """
 
 from __future__ import annotations
@@ -58,12 +61,19 @@ def loop_video(src: Path, dst: Path, times: int) -> None:
                 out.mux(packet)
 
 
-def decode_only(path: Path) -> int:
-    """Every frame to upright RGB with the reader `annotate video` uses; returns the count."""
+def decode_only(path: Path, sample_fps: float | None = None) -> int:
+    """Every frame to upright RGB with the reader `annotate video` uses; returns the count.
+    With sample_fps, only the sampled frames are converted, as when indexing, and the pictures
+    the reader could leave undecoded are counted in ``SKIPPED``."""
     from annotate.media.video import VideoReader
 
     with VideoReader(path) as reader:
-        return sum(1 for _ in reader.frames())
+        count = sum(1 for _ in reader.frames(sample_fps))
+        SKIPPED[sample_fps] = reader.skipped
+        return count
+
+
+SKIPPED: dict[float | None, int] = {}
 
 
 def transcode(path: Path, out: Path) -> None:
@@ -143,6 +153,7 @@ def main() -> None:
             "annotate_rendered": annotate("rendered", True),
         }
         if args.sample_fps:
+            runs["decode_sampled"] = lambda: decode_only(source, args.sample_fps)
             runs["annotate_index"] = annotate("index", False, args.sample_fps)
         result: dict[str, object] = {
             "video": str(args.video), "frames": info.frames, "duration_s": info.duration, "size": f"{info.width}x{info.height}",
@@ -173,7 +184,9 @@ def main() -> None:
         result["no_render_over_decode"] = result["annotate_no_render_fps"] / result["decode_only_fps"]
         result["rendered_over_transcode"] = result["annotate_rendered_fps"] / result["transcode_fps"]
         if args.sample_fps and info.duration:
+            result["decode_sampled_undecoded_pictures"] = SKIPPED[args.sample_fps]
             result["index_times_real_time"] = info.duration / result["annotate_index_s"]
+            result["decode_sampled_times_real_time"] = info.duration / result["decode_sampled_s"]
         result["stages_s"] = stages
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if device.type == "cuda":
