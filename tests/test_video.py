@@ -296,3 +296,29 @@ def test_frames_without_pts_are_written_one_frame_apart(tmp_path):
     dump = stream_dump(tmp_path / "out.mp4")
     assert dump["frames"] == 10 and dump["time_base"] == Fraction(1, 12800)
     assert set(np.diff(dump["pts"])) == {512}, "1/25 s in 1/12800 ticks"
+
+
+def test_jobs_give_the_same_results_as_one_at_a_time(bank, clip, tmp_path):
+    # --jobs 2 runs each video in a worker process with its own models and half the threads
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(clip, folder / "a.mp4")
+    make_clip(folder / "b.mp4", Scene(eileen=((0.5, 3.5),), grace=(), length=4.0))
+    (folder / "c.mp4").write_bytes(b"broken")
+    runs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        code, stdout, stderr = video(bank, folder, "--no-render", "--csv", out, "--detections", out, "--jobs", jobs)
+        assert code == 1 and "c.mp4" in stderr and "Traceback" not in stderr, "the broken file fails alone"
+        assert stdout.count("wrote ") == 4
+        runs[jobs] = out
+    for name in ("a", "b"):
+        assert (runs["1"] / f"{name}.csv").read_bytes() == (runs["2"] / f"{name}.csv").read_bytes()
+        one, two = ([json.loads(x) for x in (runs[j] / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()] for j in "12")
+        assert len(one) == len(two) == 100 and sum(len(f["faces"]) for f in one) > 0
+        for f1, f2 in zip(one, two):
+            assert [(a["label"], a["track"]) for a in f1["faces"]] == [(b["label"], b["track"]) for b in f2["faces"]]
+            for a, b in zip(f1["faces"], f2["faces"]):
+                assert np.abs(np.subtract(a["box"], b["box"])).max() <= 1.0
+    assert_interval(timeline(runs["2"] / "b.csv"), "Eileen Collins", 0.5, 3.5)
+    assert not (runs["2"] / "c.csv").exists()

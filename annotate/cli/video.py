@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -25,6 +26,7 @@ def video(
     batch: Annotated[Optional[int], typer.Option("--batch", min=1, help="Frames per detector batch. Default: 32 on CUDA, 4 on the CPU.")] = None,
     crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="libx264 quality: lower is better and bigger.")] = 18,
     preset: Annotated[str, typer.Option("--preset", help="libx264 speed preset (ultrafast ... veryslow).")] = "veryfast",
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Videos processed at once, each in its own process with its own copy of the models (for several videos). On the CPU the cores are shared out among them.")] = 1,
     bank: BankOpt = Path("facebank"),
     threshold: ThresholdOpt = None,
     model: ModelOpt = "auto",
@@ -42,7 +44,7 @@ def video(
     Example: `annotate video party.mp4 --out party-named.mp4 --csv who.csv`
     """
     from ..errors import InputError
-    from ..video import VideoOptions, default_batch, plan_videos, process_video
+    from ..video import VideoOptions, default_batch, plan_videos
 
     if no_render:
         out = None
@@ -50,14 +52,27 @@ def video(
         raise InputError("say where the relabelled video goes with --out, or pass --no-render with --csv")
     if out is None and csv is None and detections is None:
         raise InputError("--no-render writes only the timeline: give --csv (or --detections)")
-    jobs = plan_videos(inputs, out, csv, detections, overwrite)
+    planned = plan_videos(inputs, out, csv, detections, overwrite)
     recognizer = recognizer_for(model, device, min_face, threshold, bank)
     options = VideoOptions(
         batch=batch or default_batch(recognizer.detector.device), max_gap=max_gap, merge_gap=merge_gap,
         sample_fps=sample_fps, include_unknown=include_unknown, crf=crf, preset=preset,
     )
+    if jobs > 1 and len(planned) > 1:
+        failed = _in_parallel(planned, recognizer, model, min(jobs, len(planned)), options)
+    else:
+        failed = _one_by_one(planned, recognizer, options)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _one_by_one(planned: list, recognizer, options) -> int:
+    """Process the videos in turn, with a progress bar per pass; returns how many failed."""
+    from ..errors import InputError
+    from ..video import process_video
+
     failed = 0
-    for job in jobs:
+    for job in planned:
         bars: list[tqdm] = []
 
         def progress(stage: str, total: int | None):
@@ -75,21 +90,57 @@ def video(
         finally:
             for bar in bars:
                 bar.close()
-        for note in report.notes:
-            typer.echo(f"{job.source}: {note}", err=True)
-        if report.error:
-            failed += 1
-            echo_error(
-                f"{job.source}: decoding stopped early ({report.error}); {report.lost} frame(s) lost, "
-                f"{report.decoded} kept" + (f" in {job.output}" if job.output else "")
-            )
-        people = sorted({row.label for row in report.rows})
-        typer.echo(
-            f"{job.source}: {report.decoded} frame(s), {report.analysed} analysed, {len(report.names)} track(s); "
-            f"people: {', '.join(people) or 'none'}"
+        failed += _report(report)
+    return failed
+
+
+def _in_parallel(planned: list, recognizer, model: str, workers: int, options) -> int:
+    """Process the videos in worker processes, with one progress bar over every pass of every
+    video; returns how many failed."""
+    import torch
+
+    from ..workers import WorkerSettings, process_videos
+
+    device = recognizer.detector.device
+    threads = max(1, torch.get_num_threads() // workers) if device.type == "cpu" else 0
+    settings = WorkerSettings(model, str(device), recognizer.detector.min_face, recognizer.threshold, recognizer.bank, threads)
+    failed = 0
+    with tqdm(total=0, desc=f"{len(planned)} videos, {workers} at a time", unit="frame", dynamic_ncols=True) as bar:
+
+        def progress(index: int, stage: str, total: int | None, done: int) -> None:
+            if total:
+                bar.total += total
+                bar.refresh()
+            if done:
+                bar.update(done)
+
+        for job, outcome in process_videos(planned, settings, options, workers, progress):
+            if isinstance(outcome, Exception):
+                failed += 1
+                echo_error(str(outcome))
+            else:
+                failed += _report(outcome)
+    return failed
+
+
+def _report(report) -> int:
+    """Print what happened to one video; returns 1 if it failed part-way, else 0."""
+    job = report.job
+    for note in report.notes:
+        tqdm.write(f"{job.source}: {note}", file=sys.stderr)
+    failed = 0
+    if report.error:
+        failed = 1
+        echo_error(
+            f"{job.source}: decoding stopped early ({report.error}); {report.lost} frame(s) lost, "
+            f"{report.decoded} kept" + (f" in {job.output}" if job.output else "")
         )
-        for target in (job.output, job.csv, job.detections):
-            if target is not None:
-                typer.echo(f"wrote {target}")
-    if failed:
-        raise typer.Exit(1)
+    people = sorted({row.label for row in report.rows})
+    tqdm.write(
+        f"{job.source}: {report.decoded} frame(s), {report.analysed} analysed, {len(report.names)} track(s); "
+        f"people: {', '.join(people) or 'none'}", file=sys.stdout,
+    )
+    for target in (job.output, job.csv, job.detections):
+        if target is not None:
+            tqdm.write(f"wrote {target}", file=sys.stdout)
+    return failed

@@ -1,0 +1,131 @@
+"""Several videos at once (``annotate video --jobs N``): worker processes, each with its own
+detector and embedder and the caller's face bank, given one video at a time.
+
+One video rarely keeps a machine busy. Its decoder and encoder are single threads, and on the
+CPU much of MTCNN is small serial work. Several videos side by side keep it busy. The workers
+are processes rather than threads, because the pipeline's Python would contend for one GIL.
+On the CPU each worker gets its share of torch's threads. Workers print nothing: they put
+progress and each ``VideoReport`` on a queue, and the caller shows both.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import AnnotateError
+from .facebank import FaceBank
+from .video import VideoJob, VideoOptions, VideoReport, process_video
+
+# progress(job index, stage, total frames of a new stage or None, frames done since last call)
+ProgressEvent = Callable[[int, str, "int | None", int], None]
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What each worker needs to rebuild the caller's recognizer. device: resolved ("cpu",
+    "cuda:0"); threshold: resolved; bank: the loaded bank (workers never rebuild it);
+    threads: torch CPU threads per worker (0: torch's default)."""
+
+    model: str
+    device: str
+    min_face: int
+    threshold: float
+    bank: FaceBank
+    threads: int = 0
+
+
+class _Stopped(Exception):
+    """Raised inside a worker's video when the caller asks the workers to stop."""
+
+
+def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -> None:
+    """A worker process: build the recognizer, then process tasks until a None or ``stop``.
+
+    Ctrl-C reaches every process of the terminal's group. Workers ignore it and stop through
+    ``stop``, checked before each video and at every progress tick, so a video being written
+    is abandoned through its context managers: its temporary file is removed.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import torch
+
+        from .pipeline import Recognizer
+
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        recognizer = Recognizer(settings.model, settings.device, settings.min_face, settings.threshold)
+        recognizer.bank = settings.bank
+    except BaseException:  # the caller built the same recognizer, so this is a bug: report it
+        events.put(("crashed", -1, traceback.format_exc()))
+        return
+    while True:
+        task = tasks.get()
+        if task is None or stop.is_set():
+            return
+        index, job, options = task
+
+        def progress(stage: str, total: int | None, index: int = index) -> Callable[[int], None]:
+            events.put(("progress", index, (stage, total, 0)))
+
+            def tick(n: int) -> None:
+                if stop.is_set():
+                    raise _Stopped
+                events.put(("progress", index, (stage, None, n)))
+
+            return tick
+
+        try:
+            outcome: VideoReport | AnnotateError = process_video(job, recognizer, options, progress)
+        except _Stopped:
+            return
+        except AnnotateError as error:
+            outcome = error
+        except BaseException:
+            events.put(("crashed", index, traceback.format_exc()))
+            return
+        events.put(("done", index, outcome))
+
+
+def process_videos(
+    jobs: Sequence[VideoJob], settings: WorkerSettings, options: VideoOptions, workers: int, progress: ProgressEvent
+) -> Iterator[tuple[VideoJob, VideoReport | AnnotateError]]:
+    """Process the jobs in ``workers`` processes; yield each job with its report, or with the
+    project error that stopped it, as each finishes. If the caller stops early (Ctrl-C, an
+    error), the workers abandon their videos cleanly and exit before this returns."""
+    context = multiprocessing.get_context("spawn")  # fork is unsafe once torch (or CUDA) is up
+    tasks, events, stop = context.Queue(), context.Queue(), context.Event()
+    for index, job in enumerate(jobs):
+        tasks.put((index, job, options))
+    for _ in range(workers):
+        tasks.put(None)
+    processes = [context.Process(target=_worker_main, args=(settings, tasks, events, stop), daemon=True) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    remaining = len(jobs)
+    try:
+        while remaining:
+            try:
+                kind, index, payload = events.get(timeout=0.5)
+            except queue.Empty:
+                if not any(p.is_alive() for p in processes):
+                    raise RuntimeError("the video worker processes ended without finishing their videos") from None
+                continue
+            if kind == "progress":
+                progress(index, *payload)
+            elif kind == "done":
+                remaining -= 1
+                yield jobs[index], payload
+            else:
+                raise RuntimeError(f"a video worker failed:\n{payload}")
+    finally:
+        stop.set()
+        for process in processes:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.terminate()
