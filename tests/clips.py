@@ -113,3 +113,18 @@ def stream_dump(path: Path) -> dict:
             "pts": sorted(pts), "time_base": video.time_base, "size": (video.width, video.height),
             "frames": frames, "audio": audio, "duration": container.duration,
         }
+
+
+def trim_clip(src: Path, dst: Path, frames: int) -> None:
+    """Cut the first ``frames`` frames off src's video the way a stream copy does: the packets
+    are kept and shifted to negative times, and the mp4 edit list hides them."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = inp.streams.video[0]
+        target = out.add_stream_from_template(stream)
+        shift = round(frames / stream.average_rate / stream.time_base)
+        for packet in inp.demux(stream):
+            if packet.dts is None:
+                continue
+            packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
+            packet.stream = target
+            out.mux(packet)

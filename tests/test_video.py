@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from clips import FPS, SIZE, Scene, compose, make_clip, portraits, stream_dump
+from clips import FPS, SIZE, Scene, compose, make_clip, portraits, stream_dump, trim_clip
 from conftest import ROOT, needs_shared, run_cli
 
 FRAME = 1.0 / FPS
@@ -217,7 +217,13 @@ def vfr_clip(path, preset="ultrafast"):
     return path, make_clip(path, times=times, time_base=Fraction(1, 1000), preset=preset)
 
 
-@pytest.mark.parametrize("source", ["clip", "vfr", "shared"])
+def trimmed_clip(path):
+    make_clip(path.with_name("whole.mp4"), preset="veryfast")
+    trim_clip(path.with_name("whole.mp4"), path, 3)
+    return path
+
+
+@pytest.mark.parametrize("source", ["clip", "vfr", "trimmed", "shared"])
 @pytest.mark.parametrize("fps", [5.0, 3.3, 1.0])
 def test_sampled_reading_equals_filtering_every_frame(tmp_path, source, fps):
     # --sample-fps skips the RGB conversion of frames it does not analyse, and does not even
@@ -228,10 +234,12 @@ def test_sampled_reading_equals_filtering_every_frame(tmp_path, source, fps):
     # generated clips get B-frames ("veryfast"), as x264's defaults and most cameras' files have
     path = {"clip": lambda: make_clip(tmp_path / "b.mp4", preset="veryfast") and tmp_path / "b.mp4",
             "vfr": lambda: vfr_clip(tmp_path / "vfr.mp4", preset="veryfast")[0],
+            "trimmed": lambda: trimmed_clip(tmp_path / "trimmed.mp4"),
             "shared": lambda: needs_shared("video", "video.mp4")}[source]()
     with VideoReader(path) as reader:
         every = list(reader.frames())
-        assert reader.skipped == 0
+        assert reader.skipped == 0 and reader.error is None
+        assert reader.discarded == (3 if source == "trimmed" else 0), "an edit list hides 3 pictures; none is lost"
     keep = Sampler(fps)
     expected = [f for f in every if keep(f.time)]
     with VideoReader(path) as reader:
@@ -322,3 +330,12 @@ def test_jobs_give_the_same_results_as_one_at_a_time(bank, clip, tmp_path):
                 assert np.abs(np.subtract(a["box"], b["box"])).max() <= 1.0
     assert_interval(timeline(runs["2"] / "b.csv"), "Eileen Collins", 0.5, 3.5)
     assert not (runs["2"] / "c.csv").exists()
+
+
+def test_a_clip_cut_without_reencoding_is_complete(bank, tmp_path):
+    # an edit list hides the first 3 pictures: they are neither frames nor lost frames
+    path, out, who = trimmed_clip(tmp_path / "cut.mp4"), tmp_path / "out.mp4", tmp_path / "who.csv"
+    code, stdout, stderr = video(bank, path, "--out", out, "--csv", who)
+    assert code == 0 and "stopped early" not in stderr, stderr
+    assert "97 frame(s)" in stdout and stream_dump(out)["frames"] == 97
+    assert_interval(timeline(who), "Eileen Collins", 0.0, 2.0 - 3 * FRAME)

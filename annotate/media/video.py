@@ -130,7 +130,8 @@ class VideoReader:
     """Decodes a video, frame by frame, to upright RGB.
 
     After iterating, ``decoded`` counts frames and ``error`` says why decoding stopped early
-    (a truncated or damaged file), or is None. ``lost`` estimates the frames not decoded.
+    (a truncated or damaged file), or is None. ``lost`` estimates the frames not decoded;
+    ``discarded`` counts pictures an edit list hides, ``skipped`` those sampling left out.
     """
 
     def __init__(self, path: Path, info: VideoInfo | None = None) -> None:
@@ -143,6 +144,7 @@ class VideoReader:
         self._length_size = nal_length_size(self.stream.codec_context.name, self.stream.codec_context.extradata)
         self.decoded = 0
         self.skipped = 0
+        self.discarded = 0
         self.error: str | None = None
 
     def __enter__(self) -> VideoReader:
@@ -182,7 +184,9 @@ class VideoReader:
                     if packet.dts is not None:
                         yield packet
                     continue
-                if isinstance(keep, Sampler) and self._skippable(packet, keep, recent):
+                if packet.is_discard:  # before the start of an edit list: decoded, never shown
+                    self.discarded += 1
+                elif isinstance(keep, Sampler) and self._skippable(packet, keep, recent):
                     heapq.heappush(pending, packet.pts)
                     self.skipped += 1
                     continue
@@ -219,8 +223,10 @@ class VideoReader:
 
     @property
     def lost(self) -> int:
-        """Frames the container announced but that were not decoded."""
-        return max(0, (self.info.frames or 0) - self.decoded)
+        """Frames the container announced but that were not decoded. Pictures before the
+        start of an edit list (a file cut without re-encoding) are announced, decoded and
+        never shown: they are not lost."""
+        return max(0, (self.info.frames or 0) - self.decoded - self.discarded)
 
     def side_streams(self) -> list:
         """The audio and subtitle streams, to copy into the output."""
