@@ -1,6 +1,8 @@
-"""Choosing the torch device."""
+"""Choosing the torch device and the embedder's arithmetic."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 
@@ -25,3 +27,34 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     elif device.type != "cpu":
         raise InputError(f"unsupported device {spec!r}: use auto, cpu, cuda or cuda:N")
     return device
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def resolve_precision(spec: str, device: torch.device) -> torch.dtype:
+    """"auto" -> fp16 on CUDA, fp32 on the CPU; "fp32"; "bf16" on CUDA or on a CPU with
+    native bfloat16 arithmetic; "fp16" on CUDA only. Anything else raises InputError."""
+    if spec not in PRECISIONS:
+        raise InputError(f"unknown precision {spec!r}: use {', '.join(PRECISIONS)}")
+    if spec == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    if spec == "fp16" and device.type != "cuda":
+        raise InputError("fp16 runs only on CUDA; on the CPU use bf16 (if the CPU has it) or fp32")
+    if spec == "bf16" and device.type == "cpu" and not cpu_has_bf16():
+        raise InputError("this CPU has no native bfloat16 arithmetic (AVX512-BF16 or AMX), so bf16 would be "
+                         "slower than fp32: leave --precision at auto")
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[spec]
+
+
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU has bfloat16 instructions (the avx512_bf16 or amx_bf16 flag, on Linux);
+    where there is no /proc/cpuinfo, whether oneDNN offers bf16 at all."""
+    try:
+        flags = cpuinfo.read_text(errors="replace").split()
+    except OSError:
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -37,8 +37,8 @@ class Recognition:
 class Recognizer:
     """Detector and embedder together, with the bank to name faces against.
 
-    model, device: as ``Embedder``; min_face: smallest face in pixels; threshold: cosine
-    similarity a face needs to take a bank label (None: the model's default).
+    model, device, precision: as ``Embedder``; min_face: smallest face in pixels; threshold:
+    cosine similarity a face needs to take a bank label (None: the model's default).
     """
 
     def __init__(
@@ -47,9 +47,10 @@ class Recognizer:
         device: str | torch.device = "auto",
         min_face: int = 50,
         threshold: float | None = None,
+        precision: str = "auto",
     ) -> None:
         self.detector = FaceDetector(device=device, min_face=min_face)
-        self.embedder = Embedder(model=model, device=self.detector.device)
+        self.embedder = Embedder(model=model, device=self.detector.device, precision=precision)
         self.threshold = self.embedder.threshold if threshold is None else float(threshold)
         if not -1.0 <= self.threshold <= 1.0:
             raise AnnotateError(f"threshold must be a cosine similarity in [-1, 1], got {threshold}")

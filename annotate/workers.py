@@ -30,7 +30,7 @@ ProgressEvent = Callable[[int, str, "int | None", int], None]
 class WorkerSettings:
     """What each worker needs to rebuild the caller's recognizer. device: resolved ("cpu",
     "cuda:0"); threshold: resolved; bank: the loaded bank (workers never rebuild it);
-    threads: torch CPU threads per worker (0: torch's default)."""
+    threads: torch CPU threads per worker (0: torch's default); precision: resolved."""
 
     model: str
     device: str
@@ -38,6 +38,7 @@ class WorkerSettings:
     threshold: float
     bank: FaceBank
     threads: int = 0
+    precision: str = "auto"
 
 
 class _Stopped(Exception):
@@ -59,7 +60,7 @@ def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -
 
         if settings.threads:
             torch.set_num_threads(settings.threads)
-        recognizer = Recognizer(settings.model, settings.device, settings.min_face, settings.threshold)
+        recognizer = Recognizer(settings.model, settings.device, settings.min_face, settings.threshold, settings.precision)
         recognizer.bank = settings.bank
     except BaseException:  # the caller built the same recognizer, so this is a bug: report it
         events.put(("crashed", -1, traceback.format_exc()))

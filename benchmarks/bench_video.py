@@ -1,7 +1,7 @@
 """Video throughput against the floor no face pipeline can beat, measured in one run.
 
     python benchmarks/bench_video.py ../shared/data/video/video.mp4 [--frames N] [--device cpu|cuda] [--json]
-        [--sample-fps 5] [--rss] [--repeat N]
+        [--sample-fps 5] [--rss] [--repeat N] [--precision auto|fp32|bf16|fp16]
 
 Runs on the same file, one after the other, in this process:
   1. decode only (PyAV to RGB arrays);
@@ -115,6 +115,7 @@ def main() -> None:
     parser.add_argument("--sample-fps", type=float, default=None, help="also time indexing at this many frames per second")
     parser.add_argument("--rss", action="store_true", help="also compare peak memory on a 10x longer input")
     parser.add_argument("--repeat", type=int, default=1, help="run each N times; report the median")
+    parser.add_argument("--precision", default="auto", help="the embedder's arithmetic, as annotate's --precision")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -136,7 +137,7 @@ def main() -> None:
             loop_video(args.video, source, -(-args.frames // max(info.frames or 1, 1)))
             info = probe(source)
         start = time.perf_counter()
-        recognizer = recognizer_for("auto", args.device, 50, None, args.bank)
+        recognizer = recognizer_for("auto", args.device, 50, None, args.bank, args.precision)
         startup = time.perf_counter() - start
         device = recognizer.detector.device
         batch = args.batch or default_batch(device)
@@ -157,7 +158,7 @@ def main() -> None:
             runs["annotate_index"] = annotate("index", False, args.sample_fps)
         result: dict[str, object] = {
             "video": str(args.video), "frames": info.frames, "duration_s": info.duration, "size": f"{info.width}x{info.height}",
-            "device": str(device), "batch": batch, "repeat": max(1, args.repeat), "threads": torch.get_num_threads(), "model_load_s": startup,
+            "device": str(device), "precision": recognizer.embedder.precision, "batch": batch, "repeat": max(1, args.repeat), "threads": torch.get_num_threads(), "model_load_s": startup,
         }
         stages: dict[str, dict[str, float]] = {}
         if device.type == "cuda":
@@ -194,7 +195,7 @@ def main() -> None:
         if args.rss:
             longer = tmp_dir / "x10.mp4"
             loop_video(source, longer, 10)
-            render_args = ["--out", str(tmp_dir / "r.mp4"), "--bank", str(args.bank)]
+            render_args = ["--out", str(tmp_dir / "r.mp4"), "--bank", str(args.bank), "--precision", args.precision]
             result["child_peak_rss_mb"] = child_peak_rss_mb(source, render_args, args.device)
             result["child_peak_rss_mb_10x"] = child_peak_rss_mb(longer, render_args, args.device)
     if args.json:

@@ -166,3 +166,39 @@ def test_embedding_size_comes_from_the_weights(tmp_path):
     assert embedder.embedding_size == 128
     assert embedder.embed(np.zeros((0, 3, 112, 112), np.float32)).shape == (0, 128)
     assert embedder.embed(np.full((2, 3, 112, 112), 128, np.uint8)).shape == (2, 128)
+
+
+def test_precision_choices_and_refusals(tmp_path):
+    from annotate.devices import cpu_has_bf16, resolve_precision
+    from annotate.errors import InputError
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) == torch.float32 and resolve_precision("fp32", cpu) == torch.float32
+    with pytest.raises(InputError, match="only on CUDA"):
+        resolve_precision("fp16", cpu)
+    with pytest.raises(InputError, match="unknown precision"):
+        resolve_precision("half", cpu)
+    flags = tmp_path / "cpuinfo"
+    flags.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert not cpu_has_bf16(flags)
+    flags.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert cpu_has_bf16(flags)
+
+
+def test_bf16_embeddings_agree_with_fp32(detector, embedder):
+    from annotate.devices import cpu_has_bf16
+
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no bfloat16 instructions (avx512_bf16 or amx_bf16)")
+    fast = Embedder(device="cpu", precision="bf16")
+    assert fast.precision == "bf16" and embedder.precision == "fp32"
+    faces = []
+    for name in ("astronaut.png", "grace_hopper.jpg"):
+        image = read_rgb(ROOT / "samples" / name)
+        (found,) = detector.detect(image)
+        faces.append(align_faces(image, [found.largest()]))
+    crops = torch.cat(faces)
+    exact, approx = embedder.embed(crops, flip=True), fast.embed(crops, flip=True)
+    assert approx.dtype == np.float32 and np.allclose(np.linalg.norm(approx, axis=1), 1, atol=1e-5)
+    assert (exact * approx).sum(axis=1).min() >= 0.995, "each face's bf16 embedding is its fp32 one"
+    assert approx[0] @ approx[1] <= 0.2, "and the two people stay apart"

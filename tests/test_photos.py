@@ -119,6 +119,9 @@ def test_missing_input_and_bad_options(bank_dir, tmp_path):
     assert code == 2 and "no face bank" in stderr and "Traceback" not in stderr
     code, _, stderr = run_cli("photos", PHOTOS, "--out", tmp_path / "o", "--bank", bank_dir, "--device", "cuda:7")
     assert code == 2 and "device" in stderr
+    code, _, stderr = run_cli("photos", PHOTOS, "--out", tmp_path / "o", "--bank", bank_dir, "--device", "cpu", "--precision", "fp16")
+    assert code == 2 and "fp16 runs only on CUDA" in stderr and len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
 
 
 def test_align_writes_crops(tmp_path):

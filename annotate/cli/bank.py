@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import DeviceOpt, MinFaceOpt, ModelOpt, ThresholdOpt, app
+from .app import DeviceOpt, MinFaceOpt, ModelOpt, PrecisionOpt, ThresholdOpt, app
 
 bank_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode="markdown",
@@ -30,6 +30,7 @@ def bank_build(
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = 50,
     threshold: ThresholdOpt = None,
+    precision: PrecisionOpt = "auto",
 ) -> None:
     """Build or refresh the face bank from labelled folders.
 
@@ -42,7 +43,7 @@ def bank_build(
     from ..pipeline import Recognizer, bank_file
 
     target = bank_file(bank if bank is not None else folder)
-    recognizer = Recognizer(model=model, device=device, min_face=min_face, threshold=threshold)
+    recognizer = Recognizer(model=model, device=device, min_face=min_face, threshold=threshold, precision=precision)
     emb = recognizer.embedder
     previous = FaceBank.load(target) if target.is_file() else None
     if previous is not None and previous.model_sha256 != emb.weights.sha256:

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from tqdm import tqdm
 
-from .app import DeviceOpt, MinFaceOpt, ModelOpt, ThresholdOpt, app
+from .app import DeviceOpt, MinFaceOpt, ModelOpt, PrecisionOpt, ThresholdOpt, app
 
 evaluate_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode="markdown",
@@ -26,11 +26,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the numbers as JSON
 DEFAULT_MIN_FACE = 20
 
 
-def _embedder(model: str, device: str, min_face: int, threshold: Optional[float] = None):
+def _embedder(model: str, device: str, min_face: int, threshold: Optional[float] = None, precision: str = "auto"):
     from ..evaluate.images import ImageEmbedder
     from ..pipeline import Recognizer
 
-    return ImageEmbedder(Recognizer(model=model, device=device, min_face=min_face, threshold=threshold))
+    return ImageEmbedder(Recognizer(model=model, device=device, min_face=min_face, threshold=threshold, precision=precision))
 
 
 class _bar:
@@ -79,6 +79,7 @@ def lfw(
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = DEFAULT_MIN_FACE,
+    precision: PrecisionOpt = "auto",
     as_json: JsonOpt = False,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the ROC curve and similarity histograms to this image (needs `annotate[plot]`).")] = None,
 ) -> None:
@@ -97,7 +98,7 @@ def lfw(
         from ..evaluate.plot import check_plot_path
 
         check_plot_path(plot)
-    embedder = _embedder(model, device, min_face)
+    embedder = _embedder(model, device, min_face, precision=precision)
     start = time.perf_counter()
     with _bar() as bar:
         result = evaluate_lfw(images, pairs, embedder, bar)
@@ -140,6 +141,7 @@ def identify(
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = DEFAULT_MIN_FACE,
     threshold: ThresholdOpt = None,
+    precision: PrecisionOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Open-set identification: name known people, and call the others Unknown.
@@ -154,7 +156,7 @@ def identify(
     """
     from ..evaluate.runs import evaluate_identify
 
-    embedder = _embedder(model, device, min_face, threshold)
+    embedder = _embedder(model, device, min_face, threshold, precision)
     start = time.perf_counter()
     with _bar() as bar:
         result = evaluate_identify(images, embedder, seed, bar)

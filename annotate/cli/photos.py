@@ -15,6 +15,7 @@ from .app import (
     MinFaceOpt,
     ModelOpt,
     OverwriteOpt,
+    PrecisionOpt,
     ThresholdOpt,
     app,
     echo_error,
@@ -31,6 +32,7 @@ def photos(
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = 50,
+    precision: PrecisionOpt = "auto",
     overwrite: OverwriteOpt = False,
     json_lines: Annotated[bool, typer.Option("--json", help="Also write faces.jsonl: the table as JSON lines.")] = False,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Photos per batch.")] = 8,
@@ -46,7 +48,7 @@ def photos(
     from ..photos import CSV_NAME, JSON_NAME, annotate_photos, face_table, plan
 
     jobs = plan(inputs, out, overwrite, [CSV_NAME] + ([JSON_NAME] if json_lines else []))
-    recognizer = recognizer_for(model, device, min_face, threshold, bank)
+    recognizer = recognizer_for(model, device, min_face, threshold, bank, precision)
     names: Counter[str] = Counter()
     faces = errors = 0
     with face_table(out, json_lines) as table:

@@ -9,7 +9,9 @@ from typing import Annotated, Optional
 import typer
 from tqdm import tqdm
 
-from .app import BankOpt, DeviceOpt, MinFaceOpt, ModelOpt, OverwriteOpt, ThresholdOpt, app, echo_error, recognizer_for
+from .app import (
+    BankOpt, DeviceOpt, MinFaceOpt, ModelOpt, OverwriteOpt, PrecisionOpt, ThresholdOpt, app, echo_error, recognizer_for,
+)
 
 
 @app.command()
@@ -32,6 +34,7 @@ def video(
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = 50,
+    precision: PrecisionOpt = "auto",
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Relabel a video with names, keep its sound, and write a timeline of who appears when.
@@ -53,7 +56,7 @@ def video(
     if out is None and csv is None and detections is None:
         raise InputError("--no-render writes only the timeline: give --csv (or --detections)")
     planned = plan_videos(inputs, out, csv, detections, overwrite)
-    recognizer = recognizer_for(model, device, min_face, threshold, bank)
+    recognizer = recognizer_for(model, device, min_face, threshold, bank, precision)
     options = VideoOptions(
         batch=batch or default_batch(recognizer.detector.device), max_gap=max_gap, merge_gap=merge_gap,
         sample_fps=sample_fps, include_unknown=include_unknown, crf=crf, preset=preset,
@@ -103,7 +106,10 @@ def _in_parallel(planned: list, recognizer, model: str, workers: int, options) -
 
     device = recognizer.detector.device
     threads = max(1, torch.get_num_threads() // workers) if device.type == "cpu" else 0
-    settings = WorkerSettings(model, str(device), recognizer.detector.min_face, recognizer.threshold, recognizer.bank, threads)
+    settings = WorkerSettings(
+        model, str(device), recognizer.detector.min_face, recognizer.threshold, recognizer.bank, threads,
+        recognizer.embedder.precision,
+    )
     failed = 0
     with tqdm(total=0, desc=f"{len(planned)} videos, {workers} at a time", unit="frame", dynamic_ncols=True) as bar:
 

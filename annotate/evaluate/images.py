@@ -90,8 +90,7 @@ def cache_file(recognizer, kind: str = "") -> Path:
     """Where embeddings made by ``recognizer`` are cached: one file per model, detector setting,
     precision and pipeline version. kind: a suffix for caches of another sort (e.g. "-bank")."""
     emb = recognizer.embedder
-    precision = "fp16" if getattr(emb, "half", False) else "fp32"
-    name = f"{emb.weights.sha256[:16]}-min{recognizer.detector.min_face}-{precision}-v{PIPELINE_VERSION}{kind}.npz"
+    name = f"{emb.weights.sha256[:16]}-min{recognizer.detector.min_face}-{emb.precision}-v{PIPELINE_VERSION}{kind}.npz"
     return cache_root() / "embeddings" / name
 
 
