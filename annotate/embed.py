@@ -64,11 +64,10 @@ class Embedder:
         x = torch.as_tensor(aligned)
         if x.ndim != 4 or x.shape[1:] != (3, 112, 112):
             raise InputError(f"aligned faces must have shape (N,3,112,112), got {tuple(x.shape)}")
-        dtype = self.dtype
         outputs = []
         for start in range(0, len(x), self.batch_size):
             batch = x[start : start + self.batch_size].to(self.device, torch.float32)
-            batch = ((batch / 255.0 - 0.5) / 0.5).to(dtype).contiguous(memory_format=torch.channels_last)
+            batch = ((batch / 255.0 - 0.5) / 0.5).to(self.dtype).contiguous(memory_format=torch.channels_last)
             features = self.net(batch).float()
             if flip:
                 features = features + self.net(batch.flip(3)).float()

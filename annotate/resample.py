@@ -34,6 +34,7 @@ def integral(images: torch.Tensor, out: torch.Tensor | None = None) -> torch.Ten
 
 
 def table_dtype(h: int, w: int) -> torch.dtype:
+    """The smallest integer type that holds the sum of an (H,W) image's 0..255 values."""
     return torch.int32 if 255 * h * w < 2**31 else torch.int64
 
 
@@ -92,5 +93,4 @@ def crops(table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor, siz
     y1 = b[:, 3].clamp(max=hp - 1)
     ok = (x1 > x0) & (y1 > y0)
     x1, y1 = torch.where(ok, x1, x0 + 1), torch.where(ok, y1, y0 + 1)
-    crops = _box_sums(table, image_idx, _bins(y0, y1, size), _bins(x0, x1, size))
-    return normalise(crops), ok
+    return normalise(_box_sums(table, image_idx, _bins(y0, y1, size), _bins(x0, x1, size))), ok

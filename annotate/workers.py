@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import AnnotateError
 from .facebank import FaceBank
+from .pipeline import Recognizer
 from .video import VideoJob, VideoOptions, VideoReport, process_video
 
 # progress(job index, stage, total frames of a new stage or None, frames done since last call)
@@ -40,6 +41,17 @@ class WorkerSettings:
     threads: int = 0
     precision: str = "auto"
 
+    @classmethod
+    def sharing(cls, recognizer: Recognizer, model: str, workers: int) -> WorkerSettings:
+        """Settings that rebuild ``recognizer`` (loaded from ``model``) in each of ``workers``
+        processes; on the CPU they share out torch's threads."""
+        import torch
+
+        device = recognizer.detector.device
+        threads = max(1, torch.get_num_threads() // workers) if device.type == "cpu" else 0
+        return cls(model, str(device), recognizer.detector.min_face, recognizer.threshold, recognizer.bank, threads,
+                   recognizer.embedder.precision)
+
 
 class _Stopped(Exception):
     """Raised inside a worker's video when the caller asks the workers to stop."""
@@ -55,8 +67,6 @@ def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import torch
-
-        from .pipeline import Recognizer
 
         if settings.threads:
             torch.set_num_threads(settings.threads)

@@ -217,9 +217,13 @@ def vfr_clip(path, preset="ultrafast"):
     return path, make_clip(path, times=times, time_base=Fraction(1, 1000), preset=preset)
 
 
+def b_frame_clip(path):
+    make_clip(path, preset="veryfast")
+    return path
+
+
 def trimmed_clip(path):
-    make_clip(path.with_name("whole.mp4"), preset="veryfast")
-    trim_clip(path.with_name("whole.mp4"), path, 3)
+    trim_clip(b_frame_clip(path.with_name("whole.mp4")), path, 3)
     return path
 
 
@@ -232,7 +236,7 @@ def test_sampled_reading_equals_filtering_every_frame(tmp_path, source, fps):
     from annotate.media.video import Sampler, VideoReader
 
     # generated clips get B-frames ("veryfast"), as x264's defaults and most cameras' files have
-    path = {"clip": lambda: make_clip(tmp_path / "b.mp4", preset="veryfast") and tmp_path / "b.mp4",
+    path = {"clip": lambda: b_frame_clip(tmp_path / "b.mp4"),
             "vfr": lambda: vfr_clip(tmp_path / "vfr.mp4", preset="veryfast")[0],
             "trimmed": lambda: trimmed_clip(tmp_path / "trimmed.mp4"),
             "shared": lambda: needs_shared("video", "video.mp4")}[source]()
@@ -249,6 +253,8 @@ def test_sampled_reading_equals_filtering_every_frame(tmp_path, source, fps):
     assert 0 < len(sampled) < len(every)
     assert [(f.index, f.pts, f.time) for f in sampled] == [(f.index, f.pts, f.time) for f in expected]
     assert all(np.array_equal(a.image, b.image) for a, b in zip(sampled, expected))
+    with VideoReader(path, skip=False) as reader:  # the benchmark's baseline decodes every picture
+        assert [f.index for f in reader.frames(fps)] == [f.index for f in expected] and reader.skipped == 0
 
 
 def test_non_reference_pictures_are_read_from_the_bitstream():
@@ -319,6 +325,7 @@ def test_jobs_give_the_same_results_as_one_at_a_time(bank, clip, tmp_path):
         code, stdout, stderr = video(bank, folder, "--no-render", "--csv", out, "--detections", out, "--jobs", jobs)
         assert code == 1 and "c.mp4" in stderr and "Traceback" not in stderr, "the broken file fails alone"
         assert stdout.count("wrote ") == 4
+        assert ("3 videos, 2 at a time" in stderr) == (jobs == "2"), "--jobs 2 took the worker path"
         runs[jobs] = out
     for name in ("a", "b"):
         assert (runs["1"] / f"{name}.csv").read_bytes() == (runs["2"] / f"{name}.csv").read_bytes()

@@ -100,16 +100,9 @@ def _one_by_one(planned: list, recognizer, options) -> int:
 def _in_parallel(planned: list, recognizer, model: str, workers: int, options) -> int:
     """Process the videos in worker processes, with one progress bar over every pass of every
     video; returns how many failed."""
-    import torch
-
     from ..workers import WorkerSettings, process_videos
 
-    device = recognizer.detector.device
-    threads = max(1, torch.get_num_threads() // workers) if device.type == "cpu" else 0
-    settings = WorkerSettings(
-        model, str(device), recognizer.detector.min_face, recognizer.threshold, recognizer.bank, threads,
-        recognizer.embedder.precision,
-    )
+    settings = WorkerSettings.sharing(recognizer, model, workers)
     failed = 0
     with tqdm(total=0, desc=f"{len(planned)} videos, {workers} at a time", unit="frame", dynamic_ncols=True) as bar:
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -134,14 +134,17 @@ class VideoReader:
     ``discarded`` counts pictures an edit list hides, ``skipped`` those sampling left out.
     """
 
-    def __init__(self, path: Path, info: VideoInfo | None = None) -> None:
+    def __init__(self, path: Path, info: VideoInfo | None = None, skip: bool = True) -> None:
+        """skip: when sampling, leave undecoded the H.264 pictures the sampler cannot pick and
+        nothing references (False decodes every picture: the benchmark's baseline)."""
         self.info = info if info is not None else probe(path)
         self.path = path
         self.container = _open(path)
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
         self._to_rgb = VideoReformatter()  # one swscale context for the stream, not one per frame
-        self._length_size = nal_length_size(self.stream.codec_context.name, self.stream.codec_context.extradata)
+        context = self.stream.codec_context
+        self._length_size = nal_length_size(context.name, context.extradata) if skip else None
         self.decoded = 0
         self.skipped = 0
         self.discarded = 0
@@ -171,11 +174,11 @@ class VideoReader:
         each tick of a 1/sample_fps grid (the others are decoded, counted, and not converted)."""
         yield from self.packets((), None if sample_fps is None else Sampler(sample_fps))  # type: ignore[misc]
 
-    def packets(self, copy: Sequence, keep: Callable[[float], bool] | None = None) -> Iterator[Frame | av.Packet]:
+    def packets(self, copy: Sequence, sampler: Sampler | None = None) -> Iterator[Frame | av.Packet]:
         """Frames of the video stream, and the raw packets of the ``copy`` streams, in file order.
-        keep: given a frame's time, whether to convert and yield it (None: every frame). With a
-        Sampler, H.264 pictures that it cannot pick and that no frame references are not even
-        decoded (``skipped`` counts them); ``decoded`` and frame indices still count them."""
+        sampler: which frames to convert and yield (None: every frame). H.264 pictures that it
+        cannot pick and that no frame references are not even decoded (``skipped`` counts
+        them); ``decoded`` and frame indices still count them."""
         pending: list[int] = []  # PTS of skipped pictures not yet passed in presentation order
         recent: deque[int] = deque(maxlen=32)  # PTS of the latest video packets, in file order
         try:
@@ -186,7 +189,7 @@ class VideoReader:
                     continue
                 if packet.is_discard:  # before the start of an edit list: decoded, never shown
                     self.discarded += 1
-                elif isinstance(keep, Sampler) and self._skippable(packet, keep, recent):
+                elif sampler is not None and self._skippable(packet, sampler, recent):
                     heapq.heappush(pending, packet.pts)
                     self.skipped += 1
                     continue
@@ -198,7 +201,7 @@ class VideoReader:
                     while pending and frame.pts is not None and pending[0] < frame.pts:
                         heapq.heappop(pending)
                         self.decoded += 1
-                    if keep is None or keep(self._time(frame)):
+                    if sampler is None or sampler(self._time(frame)):
                         yield self._frame(frame)
                     else:
                         self.decoded += 1
