@@ -90,7 +90,8 @@ def main() -> None:
     nets = {"detector": [recognizer.detector.pnet, recognizer.detector.rnet, recognizer.detector.onet],
             "embedder": [recognizer.embedder.net]}
     counts, handles = count_macs({f"{k}{i}": n for k, ns in nets.items() for i, n in enumerate(ns)})
-    faces = sum(len(f) for b in batches for f, _ in recognizer.describe(b))
+    found = [[f for f, _ in recognizer.describe(b)] for b in batches]  # per batch, per frame
+    faces = sum(len(f) for per_frame in found for f in per_frame)
     for handle in handles:
         handle.remove()
     macs = {k: sum(v for name, v in counts.items() if name.startswith(k)) for k in nets}
@@ -119,12 +120,12 @@ def main() -> None:
     print(f"networks at matmul rate   {total / peak:.3f} s -> at most {duration / (total / peak):.2f}x real time")
     print(f"networks as measured      {detector_s + embed_s:.3f} s -> at most {duration / (detector_s + embed_s):.2f}x real time")
     if args.bf16:
-        fp32_s, bf16_s, cosine = time_bf16(recognizer, batches)
+        fp32_s, bf16_s, cosine = time_bf16(recognizer, batches, found)
         print(f"embedder fp32 / bf16      {fp32_s:.3f} s / {bf16_s:.3f} s ({fp32_s / bf16_s:.2f}x); "
               f"lowest cosine bf16 vs fp32 {cosine:.5f}")
 
 
-def time_bf16(recognizer, batches: list) -> tuple[float, float, float]:
+def time_bf16(recognizer, batches: list, found: list) -> tuple[float, float, float]:
     """The embedder on every aligned face of the batches, batch by batch, in fp32 and in bfloat16
     (a copy of the network): best-of-3 seconds of each, and the lowest cosine between the two."""
     import copy
@@ -133,10 +134,9 @@ def time_bf16(recognizer, batches: list) -> tuple[float, float, float]:
 
     from annotate.align import align_faces
 
-    faces = [recognizer.detector.detect(b) for b in batches]
-    # one input per pipeline batch, as Embedder.embed gets them
+    # one input per pipeline batch, as Embedder.embed gets them; found: the faces describe() saw
     inputs = [((align_faces(b, f, recognizer.detector.device) / 255.0 - 0.5) / 0.5).contiguous(memory_format=torch.channels_last)
-              for b, f in zip(batches, faces)]
+              for b, f in zip(batches, found)]
     fp32 = recognizer.embedder.net
     bf16 = copy.deepcopy(fp32).to(torch.bfloat16)
 
