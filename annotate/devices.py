@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -27,6 +28,28 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     elif device.type != "cpu":
         raise InputError(f"unsupported device {spec!r}: use auto, cpu, cuda or cuda:N")
     return device
+
+
+def exact_fp32(device: torch.device) -> contextlib.AbstractContextManager:
+    """Within it, cuDNN convolutions on ``device`` run in true fp32 rather than cuDNN's default
+    TF32 (10-bit mantissa), which moved MTCNN's boxes by up to 7 px from the CPU's on an H100.
+    Restores the previous setting on exit; does nothing off CUDA."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    cudnn = torch.backends.cudnn
+    return cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False)
+
+
+def bucketed(x: torch.Tensor, minimum: int = 1) -> torch.Tensor:
+    """On CUDA, ``x`` with zero rows appended to a power-of-two length (at least ``minimum``);
+    elsewhere ``x`` itself. cuDNN builds a plan for every new input shape it meets (seconds for
+    a whole network), and face and candidate counts change from batch to batch; with buckets,
+    a handful of shapes serves a whole video. Rows are independent, so slicing the output back
+    to ``len(x)`` gives the unpadded result."""
+    if x.device.type != "cuda":
+        return x
+    size = max(minimum, 1 << max(len(x) - 1, 0).bit_length())
+    return x if size == len(x) else torch.cat([x, x.new_zeros(size - len(x), *x.shape[1:])])
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

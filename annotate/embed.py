@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .devices import resolve_device, resolve_precision
+from .devices import bucketed, resolve_device, resolve_precision
 from .errors import InputError
 from .models import load_model
 from .weights import WeightsFile, default_threshold, find_weights
@@ -55,6 +55,13 @@ class Embedder:
         """The model's default match threshold (cosine similarity)."""
         return default_threshold(self.weights.name)
 
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """(N,3,112,112) normalised crops -> (M,D) float32 features, M >= N: on CUDA the batch is
+        padded to a power of two (``bucketed``), so face counts that vary do not each cost cuDNN
+        new plans."""
+        padded = bucketed(batch, min(8, self.batch_size)).contiguous(memory_format=torch.channels_last)
+        return self.net(padded).float()
+
     @torch.inference_mode()
     def embed(self, aligned: torch.Tensor | np.ndarray, flip: bool = False) -> np.ndarray:
         """(N,3,112,112) RGB crops, float in [0,255] or uint8 -> (N,D) float32 unit vectors.
@@ -67,10 +74,11 @@ class Embedder:
         outputs = []
         for start in range(0, len(x), self.batch_size):
             batch = x[start : start + self.batch_size].to(self.device, torch.float32)
-            batch = ((batch / 255.0 - 0.5) / 0.5).to(self.dtype).contiguous(memory_format=torch.channels_last)
-            features = self.net(batch).float()
+            batch = ((batch / 255.0 - 0.5) / 0.5).to(self.dtype)
+            count = len(batch)
+            features = self._forward(batch)[:count]
             if flip:
-                features = features + self.net(batch.flip(3)).float()
+                features = features + self._forward(batch.flip(3))[:count]
             outputs.append(F.normalize(features, dim=1))
         if not outputs:
             return np.zeros((0, self.embedding_size), dtype=np.float32)

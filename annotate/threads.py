@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 _DONE = object()
+
+# GIL switch interval while background stages run. A decode or encode thread gives up the GIL
+# for every call into FFmpeg; with the default 5 ms, getting it back from a busy thread
+# (launching CUDA kernels, drawing) took 5 ms each time: analysing 525 1080p frames on an
+# H100 took 20.7 s instead of 2.45 s (0.2 ms) or 2.77 s (1 ms).
+_SWITCH_INTERVAL = 0.0002
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.005
+
+
+@contextlib.contextmanager
+def quick_handoff() -> Iterator[None]:
+    """Within it (counted across threads), the interpreter's GIL switch interval is at most
+    0.2 ms; the previous interval comes back when the last user leaves."""
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, _SWITCH_INTERVAL))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
 
 
 class _Failure:
@@ -19,7 +49,8 @@ class _Failure:
 def prefetch(items: Iterable[T], size: int = 4, name: str = "stage") -> Iterator[T]:
     """Yield ``items`` as produced by a daemon thread, at most ``size`` ahead, so that producer
     and consumer overlap while memory stays bounded. An exception in the producer is raised
-    in the consumer; if the consumer stops early, the producer stops at its next item."""
+    in the consumer; if the consumer stops early, the producer stops at its next item. While
+    it runs, the GIL changes hands quickly (``quick_handoff``)."""
     buffer: queue.Queue = queue.Queue(maxsize=max(1, size))
     stop = threading.Event()
 
@@ -46,15 +77,16 @@ def prefetch(items: Iterable[T], size: int = 4, name: str = "stage") -> Iterator
                 close()
 
     worker = threading.Thread(target=produce, name=name, daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = buffer.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        worker.join(timeout=5)
+    with quick_handoff():
+        worker.start()
+        try:
+            while True:
+                item = buffer.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, _Failure):
+                    raise item.error
+                yield item  # type: ignore[misc]
+        finally:
+            stop.set()
+            worker.join(timeout=5)

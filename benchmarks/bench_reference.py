@@ -120,6 +120,8 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     cuda = device.type == "cuda"
+    if cuda:  # both in true fp32: our detector turns cuDNN's TF32 off for itself; facenet too, here
+        torch.backends.cudnn.allow_tf32 = False
     batch = args.batch or (32 if cuda else 8)
 
     MTCNN = load_facenet_mtcnn()

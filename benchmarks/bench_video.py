@@ -39,7 +39,7 @@ import av
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from annotate import timing  # noqa: E402
+from annotate import threads, timing  # noqa: E402
 
 STAGE_ORDER = ("decode", "colour", "upload", "pyramid", "pnet", "rnet", "onet", "nms", "download", "align", "embed",
                "track", "match", "draw", "encode")
@@ -113,8 +113,12 @@ def main() -> None:
     parser.add_argument("--rss", action="store_true", help="also compare peak memory on a 10x longer input")
     parser.add_argument("--repeat", type=int, default=1, help="run each N times; report the median")
     parser.add_argument("--precision", default="auto", help="the embedder's arithmetic, as annotate's --precision")
+    parser.add_argument("--gil-switch", type=float, default=None,
+                        help="GIL switch interval (s) while pipeline threads run (default: annotate's, 0.0002)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.gil_switch is not None:
+        threads._SWITCH_INTERVAL = args.gil_switch
 
     import torch
 
@@ -157,6 +161,7 @@ def main() -> None:
         result: dict[str, object] = {
             "video": str(args.video), "frames": info.frames, "duration_s": info.duration, "size": f"{info.width}x{info.height}",
             "device": str(device), "precision": recognizer.embedder.precision, "batch": batch, "repeat": max(1, args.repeat), "threads": torch.get_num_threads(), "model_load_s": startup,
+            "gil_switch_s": threads._SWITCH_INTERVAL,
         }
         stages: dict[str, dict[str, float]] = {}
         if device.type == "cuda":

@@ -226,3 +226,25 @@ def test_bad_arguments_are_value_errors() -> None:
         draw_faces(np.zeros((100, 100, 3), np.float32), faces, ["a"])
     with pytest.raises(ValueError, match="uint8"):
         draw_faces(np.zeros((100, 100), np.uint8), faces, ["a"])
+
+
+def test_painting_regions_gives_the_pixels_of_painting_the_whole_image() -> None:
+    # the fast path paints each group of nearby faces on its own crop; the plain path paints
+    # the whole image. Random layouts: edges, overlaps, tiny and huge faces, tall glyphs.
+    rng = np.random.default_rng(0)
+    names = ["Zoë", "山田太郎", "김민준", "Łukasz", "Unknown", "", "ÅÉgjy", "x" * 30, ABSENT]
+    regions_seen = 0
+    for trial in range(60):
+        h, w = int(rng.integers(120, 720)), int(rng.integers(120, 1280))
+        image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        n = int(rng.integers(1, 9))
+        specs = [face(rng.uniform(-80, w), rng.uniform(-80, h), rng.uniform(8, 400)) for _ in range(n)]
+        specs[0] = face(rng.uniform(0.5, 3.5), rng.uniform(0.5, 3.5), 60.3)  # near the corner, fractional
+        faces = make_faces(*specs)
+        labels = [names[int(i)] for i in rng.integers(0, len(names), n)]
+        sims = rng.uniform(-1, 1, n)
+        fast = draw_faces(image, faces, labels, sims)
+        plain = draw_faces(image, faces, labels, sims, region=False)
+        np.testing.assert_array_equal(fast, plain, err_msg=f"trial {trial}")
+        regions_seen += len(draw._regions(draw._plan(faces, labels, sims, w, h), w, h))
+    assert regions_seen > 60  # some layouts were split into several regions
