@@ -32,6 +32,19 @@ _CPU_PIXELS = 4_000_000
 _KEEP_TABLE_BYTES = 128 * 2**20  # largest summed-area table kept between calls (CPU)
 
 
+def cell_boxes(cell: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """P-Net's (K,2) xy output cells at pyramid ``scale`` -> the (K,2) top-left and bottom-right
+    corners of their 12-pixel windows in the image, floor((2*cell + 1 or 12) / scale).
+
+    The division is by a tensor on the cell's device, in float32, exactly rounded, as the CPU
+    divides by a Python float. On CUDA, dividing by a Python float multiplies by its float32
+    reciprocal instead, which puts quotients that should be whole numbers just under them, so
+    floor() lost a pixel (28 of 2,000 cells at the third scale); emulating that on the CPU
+    moved 8 of 270 faces of the 1080p video by over 1 px."""
+    divisor = torch.tensor(scale, dtype=cell.dtype, device=cell.device)
+    return ((2 * cell + 1) / divisor).floor(), ((2 * cell + 12) / divisor).floor()
+
+
 def _square(boxes: torch.Tensor) -> torch.Tensor:
     """Grow (K,4) xyxy boxes to squares about their centres (MTCNN's ``rerec``)."""
     w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
@@ -181,8 +194,7 @@ class FaceDetector:
             mask = prob[:, 1] >= self.thresholds[0]
             where = mask.nonzero()
             image_idx, cell = where[:, 0], where[:, 1:].flip(1).to(reg.dtype)
-            q1 = ((2 * cell + 1) / scale).floor()
-            q2 = ((2 * cell + 12) / scale).floor()
+            q1, q2 = cell_boxes(cell, scale)
             cand = torch.cat([q1, q2, prob[:, 1][mask][:, None], reg.permute(0, 2, 3, 1)[mask]], dim=1)
             with stage("nms"):
                 keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.5)

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from annotate.detect import FaceDetector
 from annotate.errors import InputError
@@ -134,3 +135,20 @@ def test_largest_compares_the_area_inside_the_image():
     assert faces.largest().boxes[0, 0] == -150  # raw box area: 200x200 against 150x150
     np.testing.assert_array_equal(faces.largest((300, 300)).boxes[0], [100, 20, 250, 170])
     assert len(Faces.empty().largest((300, 300))) == 0
+
+
+def test_pnet_windows_divide_exactly_as_numpy_float32(detector):
+    # floor((2*cell + 12) / scale) must not depend on how the device divides: a float32
+    # multiply by the reciprocal (what CUDA does for a Python-float divisor) floors some
+    # whole-number quotients one pixel low, and then the cascade keeps other candidates
+    from annotate.detect import cell_boxes
+
+    cells = np.stack(np.meshgrid(np.arange(960), np.arange(3)), -1).reshape(-1, 2).astype(np.float32)
+    reciprocal_differs = 0
+    for scale in detector._scales(1080, 1920):
+        q1, q2 = cell_boxes(torch.from_numpy(cells), scale)
+        np.testing.assert_array_equal(q1.numpy(), np.floor((2 * cells + 1) / np.float32(scale)))
+        np.testing.assert_array_equal(q2.numpy(), np.floor((2 * cells + 12) / np.float32(scale)))
+        reciprocal = np.floor((2 * cells + 12) * (np.float32(1) / np.float32(scale)))
+        reciprocal_differs += int((reciprocal != q2.numpy()).sum())
+    assert reciprocal_differs > 0  # the check would catch a multiply by the reciprocal
