@@ -13,9 +13,10 @@ T = TypeVar("T")
 _DONE = object()
 
 # GIL switch interval while background stages run. A decode or encode thread gives up the GIL
-# for every call into FFmpeg; with the default 5 ms, getting it back from a busy thread
-# (launching CUDA kernels, drawing) took 5 ms each time: analysing 525 1080p frames on an
-# H100 took 20.7 s instead of 2.45 s (0.2 ms) or 2.77 s (1 ms).
+# for every call into FFmpeg, and with the default 5 ms it waited up to that long to get it
+# back from a busy thread (launching CUDA kernels, drawing). On an H100 with 16 cores, 1,050
+# 1080p frames: rendered 35.7 s at 5 ms against 23.0 s at 0.2 ms, CSV only 10.4 s against
+# 6.6 s; on the 2-core CPU no difference beyond run-to-run noise (benchmarks/README.md).
 _SWITCH_INTERVAL = 0.0002
 _switch_lock = threading.Lock()
 _switch_users = 0

@@ -19,6 +19,9 @@ tests/fixtures/reference/README.md, with the torchvision shim:
 Where torchvision works (GPU machine): pip install facenet-pytorch==2.5.3 --no-deps, then
 
     python benchmarks/bench_reference.py --device cuda --size 1080p
+
+On CUDA both detectors run with cuDNN's TF32 turned off (ours turns it off for its own calls;
+this script turns it off for facenet-pytorch too), so both compute in true fp32.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Video throughput against the floor no face pipeline can beat, measured in one run.
 
     python benchmarks/bench_video.py ../shared/data/video/video.mp4 [--frames N] [--device cpu|cuda] [--json]
-        [--sample-fps 5] [--rss] [--repeat N] [--precision auto|fp32|bf16|fp16]
+        [--sample-fps 5] [--rss] [--repeat N] [--precision auto|fp32|bf16|fp16] [--gil-switch SECONDS]
 
 Runs on the same file, one after the other, in this process:
   1. decode only (PyAV to RGB arrays);
@@ -19,7 +19,8 @@ their load time is reported on its own. If the input has fewer than --frames fra
 looped (packets copied, no re-encoding). With --repeat N, each run is repeated N times and its
 median time is reported (the stage breakdown is the last repeat's). With --rss, the rendered
 run is repeated in a child process on the input and on a 10x longer loop of it, to compare
-peak memory.
+peak memory. --gil-switch sets the GIL switch interval that annotate's pipeline threads use
+(annotate.threads; 0.0002 by default), to compare it with Python's 0.005.
 """
 
 from __future__ import annotations
