@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -30,14 +31,22 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     return device
 
 
-def exact_fp32(device: torch.device) -> contextlib.AbstractContextManager:
+@contextlib.contextmanager
+def exact_fp32(device: torch.device) -> Iterator[None]:
     """Within it, cuDNN convolutions on ``device`` run in true fp32 rather than cuDNN's default
     TF32 (10-bit mantissa), which moved MTCNN's boxes by up to 7 px from the CPU's on an H100.
-    Restores the previous setting on exit; does nothing off CUDA."""
-    if device.type != "cuda":
-        return contextlib.nullcontext()
-    cudnn = torch.backends.cudnn
-    return cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False)
+    Restores the previous setting on exit; does nothing off CUDA, nor where the caller has set
+    TF32 through torch's newer per-operator settings (torch refuses to mix the two)."""
+    with contextlib.ExitStack() as stack:
+        if device.type == "cuda":
+            cudnn = torch.backends.cudnn
+            try:
+                stack.enter_context(
+                    cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False)
+                )
+            except RuntimeError:  # "a mix of the legacy and new APIs": the caller's choice stands
+                pass
+        yield
 
 
 def bucketed(x: torch.Tensor, minimum: int = 1) -> torch.Tensor:

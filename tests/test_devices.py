@@ -149,3 +149,23 @@ def test_pnet_windows_on_the_gpu_are_the_cpu_windows(detector, device):
         on_gpu = cell_boxes(cells.to(device), scale)
         for a, b in zip(on_cpu, on_gpu):
             assert torch.equal(a, b.cpu())
+
+
+def test_exact_fp32_turns_tf32_off_and_back_and_respects_the_newer_settings():
+    # runs on any build: the flags exist without a GPU
+    from annotate.devices import exact_fp32
+
+    cudnn = torch.backends.cudnn
+    before = cudnn.allow_tf32
+    with exact_fp32(torch.device("cuda")):
+        assert cudnn.allow_tf32 is False
+    assert cudnn.allow_tf32 == before
+    with exact_fp32(torch.device("cpu")):
+        assert cudnn.allow_tf32 == before
+    saved = cudnn.conv.fp32_precision
+    try:
+        cudnn.conv.fp32_precision = "ieee"  # the newer API: torch refuses to mix it with allow_tf32
+        with exact_fp32(torch.device("cuda")):
+            assert cudnn.conv.fp32_precision == "ieee"
+    finally:
+        cudnn.conv.fp32_precision = saved
