@@ -37,10 +37,12 @@ def cell_boxes(cell: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Te
     corners of their 12-pixel windows in the image, floor((2*cell + 1 or 12) / scale).
 
     The division is by a tensor on the cell's device, in float32, exactly rounded, as the CPU
-    divides by a Python float. On CUDA, dividing by a Python float multiplies by its float32
-    reciprocal instead, which puts quotients that should be whole numbers just under them, so
-    floor() lost a pixel (28 of 2,000 cells at the third scale); emulating that on the CPU
-    moved 8 of 270 faces of the 1080p video by over 1 px."""
+    divides by a Python float. On CUDA, dividing by a Python float multiplies by its reciprocal
+    rounded to float32 instead, which puts quotients that should be whole numbers just under
+    them: floor() lost a pixel on 281 of 2,000 cells at the first scale, and the cascade kept
+    other candidates. That division, emulated on the CPU, reproduces the H100's boxes exactly
+    (21 of 274 faces of the 1080p video moved by over 1 px, at most 4.04 px; see
+    benchmarks/emulate_cuda_division.py)."""
     divisor = cell.new_full((), scale)  # a fill on the device: no host-to-device copy
     return ((2 * cell + 1) / divisor).floor(), ((2 * cell + 12) / divisor).floor()
 

@@ -138,8 +138,8 @@ def test_largest_compares_the_area_inside_the_image():
 
 
 def test_pnet_windows_divide_exactly_as_numpy_float32(detector):
-    # floor((2*cell + 12) / scale) must not depend on how the device divides: a float32
-    # multiply by the reciprocal (what CUDA does for a Python-float divisor) floors some
+    # floor((2*cell + 12) / scale) must not depend on how the device divides: a multiply by
+    # the reciprocal rounded to float32 (what CUDA does for a Python-float divisor) floors some
     # whole-number quotients one pixel low, and then the cascade keeps other candidates
     from annotate.detect import cell_boxes
 
@@ -149,6 +149,6 @@ def test_pnet_windows_divide_exactly_as_numpy_float32(detector):
         q1, q2 = cell_boxes(torch.from_numpy(cells), scale)
         np.testing.assert_array_equal(q1.numpy(), np.floor((2 * cells + 1) / np.float32(scale)))
         np.testing.assert_array_equal(q2.numpy(), np.floor((2 * cells + 12) / np.float32(scale)))
-        reciprocal = np.floor((2 * cells + 12) * (np.float32(1) / np.float32(scale)))
+        reciprocal = np.floor((2 * cells + 12) * np.float32(1 / scale))
         reciprocal_differs += int((reciprocal != q2.numpy()).sum())
     assert reciprocal_differs > 0  # the check would catch a multiply by the reciprocal

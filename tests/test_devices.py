@@ -44,14 +44,10 @@ def paired(a: np.ndarray, b: np.ndarray) -> list[tuple[int, int]]:
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_detector_on_the_gpu_finds_the_cpu_faces(detector, device):
-    # Every face the CPU finds, the GPU finds, in every frame. Most are within 1 px, but not
-    # all: on an H100, 21 of 274 faces of the 1080p video (every other frame) moved by more than
-    # 1 px, at most 4.2 px. The networks agree to 1e-6, and R-Net and O-Net give the same boxes
-    # from the same candidates (within 3e-4 px); P-Net's stage kept other candidates (2,097
-    # against 2,126 on 8 frames), and the cascade followed them. One cause, found after the GPU
-    # time was spent and fixed without a GPU to confirm it, is cell_boxes (see its docstring);
-    # these bounds are the measured ones, from before that fix. See benchmarks/README.md.
+def test_detector_on_the_gpu_finds_the_cpu_faces_within_a_pixel(detector, device):
+    # On an H100, before detect.cell_boxes divided by a device tensor, 21 of 274 faces of the
+    # 1080p video moved by 1-4 px; CUDA's division, emulated on the CPU, gives exactly those
+    # boxes (benchmarks/emulate_cuda_division.py). This test in this form has not yet run on a GPU.
     from annotate.detect import FaceDetector
 
     frames = frames_to_compare()
@@ -61,16 +57,14 @@ def test_detector_on_the_gpu_finds_the_cpu_faces(detector, device):
     on_gpu = gpu.detect(frames)
     assert [len(f) for f in gpu.detect(frames[:1])] == [len(on_cpu[0])]
     assert sum(map(len, on_cpu)) >= len(frames)
-    offsets = []
     for cpu_faces, gpu_faces in zip(on_cpu, on_gpu):
         assert len(cpu_faces) == len(gpu_faces)
         pairs = paired(cpu_faces.boxes, gpu_faces.boxes)
         assert len(pairs) == len(cpu_faces)
         for i, j in pairs:
-            offsets.append(np.abs(cpu_faces.boxes[i] - gpu_faces.boxes[j]).max())
-    offsets = np.array(offsets)
-    assert offsets.max() <= 5.0, offsets.max()
-    assert (offsets <= 1.0).mean() >= 0.85, np.sort(offsets)[-10:]
+            assert np.abs(cpu_faces.boxes[i] - gpu_faces.boxes[j]).max() <= 1.0
+            assert np.abs(cpu_faces.landmarks[i] - gpu_faces.landmarks[j]).max() <= 1.0
+            assert abs(cpu_faces.scores[i] - gpu_faces.scores[j]) <= 1e-3
 
 
 @pytest.mark.parametrize("device", DEVICES)
