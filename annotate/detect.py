@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .devices import bucketed, exact_fp32, resolve_device
-from .errors import InputError
+from .errors import DeviceError, InputError
 from .faces import Faces
 from .models.mtcnn import ONet, PNet, RNet, load_net
 from .nms import batched_nms
@@ -92,13 +92,17 @@ class FaceDetector:
         self.rnet = load_net(RNet(), folder / "rnet.pt").to(self.device)
         self.onet = load_net(ONet(), folder / "onet.pt").to(self.device)
         self._scratch = threading.local()  # each thread's summed-area table and pinned upload buffer
+        self._fits: dict[tuple[int, ...], int] = {}  # CUDA: image shape -> batch size since the GPU ran out of memory
 
     def detect(self, images: np.ndarray | Sequence[np.ndarray]) -> list[Faces]:
         """Find faces in one (H,W,3) uint8 RGB image or a batch of them.
 
         A (B,H,W,3) array or a list of arrays is a batch; images of different sizes are
         grouped by size. On the CPU a group goes through in passes of about 4 Mpixel, which
-        keeps the summed-area table in cache; on CUDA the whole group goes at once. Returns one Faces per image, sorted by descending score.
+        keeps the summed-area table in cache; on CUDA the whole group goes at once, unless the
+        GPU runs out of memory: then in halves, and no larger for that image size from then on
+        (the faces found are the same). DeviceError if one image alone does not fit. Returns
+        one Faces per image, sorted by descending score.
         """
         batch = _as_batch(images)
         results: list[Faces | None] = [None] * len(batch)
@@ -106,14 +110,36 @@ class FaceDetector:
         for index, image in enumerate(batch):
             by_shape.setdefault(image.shape, []).append(index)
         for shape, group in by_shape.items():
-            step = len(group)
+            step = min(len(group), self._fits.get(shape, len(group)))
             if self.device.type == "cpu":
                 step = max(1, _CPU_PIXELS // (shape[0] * shape[1]))
-            for start in range(0, len(group), step):
+            start = 0
+            while start < len(group):
                 indices = group[start : start + step]
-                for i, faces in zip(indices, self._detect_same_size([batch[i] for i in indices])):
+                try:
+                    found = self._detect_same_size([batch[i] for i in indices])
+                except torch.OutOfMemoryError as error:
+                    step = self._after_oom(shape, len(indices), error)
+                    continue
+                for i, faces in zip(indices, found):
                     results[i] = faces
+                start += len(indices)
         return results  # type: ignore[return-value]
+
+    def _after_oom(self, shape: tuple[int, ...], tried: int, error: Exception) -> int:
+        """The batch size to try after ``tried`` images of ``shape`` ran the GPU out of memory,
+        remembered for that size; DeviceError when a single image did."""
+        if self.device.type != "cuda":
+            raise error
+        torch.cuda.empty_cache()
+        if tried == 1:
+            h, w = shape[:2]
+            raise DeviceError(
+                f"the GPU ({self.device}) ran out of memory detecting faces in one {w}x{h} image; "
+                "close other programs using it, or use --device cpu"
+            ) from error
+        self._fits[shape] = tried // 2
+        return tried // 2
 
     def _table(self, shape: tuple[int, ...]) -> torch.Tensor:
         """A zeroed (B,H+1,W+1,3) table for (B,H,W,3) images. On the CPU, a table of up to

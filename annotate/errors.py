@@ -21,3 +21,7 @@ class InputError(AnnotateError):
 
 class BankError(AnnotateError):
     """The face bank is missing, unreadable, or was built with another model."""
+
+
+class DeviceError(AnnotateError):
+    """The device cannot do the work asked of it (e.g. the GPU's memory cannot hold one frame)."""

@@ -152,3 +152,34 @@ def test_pnet_windows_divide_exactly_as_numpy_float32(detector):
         reciprocal = np.floor((2 * cells + 12) * np.float32(1 / scale))
         reciprocal_differs += int((reciprocal != q2.numpy()).sum())
     assert reciprocal_differs > 0  # the check would catch a multiply by the reciprocal
+
+
+def test_running_out_of_gpu_memory_halves_the_batch_and_finds_the_same_faces(detector):
+    # a detector that behaves as on CUDA, where more than two frames at once do not fit
+    from annotate.errors import DeviceError
+    from clips import Scene, compose, portraits
+
+    people = portraits()
+    frames = [compose(t, Scene(), people) for t in (0.2, 0.6, 1.1, 1.5, 2.4)]
+    expected = detector.detect(frames)
+    tried: list[int] = []
+
+    def small_gpu(images):
+        tried.append(len(images))
+        if len(images) > limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return detector._detect_same_size(images)
+
+    gpu_like = FaceDetector("cpu")
+    gpu_like.device = torch.device("cuda")
+    gpu_like._detect_same_size = small_gpu
+    limit = 2
+    for call in range(2):
+        found = gpu_like.detect(frames)
+        assert [len(f) for f in found] == [len(f) for f in expected]
+        for a, b in zip(found, expected):
+            np.testing.assert_array_equal(a.boxes, b.boxes)
+    assert tried == [5, 2, 2, 1] + [2, 2, 1]  # the second call starts at the size that fitted
+    limit = 0
+    with pytest.raises(DeviceError, match=r"ran out of memory detecting faces in one 640x360 image; .*--device cpu"):
+        gpu_like.detect(frames[:1])
