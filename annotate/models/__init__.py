@@ -2,7 +2,7 @@
 
 ``load_model(path)`` reads insightface ONNX files and arcface_torch ``.pth`` state dicts into native torch
 modules: input (N,3,112,112) float32 RGB normalised as (pixel - 127.5) / 127.5, output (N,512) embeddings.
-torch and onnx are imported on first use only.
+torch and onnx are imported on first use only. MTCNN's detector networks are in ``models.mtcnn``.
 """
 
 from __future__ import annotations
