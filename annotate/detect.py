@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .devices import bucketed, exact_fp32, resolve_device
+from .devices import exact_fp32, resolve_device, run_bucketed
 from .errors import DeviceError, InputError
 from .faces import Faces
 from .models.mtcnn import ONet, PNet, RNet, load_net
@@ -25,7 +25,7 @@ from .timing import stage
 from .resources import mtcnn_weights_dir
 
 _SUB_BATCH = 512  # R-Net / O-Net candidates per forward pass (CPU)
-_CUDA_SUB_BATCH, _CUDA_MIN_BUCKET = 8192, 256  # on CUDA: larger passes, padded (see ``bucketed``)
+_CUDA_SUB_BATCH, _CUDA_MIN_BUCKET = 8192, 256  # on CUDA: larger passes, padded (see ``run_bucketed``)
 # Pixels per pyramid pass on the CPU. Larger passes fall out of the cache: at 1080p, one frame
 # per pass takes 60 ms a frame, four take 85 ms (2-core EPYC); at 720p four per pass is best.
 _CPU_PIXELS = 4_000_000
@@ -110,9 +110,10 @@ class FaceDetector:
         for index, image in enumerate(batch):
             by_shape.setdefault(image.shape, []).append(index)
         for shape, group in by_shape.items():
-            step = min(len(group), self._fits.get(shape, len(group)))
             if self.device.type == "cpu":
                 step = max(1, _CPU_PIXELS // (shape[0] * shape[1]))
+            else:
+                step = self._fits.get(shape, len(group))
             start = 0
             while start < len(group):
                 indices = group[start : start + step]
@@ -129,8 +130,6 @@ class FaceDetector:
     def _after_oom(self, shape: tuple[int, ...], tried: int, error: Exception) -> int:
         """The batch size to try after ``tried`` images of ``shape`` ran the GPU out of memory,
         remembered for that size; DeviceError when a single image did."""
-        if self.device.type != "cuda":
-            raise error
         torch.cuda.empty_cache()
         if tried == 1:
             h, w = shape[:2]
@@ -218,7 +217,7 @@ class FaceDetector:
         for scale in self._scales(h, w):
             with stage("pyramid"):
                 scaled = resize(table, (int(h * scale + 1), int(w * scale + 1)))
-            reg, prob = (out[: len(scaled)] for out in self.pnet(bucketed(normalise(scaled))))
+            reg, prob = run_bucketed(self.pnet, normalise(scaled))
             mask = prob[:, 1] >= self.thresholds[0]
             where = mask.nonzero()
             image_idx, cell = where[:, 0], where[:, 1:].flip(1).to(reg.dtype)
@@ -247,7 +246,7 @@ class FaceDetector:
         for start in range(0, len(boxes), step):
             end = start + step
             patches, ok = crops(table, boxes[start:end, :4], image_idx[start:end], size)
-            outs.append([out[: len(patches)] for out in net(bucketed(patches, _CUDA_MIN_BUCKET))])
+            outs.append(run_bucketed(net, patches, _CUDA_MIN_BUCKET))
             oks.append(ok)
         return [torch.cat(parts) for parts in zip(*outs)], torch.cat(oks)
 

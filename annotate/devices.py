@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
 from .errors import InputError
+
+T = TypeVar("T")
 
 
 def resolve_device(spec: str | torch.device = "auto") -> torch.device:
@@ -49,16 +52,18 @@ def exact_fp32(device: torch.device) -> Iterator[None]:
         yield
 
 
-def bucketed(x: torch.Tensor, minimum: int = 1) -> torch.Tensor:
-    """On CUDA, ``x`` with zero rows appended to a power-of-two length (at least ``minimum``);
-    elsewhere ``x`` itself. cuDNN builds a plan for every new input shape it meets (seconds for
-    a whole network), and face and candidate counts change from batch to batch; with buckets,
-    a handful of shapes serves a whole video. Rows are independent, so slicing the output back
-    to ``len(x)`` gives the unpadded result."""
+def run_bucketed(net: Callable[[torch.Tensor], T], x: torch.Tensor, minimum: int = 1) -> T:
+    """``net(x)`` for a batch ``x`` of independent rows; the output (a tensor or a tuple of
+    them) has ``len(x)`` rows. On CUDA, ``x`` is padded with zero rows to a power-of-two length
+    (at least ``minimum``) and each output is cut back: cuDNN builds plans for every new input
+    shape it meets, and face and candidate counts change from batch to batch (on an H100 the
+    first pass over a video took 20.7 s, later passes 2.5-2.8 s). Elsewhere ``net(x)`` as is."""
     if x.device.type != "cuda":
-        return x
-    size = max(minimum, 1 << max(len(x) - 1, 0).bit_length())
-    return x if size == len(x) else torch.cat([x, x.new_zeros(size - len(x), *x.shape[1:])])
+        return net(x)
+    n = len(x)
+    size = max(minimum, 1 << max(n - 1, 0).bit_length())
+    out = net(x if size == n else torch.cat([x, x.new_zeros(size - n, *x.shape[1:])]))
+    return out[:n] if isinstance(out, torch.Tensor) else type(out)(o[:n] for o in out)  # type: ignore[return-value]
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

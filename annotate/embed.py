@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .devices import bucketed, resolve_device, resolve_precision
+from .devices import resolve_device, resolve_precision, run_bucketed
 from .errors import InputError
 from .models import load_model
 from .weights import WeightsFile, default_threshold, find_weights
@@ -55,12 +55,9 @@ class Embedder:
         """The model's default match threshold (cosine similarity)."""
         return default_threshold(self.weights.name)
 
-    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
-        """(N,3,112,112) normalised crops -> (M,D) float32 features, M >= N: on CUDA the batch is
-        padded to a power of two (``bucketed``), so face counts that vary do not each cost cuDNN
-        new plans."""
-        padded = bucketed(batch, min(8, self.batch_size)).contiguous(memory_format=torch.channels_last)
-        return self.net(padded).float()
+    def _features(self, batch: torch.Tensor) -> torch.Tensor:
+        """(N,3,112,112) normalised crops -> (N,D) float32 features (``run_bucketed`` on CUDA)."""
+        return run_bucketed(lambda x: self.net(x.contiguous(memory_format=torch.channels_last)).float(), batch, min(8, self.batch_size))
 
     @torch.inference_mode()
     def embed(self, aligned: torch.Tensor | np.ndarray, flip: bool = False) -> np.ndarray:
@@ -75,10 +72,9 @@ class Embedder:
         for start in range(0, len(x), self.batch_size):
             batch = x[start : start + self.batch_size].to(self.device, torch.float32)
             batch = ((batch / 255.0 - 0.5) / 0.5).to(self.dtype)
-            count = len(batch)
-            features = self._forward(batch)[:count]
+            features = self._features(batch)
             if flip:
-                features = features + self._forward(batch.flip(3))[:count]
+                features = features + self._features(batch.flip(3))
             outputs.append(F.normalize(features, dim=1))
         if not outputs:
             return np.zeros((0, self.embedding_size), dtype=np.float32)

@@ -16,23 +16,25 @@ import sys
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_reference import VIDEO  # noqa: E402  (../shared/data/video/video.mp4)
+
 from annotate.detect import FaceDetector  # noqa: E402
 from annotate.draw import draw_faces  # noqa: E402
+from annotate.media.video import VideoReader  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("video", nargs="?", type=Path, default=ROOT.parent / "shared" / "data" / "video" / "video.mp4")
+    parser.add_argument("video", nargs="?", type=Path, default=VIDEO)
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
-    with av.open(str(args.video)) as container:
-        image = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    with VideoReader(args.video) as reader:
+        image = next(iter(reader.frames())).image
     faces = FaceDetector("cpu").detect(image)[0]
     labels = ["Eileen Collins" if i % 2 else "Unknown #3" for i in range(len(faces))]
     sims = np.linspace(0.2, 0.8, len(faces))

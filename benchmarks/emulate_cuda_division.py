@@ -18,14 +18,16 @@ import argparse
 import sys
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_reference import VIDEO  # noqa: E402  (../shared/data/video/video.mp4)
+
 from annotate import detect  # noqa: E402
+from annotate.media.video import VideoReader  # noqa: E402
 
 
 def cuda_style(cell: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -36,11 +38,11 @@ def cuda_style(cell: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Te
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("video", nargs="?", type=Path, default=ROOT.parent / "shared" / "data" / "video" / "video.mp4")
+    parser.add_argument("video", nargs="?", type=Path, default=VIDEO)
     parser.add_argument("--step", type=int, default=2)
     args = parser.parse_args()
-    with av.open(str(args.video)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)][:: args.step]
+    with VideoReader(args.video) as reader:
+        frames = [frame.image for frame in reader.frames()][:: args.step]
     detector = detect.FaceDetector("cpu")
     shipped = detector.detect(frames)
     exact = detect.cell_boxes

@@ -69,8 +69,6 @@ def test_mixed_sizes_keep_input_order(detector):
 
 
 def test_summed_area_table_is_exact_and_reuse_leaves_nothing_behind(detector):
-    import torch
-
     from annotate.resample import integral
 
     rng = np.random.default_rng(0)
@@ -174,7 +172,7 @@ def test_running_out_of_gpu_memory_halves_the_batch_and_finds_the_same_faces(det
     gpu_like.device = torch.device("cuda")
     gpu_like._detect_same_size = small_gpu
     limit = 2
-    for call in range(2):
+    for _ in range(2):
         found = gpu_like.detect(frames)
         assert [len(f) for f in found] == [len(f) for f in expected]
         for a, b in zip(found, expected):
