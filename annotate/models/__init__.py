@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annotate.errors import ModelError, WeightsError
+from annotate.weights import WEIGHT_SUFFIXES
 
 if TYPE_CHECKING:
     from torch import nn
@@ -29,7 +30,7 @@ def load_model(path: str | Path) -> tuple[nn.Module, str]:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".onnx", ".pth", ".pt"):
+    if suffix not in WEIGHT_SUFFIXES:
         raise WeightsError(f"{path}: unsupported weights file type {suffix!r} (expected .onnx, .pth or .pt)")
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")

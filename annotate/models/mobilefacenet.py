@@ -146,10 +146,3 @@ def w600k_mbf_spec() -> list[LayerSpec]:
     layers += [_block(256, 256, 256, 1, True) for _ in range(2)]
     layers += [ConvSpec(256, 512), ConvSpec(512, 64)]
     return layers
-
-
-def mobilefacenet_w600k() -> MobileFaceNet:
-    """Uninitialised module with the structure of ``w600k_mbf.onnx``: 7x7x64 body output, 512-d embedding."""
-    layers = w600k_mbf_spec()
-    c, h, w = body_output_shape(layers)
-    return MobileFaceNet(layers, c * h * w, 512)
