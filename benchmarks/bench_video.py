@@ -12,7 +12,8 @@ Runs on the same file, one after the other, in this process:
      every picture and then leaving out those the sampler cannot pick and nothing references
      (the floor of indexing; the ratio of the two is the skipping's gain), then `annotate
      video --no-render --sample-fps F` (indexing), against real time.
-It prints frames per second, the ratios 3/1 and 4/2, a per-stage breakdown of runs 3-5 (with
+It prints frames per second, the CPU cores each run kept busy (CPU seconds of this process
+over wall seconds: 2.0 on a 2-core machine means compute-bound), the ratios 3/1 and 4/2, a per-stage breakdown of runs 3-5 (with
 CUDA-synchronised timers, in a separate run on CUDA so the synchronisation does not slow the
 timed one), peak RSS and peak GPU memory. The models are loaded once, before the timed runs;
 their load time is reported on its own. If the input has fewer than --frames frames it is
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -170,13 +172,17 @@ def main() -> None:
         n = 0
         for name, fn in runs.items():
             sync = device.type == "cuda"
-            tries = []
+            tries, cpu = [], []
             for _ in range(max(1, args.repeat)):
                 with timing.recording(None) as times:  # no synchronisation in the timed run
+                    before = os.times()
                     start = time.perf_counter()
                     returned = fn()
                     tries.append(time.perf_counter() - start)
+                    after = os.times()
+                    cpu.append((after.user - before.user + after.system - before.system) / tries[-1])
             seconds = statistics.median(tries)
+            result[f"{name}_cpu_cores"] = statistics.median(cpu)
             if name == "decode_only":  # the first run: it counts the frames
                 n = result["frames"] = returned[0]
             if name == "decode_sampled":
