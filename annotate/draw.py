@@ -17,10 +17,10 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from annotate import resources
-from annotate.errors import AnnotateError
-from annotate.faces import Faces
-from annotate.match import UNKNOWN
+from . import resources
+from .errors import AnnotateError
+from .faces import Faces
+from .match import UNKNOWN
 
 GREY = (128, 128, 128)
 _SATURATION = 0.75  # fixed HSV saturation/value of label colours; only the hue varies

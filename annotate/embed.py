@@ -35,7 +35,9 @@ class Embedder:
     ) -> None:
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
-        self.batch_size = int(batch_size) if batch_size else (64 if self.device.type == "cuda" else 8)
+        if batch_size is not None and batch_size < 1:
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
+        self.batch_size = int(batch_size) if batch_size is not None else (64 if self.device.type == "cuda" else 8)
         self.weights: WeightsFile = find_weights(model)
         self.net, self.arch = load_model(self.weights.path)
         # channels_last: 1.6x faster for MobileFaceNet's depthwise convs on the CPU (oneDNN)

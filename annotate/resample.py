@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-_BAND = 32  # image rows per band when building a table on the CPU
+_BAND_BYTES = 3 * 2**20  # size of a band of rows when building a table on the CPU
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:
@@ -18,11 +18,12 @@ def integral(images: torch.Tensor, out: torch.Tensor | None = None) -> torch.Ten
     """(B,H,W,3) uint8 -> (B,H+1,W+1,3) exact integer summed-area table, zero first row/column.
 
     out: a table of that shape and dtype, zero in its first row and column, to fill instead of
-    allocating one. On the CPU the table is filled in bands of rows that stay in cache: each band
-    is widened to the table's integer type first (torch's cumsum that casts uint8 as it goes is
-    5x slower than one over int32), summed along the row, then added down the rows one vector
-    add per row (faster than cumsum over that axis). A 1080p table: 2.7 ms a frame against 9.4
-    ms for cumsum then the row adds on the 2-core VM (benchmarks/README.md, session 9).
+    allocating one. On the CPU the table is filled in bands of rows (about 3 MB) that stay in
+    cache: each band is widened to the table's integer type first (torch's cumsum that casts
+    uint8 as it goes is 5x slower than one over int32), summed along the row, then added down
+    the rows, one vector add per row (faster than cumsum over that axis). Four 1080p frames:
+    2.7-2.9 ms a frame against 9.4 ms for cumsum then the row adds, on the 2-core VM
+    (benchmarks/README.md, session 9).
     """
     b, h, w, c = images.shape
     dtype = table_dtype(h, w)
@@ -32,10 +33,11 @@ def integral(images: torch.Tensor, out: torch.Tensor | None = None) -> torch.Ten
         torch.cumsum(images, 2, dtype=dtype, out=inner)
         inner.copy_(inner.cumsum(1))  # not in place: out= may not alias the input
         return table
-    band = torch.empty((b, min(h, _BAND), w, c), dtype=dtype)
+    step = max(1, min(h, _BAND_BYTES // max(1, b * w * c * dtype.itemsize)))
+    band = torch.empty((b, step, w, c), dtype=dtype)
     rows = table.unbind(1)
-    for top in range(0, h, _BAND):
-        n = min(_BAND, h - top)
+    for top in range(0, h, step):
+        n = min(step, h - top)
         wide = band[:, :n]
         wide.copy_(images[:, top : top + n])
         torch.cumsum(wide, 2, out=inner[:, top : top + n])

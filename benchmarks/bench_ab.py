@@ -1,12 +1,13 @@
 """Another commit's face pipeline against this checkout's, in one process, on the same frames.
 
     python benchmarks/bench_ab.py [VIDEO] --baseline REV [--stage describe|detect] [--sample-fps 5] [--frames N]
-        [--rounds 5] [--device cpu]
+        [--rounds 5] [--device cpu] [--json]
 
 Timings on a shared 2-core VM drift by 10-30% from one minute to the next, so two separate
 runs cannot show a change of a few percent. This script extracts ``annotate/`` at REV (``git
-archive``) into a temporary folder as the package ``annotate_baseline``, loads both, and times
-them in alternating rounds over the same decoded frames (batches of 4, as ``annotate video``
+archive``) into a temporary folder as the package ``annotate_baseline`` (absolute imports of
+``annotate`` in it rewritten to the copy, and checked), loads both, and times them in rounds
+over the same decoded frames, each going first in every other round (batches of 4, as ``annotate video``
 on the CPU). --stage describe (the default) times ``Recognizer.describe``: detect, align and
 embed, as the analysis pass runs them; --stage detect times the detector alone. It reports
 the median seconds per round of each, their ratio, and whether both found the same faces:
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -33,17 +35,33 @@ sys.path.insert(0, str(ROOT))
 VIDEO = ROOT.parent / "shared" / "data" / "video" / "video.mp4"
 
 
-def extract_baseline(rev: str, into: Path) -> str:
-    """Write ``annotate/`` as of ``rev`` to ``into/annotate_baseline``; returns the full hash."""
-    full = subprocess.run(["git", "-C", str(ROOT), "rev-parse", rev], check=True, capture_output=True, text=True).stdout.strip()
+def resolve(rev: str) -> str:
+    """The full hash of commit ``rev``; exits with a one-line message if there is none."""
+    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                          capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"bench_ab: no commit {rev!r} in {ROOT}")
+    return done.stdout.strip()
+
+
+def extract_baseline(full: str, into: Path) -> None:
+    """Write ``annotate/`` as of commit ``full`` to ``into/annotate_baseline``. Absolute
+    imports of ``annotate`` inside it (older revisions have some) are pointed at the copy, so
+    no module of this checkout runs on the baseline's side."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", full, "annotate"], check=True, capture_output=True).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         for member in tar.getmembers():
             member.name = member.name.replace("annotate", "annotate_baseline", 1)
-            tar.extract(member, into, filter="data")
+            tar.extract(member, into, **_SAFE)
+    for source in (into / "annotate_baseline").rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        source.write_text(_ABSOLUTE.sub(r"\1annotate_baseline\2", text), encoding="utf-8")
     for shipped in ("weights", "fonts"):  # found beside the package
         (into / shipped).symlink_to(ROOT / shipped)
-    return full
+
+
+_SAFE = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.10.12 / 3.11.4
+_ABSOLUTE = re.compile(r"^(\s*(?:from|import) )annotate(\b)", re.MULTILINE)
 
 
 def main() -> None:
@@ -58,30 +76,38 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    full = resolve(args.baseline)
     from annotate.media.video import VideoReader
 
     with VideoReader(args.video) as reader:
         frames = [f.image for f in reader.frames(args.sample_fps)]
     frames = frames[: args.frames] if args.frames else frames
     with tempfile.TemporaryDirectory() as tmp:
-        full = extract_baseline(args.baseline, Path(tmp))
+        extract_baseline(full, Path(tmp))
         sys.path.insert(0, tmp)
         if args.stage == "detect":
             baseline = importlib.import_module("annotate_baseline.detect").FaceDetector(device=args.device, min_face=50)
             current = importlib.import_module("annotate.detect").FaceDetector(device=args.device, min_face=50)
-            step = lambda model, images: [(faces, None) for faces in model.detect(images)]  # noqa: E731
+            step = lambda model, images: [(faces, None) for faces in model.detect(images)]
         else:
             baseline = importlib.import_module("annotate_baseline.pipeline").Recognizer(device=args.device)
             current = importlib.import_module("annotate.pipeline").Recognizer(device=args.device)
-            step = lambda model, images: model.describe(images)  # noqa: E731
+            step = lambda model, images: model.describe(images)
 
-        def run(model) -> list:
+        parts = [baseline, *([baseline.detector, baseline.embedder.net] if args.stage == "describe" else [baseline.pnet])]
+        leaked = [type(p).__module__ for p in parts if not type(p).__module__.startswith("annotate_baseline")]
+        if leaked:
+            sys.exit(f"bench_ab: the baseline runs this checkout's code ({', '.join(leaked)})")
+
+        def run(model: object) -> list:
             return [out for start in range(0, len(frames), 4) for out in step(model, frames[start : start + 4])]
 
         found = {"baseline": run(baseline), "current": run(current)}  # warm-up, and the faces to compare
         times: dict[str, list[float]] = {"baseline": [], "current": []}
+        order = [("baseline", baseline), ("current", current)]
         for _ in range(args.rounds):
-            for name, model in (("baseline", baseline), ("current", current)):
+            order.reverse()  # each goes first in every other round
+            for name, model in order:
                 start = time.perf_counter()
                 run(model)
                 times[name].append(time.perf_counter() - start)

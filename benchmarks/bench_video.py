@@ -13,7 +13,7 @@ Runs on the same file, one after the other, in this process:
      (the floor of indexing; the ratio of the two is the skipping's gain), then `annotate
      video --no-render --sample-fps F` (indexing), against real time.
 It prints frames per second, the CPU cores each run kept busy (CPU seconds of this process
-over wall seconds: 2.0 on a 2-core machine means compute-bound), the ratios 3/1 and 4/2, a per-stage breakdown of runs 3-5 (with
+over wall seconds: 2.0 on a 2-core machine leaves no core idle), the ratios 3/1 and 4/2, a per-stage breakdown of runs 3-5 (with
 CUDA-synchronised timers, in a separate run on CUDA so the synchronisation does not slow the
 timed one), peak RSS and peak GPU memory. The models are loaded once, before the timed runs;
 their load time is reported on its own. If the input has fewer than --frames frames it is

@@ -68,7 +68,8 @@ def test_mixed_sizes_keep_input_order(detector):
     assert marks[0, 0] < marks[1, 0] and marks[:2, 1].max() < marks[2, 1] < marks[3:, 1].min()
 
 
-def test_summed_area_table_is_exact_and_reuse_leaves_nothing_behind(detector):
+def test_summed_area_table_is_exact_and_reuse_leaves_nothing_behind(detector, monkeypatch):
+    from annotate import resample
     from annotate.resample import integral
 
     rng = np.random.default_rng(0)
@@ -76,6 +77,10 @@ def test_summed_area_table_is_exact_and_reuse_leaves_nothing_behind(detector):
     expected = np.zeros((2, 38, 54, 3), np.int64)
     expected[:, 1:, 1:] = images.astype(np.int64).cumsum(1).cumsum(2)
     assert np.array_equal(integral(torch.from_numpy(images)).numpy(), expected)
+    for rows in (1, 5, 36):  # bands of that many rows on the CPU, the last one shorter
+        monkeypatch.setattr(resample, "_BAND_BYTES", rows * 2 * 53 * 3 * 4)
+        assert np.array_equal(integral(torch.from_numpy(images)).numpy(), expected)
+    monkeypatch.undo()
     scratch = torch.full((2, 38, 54, 3), 7, dtype=torch.int32)  # stale sums inside
     scratch[:, 0], scratch[:, :, 0] = 0, 0
     assert np.array_equal(integral(torch.from_numpy(images), scratch).numpy(), expected)

@@ -110,6 +110,14 @@ def test_batch_equals_one_by_one(embedder):
     assert embedder.embed(torch.zeros(0, 3, 112, 112)).shape == (0, 512)
 
 
+def test_batch_size_below_one_is_refused():
+    from annotate.errors import InputError
+
+    for bad in (0, -3):
+        with pytest.raises(InputError, match="batch_size must be at least 1"):
+            Embedder(device="cpu", batch_size=bad)
+
+
 def test_default_weights_are_the_checked_vectron_file():
     found = find_weights("w600k_mbf")
     assert found.path == vectron_path()

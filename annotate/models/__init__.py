@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from annotate.errors import ModelError, WeightsError
-from annotate.weights import WEIGHT_SUFFIXES
+from ..errors import ModelError, WeightsError
+from ..weights import SUFFIX_TEXT, WEIGHT_SUFFIXES
 
 if TYPE_CHECKING:
     from torch import nn
@@ -31,7 +31,7 @@ def load_model(path: str | Path) -> tuple[nn.Module, str]:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WEIGHT_SUFFIXES:
-        raise WeightsError(f"{path}: unsupported weights file type {suffix!r} (expected .onnx, .pth or .pt)")
+        raise WeightsError(f"{path}: unsupported weights file type {suffix!r} (expected {SUFFIX_TEXT})")
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
     model = load_onnx(path) if suffix == ".onnx" else load_iresnet_state_dict(path)
@@ -40,7 +40,7 @@ def load_model(path: str | Path) -> tuple[nn.Module, str]:
 
 def load_onnx(path: str | Path) -> nn.Module:
     """See ``annotate.models.onnx_import.load_onnx``."""
-    from annotate.models.onnx_import import load_onnx as _load_onnx
+    from .onnx_import import load_onnx as _load_onnx
 
     return _load_onnx(path)
 
@@ -49,7 +49,7 @@ def load_iresnet_state_dict(path: str | Path) -> nn.Module:
     """arcface_torch iResNet from a ``torch.save``d state dict; depth inferred from the block keys."""
     import torch
 
-    from annotate.models.iresnet import IRESNET_LAYERS, iresnet_from_layers
+    from .iresnet import IRESNET_LAYERS, iresnet_from_layers
 
     path = Path(path)
     try:

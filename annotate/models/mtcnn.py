@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from annotate.errors import WeightsError
+from ..errors import WeightsError
 
 
 class PNet(nn.Module):

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from annotate.errors import ModelError, WeightsError
+from ..errors import ModelError, WeightsError
 
 
 @dataclass

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from annotate.errors import ModelError, WeightsError
-from annotate.models.iresnet import IResNet, iresnet_from_layers
-from annotate.models.mobilefacenet import (
+from ..errors import ModelError, WeightsError
+from .iresnet import IResNet, iresnet_from_layers
+from .mobilefacenet import (
     BlockSpec,
     ConvAct,
     ConvSpec,
@@ -27,7 +27,7 @@ from annotate.models.mobilefacenet import (
     MobileFaceNet,
     body_output_shape,
 )
-from annotate.models.onnx_graph import BNOp, ConvOp, FlattenOp, LinearOp, Op, PReluOp, ResidualOp, read_onnx
+from .onnx_graph import BNOp, ConvOp, FlattenOp, LinearOp, Op, PReluOp, ResidualOp, read_onnx
 
 
 def load_onnx(path: str | Path) -> nn.Module:
