@@ -143,30 +143,37 @@ def draw_faces(
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
         raise ValueError(f"image must be an (H,W,3) uint8 RGB array, got {got}")
-    n = len(faces)
-    if len(labels) != n:
-        raise ValueError(f"got {len(labels)} labels for {n} faces")
-    sims: np.ndarray | None = None
-    if similarities is not None:
-        sims = np.asarray(similarities, dtype=np.float64).reshape(-1)
-        if len(sims) != n:
-            raise ValueError(f"got {len(sims)} similarities for {n} faces")
-    if n == 0:
+    sims = checked_similarities(faces, labels, similarities)
+    if len(faces) == 0:
         return image.copy()
 
     height, width = image.shape[:2]
-    patches = _plan(faces, labels, sims, width, height)
+    patches = plan_patches(faces, labels, sims, width, height)
     out = image.copy()
     if region:
         for patch in patches:
-            _paint(out, _crop(patch.extent, width, height), [patch])
+            _paint(out, crop_box(patch.extent, width, height), [patch])
     else:
         _paint(out, (0, 0, width, height), patches)
     return out
 
 
+def checked_similarities(faces: Faces, labels: Sequence[str], similarities: np.ndarray | None) -> np.ndarray | None:
+    """(N,) float64 similarities, or None; ValueError unless there is one label (and one
+    similarity, if given) per face."""
+    n = len(faces)
+    if len(labels) != n:
+        raise ValueError(f"got {len(labels)} labels for {n} faces")
+    if similarities is None:
+        return None
+    sims = np.asarray(similarities, dtype=np.float64).reshape(-1)
+    if len(sims) != n:
+        raise ValueError(f"got {len(sims)} similarities for {n} faces")
+    return sims
+
+
 @dataclass(frozen=True)
-class _Patch:
+class Patch:
     """What is painted together: its xyxy extent in image pixels (inclusive, ink included),
     and ``paint(draw, dx, dy)``, which paints on a canvas whose origin is image pixel (-dx, -dy)
     (integer shifts keep every pixel as it is on the whole image)."""
@@ -180,7 +187,7 @@ class _Patch:
 _MARGIN = 4
 
 
-def _crop(extent: tuple[float, float, float, float], width: int, height: int) -> tuple[int, int, int, int]:
+def crop_box(extent: tuple[float, float, float, float], width: int, height: int) -> tuple[int, int, int, int]:
     """(left, top, right, bottom), right and bottom exclusive: the extent with a margin, clipped
     to the image."""
     x1, y1, x2, y2 = extent
@@ -190,7 +197,7 @@ def _crop(extent: tuple[float, float, float, float], width: int, height: int) ->
     )
 
 
-def _paint(out: np.ndarray, box: tuple[int, int, int, int], patches: Sequence[_Patch]) -> None:
+def _paint(out: np.ndarray, box: tuple[int, int, int, int], patches: Sequence[Patch]) -> None:
     """Paint ``patches`` in order on the ``box`` region of ``out``, in place. Painting each patch
     on its own region in turn gives the pixels of painting them all on the whole image: each
     region starts from what the earlier patches left, and holds every pixel its patch paints."""
@@ -204,7 +211,7 @@ def _paint(out: np.ndarray, box: tuple[int, int, int, int], patches: Sequence[_P
     out[top:bottom, left:right] = np.asarray(canvas)
 
 
-def _plan(faces: Faces, labels: Sequence[str], sims: np.ndarray | None, width: int, height: int) -> list[_Patch]:
+def plan_patches(faces: Faces, labels: Sequence[str], sims: np.ndarray | None, width: int, height: int) -> list[Patch]:
     """Each face's box and landmark dots, then every label (labels on top of other boxes)."""
     marks, texts = [], []
     for i in range(len(faces)):
@@ -239,7 +246,7 @@ def _dots(points: np.ndarray, radius: int, width: int, height: int) -> list[tupl
 
 def _marks(
     corners: tuple[int, int, int, int] | None, dots: list[tuple[float, float]], style: _Style, colour: tuple[int, int, int]
-) -> _Patch:
+) -> Patch:
     """A face's box outline (corners inclusive, or None) and its landmarks: filled dots of
     ``style.radius`` px with a thin dark ring."""
     r, ring = style.radius, 1 if style.radius < 6 else 2
@@ -253,10 +260,10 @@ def _marks(
         for x, y in dots:
             draw.ellipse((x - r + dx, y - r + dy, x + r + dx, y + r + dy), fill=colour, outline=_OUTLINE, width=ring)
 
-    return _Patch(extent, paint)
+    return Patch(extent, paint)
 
 
-def _label(text: str, colour: tuple[int, int, int], style: _Style, box_x1: int, box_y1: int, image_width: int) -> _Patch:
+def _label(text: str, colour: tuple[int, int, int], style: _Style, box_x1: int, box_y1: int, image_width: int) -> Patch:
     """Text on a filled rectangle whose bottom is the box top, or inside the box if no room above."""
     font, ink_top, ink_bottom = _font(style.font_size)
     length, ink = _text_metrics(text, style.font_size)
@@ -272,4 +279,4 @@ def _label(text: str, colour: tuple[int, int, int], style: _Style, box_x1: int, 
         draw.rectangle((left + dx, top + dy, left + label_w - 1 + dx, top + label_h - 1 + dy), fill=colour)
         draw.text((x + dx, y + dy), text, font=font, fill=ink_colour, anchor="ls")
 
-    return _Patch(extent, paint)
+    return Patch(extent, paint)

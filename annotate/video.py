@@ -2,8 +2,9 @@
 
 Two passes over the file keep memory flat however long it is. The analysis pass decodes,
 detects and embeds in batches, and links faces into tracks; tracks are then named from their
-mean embeddings. The render pass decodes again, draws each frame with its tracks' final names,
-and encodes, while audio and subtitle packets are copied as they are. Each pass is a pipeline
+mean embeddings. The render pass decodes again, draws each frame with its tracks' final names
+(on the decoder's own YUV planes where it can, so nothing but the drawing changes), and
+encodes, while audio and subtitle packets are copied as they are. Each pass is a pipeline
 of threads with small queues (decode | detect or draw | encode).
 """
 
@@ -16,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from .draw import draw_faces
+from .draw_yuv import draw_faces_yuv
 from .errors import InputError
 from .match import similarity_matrix
 from .media import atomic_path, check_out_dir, check_targets, find_inputs, refuse_existing
-from .media.video import VIDEO_SUFFIXES, Frame, VideoInfo, VideoReader, VideoWriter, probe
+from .media.video import VIDEO_SUFFIXES, Frame, VideoInfo, VideoReader, YuvFrame, probe
+from .media.writer import VideoWriter
 from .pipeline import Recognizer
 from .threads import prefetch
 from .timing import stage
@@ -154,7 +157,9 @@ def render(
     options: VideoOptions, tick: Callable[[int], None],
 ) -> list[str]:
     """The render pass: draw every frame with its tracks' names and encode; copy audio and
-    subtitles. The file appears under its final name only when complete. Returns notes."""
+    subtitles. The file appears under its final name only when complete. Returns notes.
+    Where the decoder gives 8-bit yuv420p (``passes_through``), pictures stay in YUV and only
+    the pixels painted change; others go through RGB."""
     by_index = {r.index: r for r in records}
     hold = 1.0 / options.sample_fps if options.sample_fps else 0.0
     if job.output is None:
@@ -165,8 +170,8 @@ def render(
 
         def drawn() -> Iterator[tuple[np.ndarray, int | None] | object]:
             nonlocal shown
-            for item in prefetch(reader.packets(writer.sources), size=8, name="decode"):
-                if not isinstance(item, Frame):
+            for item in prefetch(reader.packets(writer.sources, yuv=True), size=8, name="decode"):
+                if not isinstance(item, (Frame, YuvFrame)):
                     yield item
                     continue
                 record = by_index.get(item.index)
@@ -174,13 +179,15 @@ def render(
                     shown = record
                 elif shown is None or item.time - shown.time >= hold:
                     shown = None
+                picture = item.planes if isinstance(item, YuvFrame) else item.image
                 if shown is None or len(shown.faces) == 0:
-                    yield item.image, item.pts
+                    yield picture, item.pts
                     continue
                 labels = [names[t].label for t in shown.tracks.tolist()]
+                draw = draw_faces_yuv if isinstance(item, YuvFrame) else draw_faces
                 with stage("draw"):
-                    image = draw_faces(item.image, shown.faces, labels, face_similarities(shown, names))
-                yield image, item.pts
+                    picture = draw(picture, shown.faces, labels, face_similarities(shown, names))
+                yield picture, item.pts
 
         for item in prefetch(drawn(), size=8, name="draw"):
             if isinstance(item, tuple):

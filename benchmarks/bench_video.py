@@ -78,7 +78,8 @@ def decode_only(path: Path, sample_fps: float | None = None, skip: bool = True) 
 
 def transcode(path: Path, out: Path) -> None:
     """`annotate video`'s own render pass (threaded decode | draw | encode, audio copied) with
-    no faces to draw: the same decode, colour conversions and libx264 settings."""
+    no faces to draw: the same decode, libx264 settings and pictures (yuv420p from the decoder
+    passes through as it is, other formats go through RGB)."""
     from annotate.media.video import probe
     from annotate.video import VideoJob, VideoOptions, render
 

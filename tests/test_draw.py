@@ -247,5 +247,5 @@ def test_painting_regions_gives_the_pixels_of_painting_the_whole_image() -> None
         fast = draw_faces(image, faces, labels, sims)
         plain = draw_faces(image, faces, labels, sims, region=False)
         np.testing.assert_array_equal(fast, plain, err_msg=f"trial {trial}")
-        crops += len(draw._plan(faces, labels, sims, w, h))
+        crops += len(draw.plan_patches(faces, labels, sims, w, h))
     assert crops > 60  # many layouts were painted as several crops

@@ -82,6 +82,26 @@ def test_relabel_keeps_timing_and_audio_and_writes_timeline(bank, clip, tmp_path
     assert len({f["track"] for f in lines[30]["faces"]}) == 2 and lines[90]["faces"] == []
 
 
+def test_rendering_changes_only_the_painted_samples(bank, clip, tmp_path):
+    # crf 0 is lossless in libx264, so the output holds exactly the pictures given to it: the
+    # decoder's own yuv420p planes, with only the painted samples changed (no round trip of
+    # the whole frame through RGB, which moved most luma samples by a level)
+    out = tmp_path / "lossless.mp4"
+    code, _, stderr = video(bank, clip, "--out", out, "--crf", "0", "--preset", "ultrafast")
+    assert code == 0, stderr
+    planes = []
+    for path in (clip, out):
+        with av.open(str(path)) as container:
+            planes.append([f.to_ndarray() for f in container.decode(video=0)])
+    source, result = planes
+    assert len(result) == len(source) == 100
+    assert np.array_equal(result[90], source[90]), "nobody on screen: the decoder's picture, bit for bit"
+    luma, luma0 = result[37][:360], source[37][:360]
+    changed = luma != luma0
+    assert 500 < changed.sum() < 0.2 * changed.size, "boxes, labels and dots, and nothing else"
+    assert not changed[320:].any() and not changed[:, :20].any(), "below and beside the faces: untouched"
+
+
 def test_no_render_and_sample_fps(bank, clip, tmp_path):
     who = tmp_path / "who.csv"
     code, _, stderr = video(bank, clip, "--no-render", "--csv", who, "--sample-fps", "5")
@@ -300,7 +320,8 @@ def test_batched_pipeline_matches_one_frame_at_a_time(bank, clip, tmp_path):
 def test_frames_without_pts_are_written_one_frame_apart(tmp_path):
     # a source without timestamps (some raw streams): the writer spaces frames by the frame
     # rate in the output's time base, not one time-base tick apart
-    from annotate.media.video import VideoInfo, VideoWriter
+    from annotate.media.video import VideoInfo
+    from annotate.media.writer import VideoWriter
 
     info = VideoInfo(tmp_path / "in.mp4", "h264", 64, 48, 0, 25.0, Fraction(1, 12800), 10, 0.4, 0)
     writer = VideoWriter(tmp_path / "out.mp4", info, [], "mp4")

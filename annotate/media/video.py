@@ -1,5 +1,6 @@
-"""Video input and output with PyAV: upright RGB frames with their PTS, an H.264 writer that keeps
-every frame's timing, and untouched copies of the audio and subtitle streams."""
+"""Video input with PyAV: upright RGB frames with their PTS (or, for the render pass, the decoder's
+own yuv420p planes where they can go to the encoder as they are), and the audio and subtitle
+packets to copy. The H.264 writer is in ``media.writer``."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from .h264 import is_non_reference, nal_length_size
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"})
 FASTSTART = frozenset({"mp4", "mov"})
-BT709 = 1  # AVCOL_SPC_BT709
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,18 @@ class Frame:
     pts: int | None
     time: float
     image: np.ndarray
+
+
+@dataclass(frozen=True)
+class YuvFrame:
+    """One decoded frame as the decoder gave it. index, pts, time: as ``Frame``. planes:
+    (H*3/2,W) uint8 yuv420p, the Y plane then U then V ((H/2,W/2) each), limited range,
+    upright; H and W even."""
+
+    index: int
+    pts: int | None
+    time: float
+    planes: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,7 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a video FFmpeg can read ({_reason(exc)})") from exc
+        raise InputError(f"{path}: not a video FFmpeg can read ({ffmpeg_reason(exc)})") from exc
     if not container.streams.video:
         container.close()
         raise InputError(f"{path}: has no video stream")
@@ -69,7 +81,7 @@ def _open(path: Path) -> av.container.InputContainer:
     return container
 
 
-def _reason(exc: BaseException) -> str:
+def ffmpeg_reason(exc: BaseException) -> str:
     return (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
 
 
@@ -86,7 +98,7 @@ def probe(path: Path) -> VideoInfo:
         try:
             first = next(container.decode(stream))
         except (StopIteration, av.FFmpegError) as exc:
-            detail = _reason(exc) if isinstance(exc, av.FFmpegError) else "no frame could be decoded"
+            detail = ffmpeg_reason(exc) if isinstance(exc, av.FFmpegError) else "no frame could be decoded"
             raise InputError(f"{path}: cannot decode its video ({detail})") from exc
         rotation = _rotation(first)
         width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
@@ -126,6 +138,18 @@ class Sampler:
         return np.floor(time * self.fps + 1e-6) != np.floor(earlier * self.fps - 1e-6)
 
 
+def passes_through(frame: av.VideoFrame) -> bool:
+    """Whether the encoder (libx264, yuv420p, limited range) can take the decoder's picture as
+    it is: 8-bit yuv420p, even width and height, not full range, no rotation to apply."""
+    return (
+        frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0
+        and frame.color_range != _FULL_RANGE and not _rotation(frame)
+    )
+
+
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
+
+
 class VideoReader:
     """Decodes a video, frame by frame, to upright RGB.
 
@@ -159,7 +183,11 @@ class VideoReader:
     def _time(self, frame: av.VideoFrame) -> float:
         return float(frame.pts * self.stream.time_base) if frame.pts is not None else self.decoded / self.info.fps
 
-    def _frame(self, frame: av.VideoFrame) -> Frame:
+    def _frame(self, frame: av.VideoFrame, yuv: bool = False) -> Frame | YuvFrame:
+        if yuv and passes_through(frame):
+            out: Frame | YuvFrame = YuvFrame(self.decoded, frame.pts, self._time(frame), frame.to_ndarray())
+            self.decoded += 1
+            return out
         with stage("colour"):
             rgb = self._to_rgb.reformat(frame, format="rgb24").to_ndarray()
             turns = _rotation(frame) // 90
@@ -174,11 +202,14 @@ class VideoReader:
         each tick of a 1/sample_fps grid (the others are decoded, counted, and not converted)."""
         yield from self.packets((), None if sample_fps is None else Sampler(sample_fps))  # type: ignore[misc]
 
-    def packets(self, copy: Sequence, sampler: Sampler | None = None) -> Iterator[Frame | av.Packet]:
+    def packets(
+        self, copy: Sequence, sampler: Sampler | None = None, yuv: bool = False
+    ) -> Iterator[Frame | YuvFrame | av.Packet]:
         """Frames of the video stream, and the raw packets of the ``copy`` streams, in file order.
         sampler: which frames to convert and yield (None: every frame). H.264 pictures that it
         cannot pick and that no frame references are not even decoded (``skipped`` counts
-        them); ``decoded`` and frame indices still count them."""
+        them); ``decoded`` and frame indices still count them. yuv: yield a ``YuvFrame``, not
+        converted, for each frame that ``passes_through``."""
         pending: list[int] = []  # PTS of skipped pictures not yet passed in presentation order
         recent: deque[int] = deque(maxlen=32)  # PTS of the latest video packets, in file order
         try:
@@ -202,11 +233,11 @@ class VideoReader:
                         heapq.heappop(pending)
                         self.decoded += 1
                     if sampler is None or sampler(self._time(frame)):
-                        yield self._frame(frame)
+                        yield self._frame(frame, yuv)
                     else:
                         self.decoded += 1
         except av.FFmpegError as exc:
-            self.error = _reason(exc)
+            self.error = ffmpeg_reason(exc)
         self.decoded += len(pending)
         if self.error is None and self.lost:
             self.error = "the file ends before its last frame"
@@ -234,67 +265,3 @@ class VideoReader:
     def side_streams(self) -> list:
         """The audio and subtitle streams, to copy into the output."""
         return [s for s in self.container.streams if s.type in ("audio", "subtitle")]
-
-
-class VideoWriter:
-    """Writes upright RGB frames as H.264 (libx264, yuv420p) at their original PTS and time base,
-    and muxes copied packets unchanged. The file is complete only after ``close()``."""
-
-    def __init__(
-        self, path: Path, info: VideoInfo, copy: Sequence, out_format: str, crf: int = 18, preset: str = "veryfast"
-    ) -> None:
-        options = {"movflags": "+faststart"} if out_format in FASTSTART else {}
-        try:
-            self.container = av.open(str(path), "w", format=out_format, options=options)
-        except (av.FFmpegError, ValueError) as exc:
-            raise InputError(f"{path}: cannot write a {out_format} file ({_reason(exc)})") from exc
-        rate = Fraction(info.fps).limit_denominator(1001 * 1000)
-        self.stream = self.container.add_stream("libx264", rate=rate)
-        self.stream.width, self.stream.height = info.width + info.width % 2, info.height + info.height % 2
-        self.stream.pix_fmt = "yuv420p"
-        self.stream.time_base = info.time_base
-        self.stream.codec_context.time_base = info.time_base
-        self.stream.options = {"crf": str(crf), "preset": preset}
-        supported = self.container.supported_codecs
-        self.copies, self.notes, self.copied_inputs = {}, [], []
-        for src in copy:
-            name = src.codec_context.name if src.codec_context else None
-            if name in supported:
-                self.copies[src.index] = self.container.add_stream_from_template(src)
-                self.copied_inputs.append(src)
-            else:
-                self.notes.append(f"{src.type} stream {src.index} ({name}) cannot be stored in {out_format}; left out")
-        self._to_yuv = VideoReformatter()  # one swscale context for the stream, not one per frame
-        self._frame_ticks = 1 / (rate * info.time_base)  # one frame in time-base units, for frames without PTS
-        self.frames = 0
-
-    @property
-    def sources(self) -> list:
-        """The input streams whose packets this writer copies."""
-        return list(self.copied_inputs)
-
-    def write(self, image: np.ndarray, pts: int | None) -> None:
-        """Encode one (H,W,3) uint8 RGB picture; odd sizes are padded by one edge pixel."""
-        h, w = image.shape[:2]
-        if (h % 2) or (w % 2):
-            image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-        with stage("colour"):
-            frame = self._to_yuv.reformat(av.VideoFrame.from_ndarray(image, format="rgb24"), format="yuv420p")
-        frame.pts = pts if pts is not None else round(self.frames * self._frame_ticks)
-        frame.time_base = self.stream.codec_context.time_base
-        with stage("encode"):
-            for packet in self.stream.encode(frame):
-                self.container.mux(packet)
-        self.frames += 1
-
-    def mux(self, packet: av.Packet) -> None:
-        """Copy one packet of an audio or subtitle stream, bytes and timestamps unchanged."""
-        target = self.copies.get(packet.stream.index)
-        if target is not None:
-            packet.stream = target
-            self.container.mux(packet)
-
-    def close(self) -> None:
-        for packet in self.stream.encode():
-            self.container.mux(packet)
-        self.container.close()

@@ -1,0 +1,85 @@
+"""The H.264 writer: upright RGB pictures, or yuv420p planes passed through from the decoder,
+encoded with libx264 at their original PTS and time base, next to untouched copies of the
+audio and subtitle streams."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from ..errors import InputError
+from ..timing import stage
+from .video import FASTSTART, VideoInfo, ffmpeg_reason
+
+
+class VideoWriter:
+    """Writes upright pictures as H.264 (libx264, yuv420p) at their original PTS and time base,
+    and muxes copied packets unchanged. The file is complete only after ``close()``."""
+
+    def __init__(
+        self, path: Path, info: VideoInfo, copy: Sequence, out_format: str, crf: int = 18, preset: str = "veryfast"
+    ) -> None:
+        options = {"movflags": "+faststart"} if out_format in FASTSTART else {}
+        try:
+            self.container = av.open(str(path), "w", format=out_format, options=options)
+        except (av.FFmpegError, ValueError) as exc:
+            raise InputError(f"{path}: cannot write a {out_format} file ({ffmpeg_reason(exc)})") from exc
+        rate = Fraction(info.fps).limit_denominator(1001 * 1000)
+        self.stream = self.container.add_stream("libx264", rate=rate)
+        self.stream.width, self.stream.height = info.width + info.width % 2, info.height + info.height % 2
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.time_base = info.time_base
+        self.stream.codec_context.time_base = info.time_base
+        self.stream.options = {"crf": str(crf), "preset": preset}
+        supported = self.container.supported_codecs
+        self.copies, self.notes, self.copied_inputs = {}, [], []
+        for src in copy:
+            name = src.codec_context.name if src.codec_context else None
+            if name in supported:
+                self.copies[src.index] = self.container.add_stream_from_template(src)
+                self.copied_inputs.append(src)
+            else:
+                self.notes.append(f"{src.type} stream {src.index} ({name}) cannot be stored in {out_format}; left out")
+        self._to_yuv = VideoReformatter()  # one swscale context for the stream, not one per frame
+        self._frame_ticks = 1 / (rate * info.time_base)  # one frame in time-base units, for frames without PTS
+        self.frames = 0
+
+    @property
+    def sources(self) -> list:
+        """The input streams whose packets this writer copies."""
+        return list(self.copied_inputs)
+
+    def write(self, picture: np.ndarray, pts: int | None) -> None:
+        """Encode one picture: (H,W,3) uint8 RGB, upright (odd sizes are padded by one edge
+        pixel), or the (H*3/2,W) uint8 yuv420p planes of a ``YuvFrame``, encoded as they are."""
+        if picture.ndim == 2:
+            frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
+        else:
+            h, w = picture.shape[:2]
+            if (h % 2) or (w % 2):
+                picture = np.pad(picture, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+            with stage("colour"):
+                frame = self._to_yuv.reformat(av.VideoFrame.from_ndarray(picture, format="rgb24"), format="yuv420p")
+        frame.pts = pts if pts is not None else round(self.frames * self._frame_ticks)
+        frame.time_base = self.stream.codec_context.time_base
+        with stage("encode"):
+            for packet in self.stream.encode(frame):
+                self.container.mux(packet)
+        self.frames += 1
+
+    def mux(self, packet: av.Packet) -> None:
+        """Copy one packet of an audio or subtitle stream, bytes and timestamps unchanged."""
+        target = self.copies.get(packet.stream.index)
+        if target is not None:
+            packet.stream = target
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        self.container.close()
