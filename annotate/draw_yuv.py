@@ -24,10 +24,12 @@ from .faces import Faces
 
 
 def draw_faces_yuv(
-    planes: np.ndarray, faces: Faces, labels: Sequence[str], similarities: np.ndarray | None = None
+    planes: np.ndarray, faces: Faces, labels: Sequence[str], similarities: np.ndarray | None = None,
+    matrix: int | None = None,
 ) -> np.ndarray:
     """A copy of (H*3/2,W) uint8 yuv420p planes (H and W even) with each face drawn as
-    ``draw.draw_faces`` draws it; labels and similarities as there."""
+    ``draw.draw_faces`` draws it; labels and similarities as there. matrix: the planes' YUV
+    matrix (FFmpeg's AVColorSpace, e.g. 1 for BT.709; None: swscale's default, BT.601)."""
     if planes.dtype != np.uint8 or planes.ndim != 2 or planes.shape[0] % 3 or planes.shape[1] % 2:
         raise ValueError(f"planes must be (H*3/2, W) uint8 yuv420p with H and W even, got {planes.dtype} {planes.shape}")
     sims = checked_similarities(faces, labels, similarities)
@@ -36,7 +38,7 @@ def draw_faces_yuv(
     y, u, v = _split(out, height, width)
     for (left, top, right, bottom), patches in _regions(plan_patches(faces, labels, sims, width, height), width, height):
         luma, blue, red = y[top:bottom, left:right], u[top // 2 : bottom // 2, left // 2 : right // 2], v[top // 2 : bottom // 2, left // 2 : right // 2]
-        before = _to_rgb(luma, blue, red)
+        before = _to_rgb(luma, blue, red, matrix)
         canvas = Image.fromarray(before, "RGB")
         draw = ImageDraw.Draw(canvas)
         for patch in patches:
@@ -46,7 +48,7 @@ def draw_faces_yuv(
         changed = differs[..., 0] | differs[..., 1] | differs[..., 2]
         if not changed.any():
             continue
-        new_y, new_u, new_v = _to_yuv(after)
+        new_y, new_u, new_v = _to_yuv(after, matrix)
         block = changed[0::2, 0::2] | changed[0::2, 1::2] | changed[1::2, 0::2] | changed[1::2, 1::2]
         luma[changed] = new_y[changed]
         blue[block] = new_u[block]
@@ -98,17 +100,19 @@ def _rounded(left: int, top: int, right: int, bottom: int, width: int, height: i
     return left, top, left + w, top + h
 
 
-def _to_rgb(luma: np.ndarray, blue: np.ndarray, red: np.ndarray) -> np.ndarray:
+def _to_rgb(luma: np.ndarray, blue: np.ndarray, red: np.ndarray, matrix: int | None) -> np.ndarray:
     """(h,w,3) uint8 RGB of a yuv420p region, as swscale converts a whole frame."""
     h, w = luma.shape
     planes = np.concatenate([luma.reshape(-1), blue.reshape(-1), red.reshape(-1)]).reshape(h * 3 // 2, w)
-    return _reformatters("rgb", (h, w)).reformat(av.VideoFrame.from_ndarray(planes, format="yuv420p"), format="rgb24").to_ndarray()
+    frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+    return _reformatters("rgb", (h, w)).reformat(frame, format="rgb24", src_colorspace=matrix).to_ndarray()
 
 
-def _to_yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _to_yuv(rgb: np.ndarray, matrix: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Y (h,w), U and V (h/2,w/2) of an (h,w,3) uint8 RGB region."""
     h, w = rgb.shape[:2]
-    planes = _reformatters("yuv", (h, w)).reformat(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"), format="yuv420p").to_ndarray()
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    planes = _reformatters("yuv", (h, w)).reformat(frame, format="yuv420p", dst_colorspace=matrix).to_ndarray()
     return _split(planes, h, w)
 
 

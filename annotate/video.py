@@ -184,9 +184,12 @@ def render(
                     yield picture, item.pts
                     continue
                 labels = [names[t].label for t in shown.tracks.tolist()]
-                draw = draw_faces_yuv if isinstance(item, YuvFrame) else draw_faces
+                sims = face_similarities(shown, names)
                 with stage("draw"):
-                    picture = draw(picture, shown.faces, labels, face_similarities(shown, names))
+                    if isinstance(item, YuvFrame):
+                        picture = draw_faces_yuv(picture, shown.faces, labels, sims, info.matrix)
+                    else:
+                        picture = draw_faces(picture, shown.faces, labels, sims)
                 yield picture, item.pts
 
         for item in prefetch(drawn(), size=8, name="draw"):

@@ -56,12 +56,14 @@ def make_clip(
     audio: bool = True,
     time_base: Fraction = Fraction(1, 12800),
     preset: str = "ultrafast",
+    bt709: bool = False,
 ) -> list[int]:
     """Write an H.264 mp4 of the scene with a 440 Hz AAC tone; returns the video PTS written.
 
     times: frame times in seconds (default: 25 fps); irregular ones make a VFR clip.
     rotation: display rotation in degrees anticlockwise; frames are stored turned the other way.
     preset: libx264's; "ultrafast" writes no B-frames, "veryfast" writes non-reference ones.
+    bt709: convert with the BT.709 matrix and tag the stream so (as HD cameras do), losslessly.
     """
     people = portraits()
     times = times if times is not None else [i / FPS for i in range(int(scene.length * FPS))]
@@ -71,7 +73,10 @@ def make_clip(
         w, h = SIZE if turns % 2 == 0 else SIZE[::-1]
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.time_base = stream.codec_context.time_base = time_base
-        stream.options = {"crf": "20", "preset": preset}
+        stream.options = {"crf": "0" if bt709 else "20", "preset": preset}
+        if bt709:
+            context = stream.codec_context
+            context.colorspace = context.color_primaries = context.color_trc = context.color_range = 1
         if rotation:
             stream.set_display_rotation(rotation)
         sound = out.add_stream("aac", rate=48000, layout="mono") if audio else None
@@ -79,6 +84,8 @@ def make_clip(
         for t in times:
             stored = np.ascontiguousarray(np.rot90(compose(t, scene, people), k=-turns))
             frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
+            if bt709:
+                frame = frame.reformat(format="yuv420p", dst_colorspace=1)
             frame.pts = int(round(t / time_base))
             written.append(frame.pts)
             for packet in stream.encode(frame):

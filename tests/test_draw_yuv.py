@@ -17,12 +17,14 @@ from annotate.faces import Faces
 from test_draw import ABSENT, face, make_faces
 
 
-def to_rgb(planes: np.ndarray) -> np.ndarray:
-    return VideoReformatter().reformat(av.VideoFrame.from_ndarray(planes, format="yuv420p"), format="rgb24").to_ndarray()
+def to_rgb(planes: np.ndarray, matrix: int | None = None) -> np.ndarray:
+    frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+    return VideoReformatter().reformat(frame, format="rgb24", src_colorspace=matrix).to_ndarray()
 
 
-def to_yuv(rgb: np.ndarray) -> np.ndarray:
-    return VideoReformatter().reformat(av.VideoFrame.from_ndarray(rgb, format="rgb24"), format="yuv420p").to_ndarray()
+def to_yuv(rgb: np.ndarray, matrix: int | None = None) -> np.ndarray:
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    return VideoReformatter().reformat(frame, format="yuv420p", dst_colorspace=matrix).to_ndarray()
 
 
 def split(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -31,7 +33,8 @@ def split(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return planes[:h], chroma[0], chroma[1]
 
 
-def test_only_painted_samples_change_and_they_change_as_on_the_whole_frame() -> None:
+@pytest.mark.parametrize("matrix", [None, 1])  # swscale's default (BT.601), BT.709
+def test_only_painted_samples_change_and_they_change_as_on_the_whole_frame(matrix) -> None:
     rng = np.random.default_rng(1)
     names = ["Zoë", "山田太郎", "Łukasz", "Unknown #3", "", "ÅÉgjy", ABSENT]
     changed_anything = 0
@@ -40,18 +43,18 @@ def test_only_painted_samples_change_and_they_change_as_on_the_whole_frame() -> 
         # a smooth picture, as video is: a whole-frame round trip through RGB still moves it
         yy, xx = np.mgrid[0:h, 0:w]
         rgb = np.stack([(xx * 255 // w), (yy * 255 // h), ((xx + yy) * 127 // (w + h)) + 64], axis=2).astype(np.uint8)
-        planes = to_yuv(rgb)
+        planes = to_yuv(rgb, matrix)
         n = int(rng.integers(1, 7))
         faces = make_faces(*[face(rng.uniform(-60, w), rng.uniform(-60, h), rng.uniform(8, 300)) for _ in range(n)])
         labels = [names[int(i)] for i in rng.integers(0, len(names), n)]
         sims = rng.uniform(-1, 1, n)
 
-        out = draw_faces_yuv(planes, faces, labels, sims)
-        source = to_rgb(planes)
+        out = draw_faces_yuv(planes, faces, labels, sims, matrix)
+        source = to_rgb(planes, matrix)
         drawn = draw_faces(source, faces, labels, sims)
         painted = (drawn != source).any(axis=2)
         block = painted.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
-        plain = to_yuv(drawn)  # what the whole-frame RGB path encodes
+        plain = to_yuv(drawn, matrix)  # what the whole-frame RGB path encodes
 
         (y, u, v), (y0, u0, v0), (yp, up, vp) = split(out), split(planes), split(plain)
         np.testing.assert_array_equal(y[~painted], y0[~painted], err_msg=f"trial {trial}: unpainted luma moved")

@@ -102,6 +102,26 @@ def test_rendering_changes_only_the_painted_samples(bank, clip, tmp_path):
     assert not changed[320:].any() and not changed[:, :20].any(), "below and beside the faces: untouched"
 
 
+def test_a_bt709_video_keeps_its_colours_and_tags(bank, tmp_path):
+    # HD cameras write BT.709 YUV and say so; the output must say so too, and its pictures
+    # (untouched ones passed through, labels converted with the same matrix) must decode to
+    # the input's colours
+    clip, out = tmp_path / "hd.mp4", tmp_path / "named.mp4"
+    make_clip(clip, Scene(length=1.2), bt709=True, audio=False)
+    code, _, stderr = video(bank, clip, "--out", out, "--crf", "0", "--preset", "ultrafast")
+    assert code == 0, stderr
+    pictures = []
+    for path in (clip, out):
+        with av.open(str(path)) as container:
+            frame = next(iter(container.decode(video=0)))
+            assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (1, 1, 1), path
+            pictures.append(frame.reformat(format="rgb24").to_ndarray())  # by the frame's own tags
+    source, result = pictures
+    np.testing.assert_array_equal(result[320:], source[320:])  # below the faces: the same colours
+    label = np.abs(result.astype(int) - source).max(axis=2) > 100
+    assert label.sum() > 500, "faces are drawn"
+
+
 def test_no_render_and_sample_fps(bank, clip, tmp_path):
     who = tmp_path / "who.csv"
     code, _, stderr = video(bank, clip, "--no-render", "--csv", who, "--sample-fps", "5")

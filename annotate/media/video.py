@@ -21,6 +21,8 @@ from .h264 import is_non_reference, nal_length_size
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"})
 FASTSTART = frozenset({"mp4", "mov"})
+UNSPECIFIED = 2  # AVCOL_SPC_UNSPECIFIED, AVCOL_PRI_UNSPECIFIED, AVCOL_TRC_UNSPECIFIED
+_MATRICES = frozenset({1, 4, 5, 6, 7, 9, 10})  # BT.709, FCC, BT.470BG, SMPTE 170M and 240M, BT.2020 (swscale's)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class YuvFrame:
 class VideoInfo:
     """What a video holds. width, height: of the upright picture. rotation: degrees
     anticlockwise that the file asks players to turn its pictures. fps: average frame rate.
-    frames: count given by the container, or None. duration: seconds, or None."""
+    frames: count given by the container, or None. duration: seconds, or None. colour: the
+    first frame's (colorspace, primaries, transfer) tags, FFmpeg's numbers (2: unspecified)."""
 
     path: Path
     codec: str
@@ -62,6 +65,13 @@ class VideoInfo:
     frames: int | None
     duration: float | None
     copied_streams: int
+    colour: tuple[int, int, int] = (UNSPECIFIED, UNSPECIFIED, UNSPECIFIED)
+
+    @property
+    def matrix(self) -> int | None:
+        """The first frame's YUV matrix (FFmpeg's AVColorSpace) where swscale knows it, else
+        None (swscale then uses BT.601): what converts this video's pictures to and from RGB."""
+        return self.colour[0] if self.colour[0] in _MATRICES else None
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -110,7 +120,7 @@ def probe(path: Path) -> VideoInfo:
         time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
         return VideoInfo(
             path, stream.codec_context.name, width, height, rotation, float(rate), time_base,
-            stream.frames or None, duration, copied,
+            stream.frames or None, duration, copied, (first.colorspace, first.color_primaries, first.color_trc),
         )
     finally:
         container.close()

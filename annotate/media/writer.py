@@ -14,7 +14,9 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import InputError
 from ..timing import stage
-from .video import FASTSTART, VideoInfo, ffmpeg_reason
+from .video import FASTSTART, UNSPECIFIED, VideoInfo, ffmpeg_reason
+
+_LIMITED = 1  # AVCOL_RANGE_MPEG: what libx264 is given here
 
 
 class VideoWriter:
@@ -36,6 +38,15 @@ class VideoWriter:
         self.stream.time_base = info.time_base
         self.stream.codec_context.time_base = info.time_base
         self.stream.options = {"crf": str(crf), "preset": preset}
+        # the source's colour tags, so players read the YUV as it was made (pictures that pass
+        # through keep the source's matrix; RGB ones are converted with it)
+        context = self.stream.codec_context
+        for name, value in zip(("colorspace", "color_primaries", "color_trc"), info.colour):
+            if value != UNSPECIFIED:
+                setattr(context, name, value)
+        if any(value != UNSPECIFIED for value in info.colour):
+            context.color_range = _LIMITED
+        self._matrix = info.matrix
         supported = self.container.supported_codecs
         self.copies, self.notes, self.copied_inputs = {}, [], []
         for src in copy:
@@ -64,7 +75,9 @@ class VideoWriter:
             if (h % 2) or (w % 2):
                 picture = np.pad(picture, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
             with stage("colour"):
-                frame = self._to_yuv.reformat(av.VideoFrame.from_ndarray(picture, format="rgb24"), format="yuv420p")
+                frame = self._to_yuv.reformat(
+                    av.VideoFrame.from_ndarray(picture, format="rgb24"), format="yuv420p", dst_colorspace=self._matrix
+                )
         frame.pts = pts if pts is not None else round(self.frames * self._frame_ticks)
         frame.time_base = self.stream.codec_context.time_base
         with stage("encode"):
