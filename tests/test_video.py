@@ -133,6 +133,23 @@ def test_no_render_and_sample_fps(bank, clip, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["who.csv"]
 
 
+def test_sampled_render_holds_each_analysed_frame_until_the_next(bank, clip, tmp_path):
+    # at 5 fps, frames 0, 5, 10, ... are analysed; the frames between show the last analysed
+    # frame's faces, and frames after the last face show none
+    out = tmp_path / "named.mp4"
+    code, _, stderr = video(bank, clip, "--out", out, "--sample-fps", "5", "--crf", "0", "--preset", "ultrafast")
+    assert code == 0, stderr
+    planes = []
+    for path in (clip, out):
+        with av.open(str(path)) as container:
+            planes.append([f.to_ndarray() for f in container.decode(video=0)])
+    source, result = planes
+    assert len(result) == 100
+    for index in (35, 37, 39):  # analysed at 35, held for 36-39
+        assert (result[index][:360] != source[index][:360]).sum() > 500, index
+    assert np.array_equal(result[90], source[90])
+
+
 def test_merge_gap_joins_appearances_of_one_person(bank, tmp_path):
     path, who = tmp_path / "gap.mp4", tmp_path / "who.csv"
     make_clip(path, Scene(eileen=((0.0, 1.0), (1.6, 2.4)), grace=(), length=3.0), audio=False)
