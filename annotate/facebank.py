@@ -27,7 +27,8 @@ class FaceBank:
     model, model_sha256: the recognition model that made the embeddings.
     image_paths, image_sha256, image_labels: M source images (paths relative to the bank folder).
     image_faces: (M,) faces found in each (0: no face, -1: unreadable; both skipped).
-    image_embeddings: (M,D), zero rows where skipped."""
+    image_embeddings: (M,D), zero rows where skipped. min_face: the detector's smallest face
+    (px) when the images were embedded (0: not recorded, in files from before it was)."""
 
     labels: tuple[str, ...]
     embeddings: np.ndarray
@@ -39,6 +40,7 @@ class FaceBank:
     image_labels: tuple[str, ...] = ()
     image_faces: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     image_embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 512), np.float32))
+    min_face: int = 0
 
     def __post_init__(self) -> None:
         k, m = len(self.labels), len(self.image_paths)
@@ -73,7 +75,7 @@ class FaceBank:
                     model=np.array(self.model), model_sha256=np.array(self.model_sha256),
                     image_paths=np.array(self.image_paths, dtype=str), image_sha256=np.array(self.image_sha256, dtype=str),
                     image_labels=np.array(self.image_labels, dtype=str), image_faces=self.image_faces,
-                    image_embeddings=self.image_embeddings,
+                    image_embeddings=self.image_embeddings, min_face=np.array(self.min_face),
                 )
 
     @classmethod
@@ -88,6 +90,7 @@ class FaceBank:
                     strings("labels"), data["embeddings"], data["counts"], str(data["model"]), str(data["model_sha256"]),
                     strings("image_paths"), strings("image_sha256"), strings("image_labels"),
                     data["image_faces"], data["image_embeddings"],
+                    int(data["min_face"]) if "min_face" in data.files else 0,
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise BankError(f"face bank {path} is unreadable ({exc}); delete it and run: annotate bank build") from exc
@@ -121,8 +124,11 @@ def scan(root: Path) -> list[SourceImage]:
     return found
 
 
-def is_current(bank: FaceBank, sources: Sequence[SourceImage]) -> bool:
-    """True if the bank was built from exactly these files (same paths and contents)."""
+def is_current(bank: FaceBank, sources: Sequence[SourceImage], min_face: int) -> bool:
+    """True if the bank was built from exactly these files (same paths and contents), with a
+    detector of this ``min_face``."""
+    if bank.min_face != min_face:
+        return False
     stored = set(zip(bank.image_paths, bank.image_sha256, bank.image_labels))
     return stored == {(s.relative, s.sha256, s.label) for s in sources}
 
@@ -149,14 +155,16 @@ def build(
     model_sha256: str,
     previous: FaceBank | None = None,
     sources: Sequence[SourceImage] | None = None,
+    min_face: int = 0,
 ) -> BuildReport:
-    """Build the bank from ``root``, reusing ``previous`` embeddings of unchanged files (same sha256, same model).
+    """Build the bank from ``root``, reusing ``previous`` embeddings of unchanged files (same
+    sha256, same model, same detector ``min_face``, which decides the faces found).
 
     sources: the result of ``scan(root)`` if the caller already has it.
     """
     sources = scan(root) if sources is None else sources
     cache: dict[str, tuple[np.ndarray, int]] = {}
-    if previous is not None and previous.model_sha256 == model_sha256:
+    if previous is not None and previous.model_sha256 == model_sha256 and previous.min_face == min_face:
         cache = {sha: (emb, int(n)) for sha, emb, n in zip(previous.image_sha256, previous.image_embeddings, previous.image_faces)}
     todo = [s for s in sources if s.sha256 not in cache]
     outcomes = embed_files([root / s.relative for s in todo]) if todo else []
@@ -184,6 +192,7 @@ def build(
     bank = FaceBank(
         labels, means, counts, model, model_sha256,
         tuple(s.relative for s in kept), tuple(s.sha256 for s in kept), tuple(s.label for s in kept), faces, img_emb,
+        min_face,
     )
     embedded = tuple(s.relative for s in todo if s.relative not in errors)
     return BuildReport(bank, embedded, len(sources) - len(todo), tuple(notes))

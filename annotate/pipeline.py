@@ -111,7 +111,8 @@ def bank_file(spec: Path) -> Path:
 def load_bank(recognizer: Recognizer, spec: Path) -> BuildReport | None:
     """Give ``recognizer`` the bank at ``spec``. A .npz file is used as it is (``annotate bank
     build`` made it; its photos may be anywhere). A folder of ``<label>/`` folders has its
-    ``facebank.npz`` built, or refreshed when its photos changed. Returns the build report, or
+    ``facebank.npz`` built, or refreshed when its photos or the detector's ``min_face`` changed
+(the smallest face decides which faces a photo gives). Returns the build report, or
     None if nothing was built. BankError if the bank was made with another model, or if a
     build finds no faces (an existing bank file is then left as it is)."""
     emb = recognizer.embedder
@@ -127,10 +128,11 @@ def load_bank(recognizer: Recognizer, spec: Path) -> BuildReport | None:
     if not spec.is_dir():
         raise BankError(f"no face bank at {spec}: make {spec}/<label>/ folders of photos of each person")
     sources = scan(spec)
-    if stored is not None and is_current(stored, sources):
+    min_face = recognizer.detector.min_face
+    if stored is not None and is_current(stored, sources, min_face):
         recognizer.bank = stored
         return None
-    report = build(spec, recognizer.embed_files, emb.name, emb.weights.sha256, previous=stored, sources=sources)
+    report = build(spec, recognizer.embed_files, emb.name, emb.weights.sha256, previous=stored, sources=sources, min_face=min_face)
     if len(report.bank) == 0:
         raise BankError(f"no faces found under {spec}: make {spec}/<label>/ folders with photos of each person")
     report.bank.save(file)

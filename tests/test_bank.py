@@ -122,6 +122,18 @@ def test_load_bank_builds_then_reuses(bank_dir):
     assert load_bank(recognizer, bank_dir) is not None
     assert (bank_dir / BANK_FILE).is_file() and recognizer.bank.labels == ("Eileen Collins", "Grace Hopper")
     assert load_bank(recognizer, bank_dir) is None, "an up-to-date bank is used as it is"
+    assert FaceBank.load(bank_dir / BANK_FILE).min_face == 50
+
+
+def test_a_bank_embedded_with_another_min_face_is_embedded_again(bank_dir):
+    # the smallest face decides which faces a photo gives, so cached embeddings of another
+    # --min-face are not reused
+    assert load_bank(Recognizer(device="cpu"), bank_dir) is not None
+    smaller = Recognizer(device="cpu", min_face=30)
+    report = load_bank(smaller, bank_dir)
+    assert report is not None and report.reused == 0 and len(report.embedded) == len(report.bank.image_paths) > 0
+    assert FaceBank.load(bank_dir / BANK_FILE).min_face == 30
+    assert load_bank(smaller, bank_dir) is None
 
 
 def test_unreadable_bank_file(tmp_path):

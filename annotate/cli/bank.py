@@ -35,8 +35,8 @@ def bank_build(
     """Build or refresh the face bank from labelled folders.
 
     Each photo's largest face is embedded (with its mirror image); a label's entry is the
-    mean of its photos' embeddings. Photos already in the bank file with the same contents
-    and model are not embedded again, so adding one photo embeds one photo.
+    mean of its photos' embeddings. Photos already in the bank file with the same contents,
+    model and --min-face are not embedded again, so adding one photo embeds one photo.
     """
     from ..errors import BankError
     from ..facebank import FaceBank, build, quality_problems
@@ -49,7 +49,7 @@ def bank_build(
     if previous is not None and previous.model_sha256 != emb.weights.sha256:
         typer.echo(f"{target} was built with {previous.model}; rebuilding it with {emb.name}", err=True)
         previous = None
-    report = build(folder, recognizer.embed_files, emb.name, emb.weights.sha256, previous)
+    report = build(folder, recognizer.embed_files, emb.name, emb.weights.sha256, previous, min_face=min_face)
     if len(report.bank) == 0:
         raise BankError(f"no faces found under {folder}: make {folder}/<label>/ folders with photos of each person")
     report.bank.save(target)

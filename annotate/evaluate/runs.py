@@ -125,7 +125,7 @@ def build_bank(recognizer, split: Split, cache: Path | None = None, progress: Pr
             (Path(tmp) / label).mkdir()
             for f in files:
                 _link(f, Path(tmp) / label / f.name)
-        report = build(Path(tmp), embed_files, emb.name, emb.weights.sha256, previous=previous)
+        report = build(Path(tmp), embed_files, emb.name, emb.weights.sha256, previous=previous, min_face=recognizer.detector.min_face)
     if report.embedded:
         report.bank.save(cache)
     no_face = int(np.sum(report.bank.image_faces == 0))
