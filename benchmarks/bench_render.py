@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import av
-import numpy as np
 from av.video.reformatter import VideoReformatter
 
 ROOT = Path(__file__).resolve().parents[1]

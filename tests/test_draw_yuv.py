@@ -10,11 +10,11 @@ import av
 import numpy as np
 import pytest
 from av.video.reformatter import VideoReformatter
+from test_draw import ABSENT, face, make_faces
 
 from annotate.draw import draw_faces
 from annotate.draw_yuv import draw_faces_yuv
 from annotate.faces import Faces
-from test_draw import ABSENT, face, make_faces
 
 
 def to_rgb(planes: np.ndarray, matrix: int | None = None) -> np.ndarray:
