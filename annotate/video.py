@@ -20,24 +20,12 @@ from .draw import draw_faces
 from .draw_yuv import draw_faces_yuv
 from .errors import InputError
 from .match import similarity_matrix
-from .media import (
-    atomic_path,
-    check_out_dir,
-    check_targets,
-    find_inputs,
-    refuse_existing,
-)
+from .media import atomic_path, check_out_dir, check_targets, find_inputs, refuse_existing
 from .media.video import VIDEO_SUFFIXES, Frame, VideoInfo, VideoReader, YuvFrame, probe
 from .media.writer import VideoWriter
 from .pipeline import Recognizer
 from .threads import prefetch
-from .timeline import (
-    Appearance,
-    appearances,
-    face_similarities,
-    write_detections,
-    write_timeline,
-)
+from .timeline import Appearance, appearances, face_similarities, write_detections, write_timeline
 from .timing import stage
 from .track import FrameFaces, IoUTracker, TrackName, TrackSums, name_tracks
 
