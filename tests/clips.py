@@ -57,6 +57,7 @@ def make_clip(
     time_base: Fraction = Fraction(1, 12800),
     preset: str = "ultrafast",
     bt709: bool = False,
+    sample_aspect: Fraction | None = None,
 ) -> list[int]:
     """Write an H.264 mp4 of the scene with a 440 Hz AAC tone; returns the video PTS written.
 
@@ -64,6 +65,7 @@ def make_clip(
     rotation: display rotation in degrees anticlockwise; frames are stored turned the other way.
     preset: libx264's; "ultrafast" writes no B-frames, "veryfast" writes non-reference ones.
     bt709: convert with the BT.709 matrix and tag the stream so (as HD cameras do), losslessly.
+    sample_aspect: the stored pixels' width:height (anamorphic video), if not square.
     """
     people = portraits()
     times = times if times is not None else [i / FPS for i in range(int(scene.length * FPS))]
@@ -77,6 +79,8 @@ def make_clip(
         if bt709:
             context = stream.codec_context
             context.colorspace = context.color_primaries = context.color_trc = context.color_range = 1
+        if sample_aspect is not None:
+            stream.codec_context.sample_aspect_ratio = sample_aspect
         if rotation:
             stream.set_display_rotation(rotation)
         sound = out.add_stream("aac", rate=48000, layout="mono") if audio else None

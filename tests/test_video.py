@@ -122,6 +122,18 @@ def test_a_bt709_video_keeps_its_colours_and_tags(bank, tmp_path):
     assert label.sum() > 500, "faces are drawn"
 
 
+@pytest.mark.parametrize("rotation", [0, 90])
+def test_anamorphic_video_keeps_its_pixel_shape(bank, tmp_path, rotation):
+    # stored pixels twice as wide as tall; the upright output of a turned video has them
+    # twice as tall as wide
+    clip, out = tmp_path / "wide.mp4", tmp_path / "named.mp4"
+    make_clip(clip, Scene(length=0.4), rotation=rotation, audio=False, sample_aspect=Fraction(2, 1))
+    code, _, stderr = video(bank, clip, "--out", out)
+    assert code == 0, stderr
+    with av.open(str(out)) as container:
+        assert Fraction(container.streams.video[0].sample_aspect_ratio) == (Fraction(2) if rotation == 0 else Fraction(1, 2))
+
+
 def test_no_render_and_sample_fps(bank, clip, tmp_path):
     who = tmp_path / "who.csv"
     code, _, stderr = video(bank, clip, "--no-render", "--csv", who, "--sample-fps", "5")

@@ -53,7 +53,9 @@ class VideoInfo:
     """What a video holds. width, height: of the upright picture. rotation: degrees
     anticlockwise that the file asks players to turn its pictures. fps: average frame rate.
     frames: count given by the container, or None. duration: seconds, or None. colour: the
-    first frame's (colorspace, primaries, transfer) tags, FFmpeg's numbers (2: unspecified)."""
+    first frame's (colorspace, primaries, transfer) tags, FFmpeg's numbers (2: unspecified).
+    sample_aspect: width:height of a pixel of the upright picture, if the file gives one (not
+    1:1 in anamorphic video)."""
 
     path: Path
     codec: str
@@ -66,6 +68,7 @@ class VideoInfo:
     duration: float | None
     copied_streams: int
     colour: tuple[int, int, int] = (UNSPECIFIED, UNSPECIFIED, UNSPECIFIED)
+    sample_aspect: Fraction | None = None
 
     @property
     def matrix(self) -> int | None:
@@ -121,6 +124,7 @@ def probe(path: Path) -> VideoInfo:
         return VideoInfo(
             path, stream.codec_context.name, width, height, rotation, float(rate), time_base,
             stream.frames or None, duration, copied, (first.colorspace, first.color_primaries, first.color_trc),
+            _sample_aspect(stream, rotation),
         )
     finally:
         container.close()
@@ -146,6 +150,15 @@ class Sampler:
         between the two only narrows that interval, so ``earlier`` need not be the frame just
         before: an earlier one gives a safe answer."""
         return np.floor(time * self.fps + 1e-6) != np.floor(earlier * self.fps - 1e-6)
+
+
+def _sample_aspect(stream: av.video.stream.VideoStream, rotation: int) -> Fraction | None:
+    """The pixel aspect ratio of the upright picture (turned with it), or None if unknown."""
+    given = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    if not given or given <= 0:
+        return None
+    ratio = Fraction(given)
+    return 1 / ratio if rotation in (90, 270) else ratio
 
 
 def passes_through(frame: av.VideoFrame) -> bool:

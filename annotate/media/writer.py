@@ -47,6 +47,8 @@ class VideoWriter:
         if any(value != UNSPECIFIED for value in info.colour):
             context.color_range = _LIMITED
         self._matrix = info.matrix
+        if info.sample_aspect is not None and info.sample_aspect != 1:  # anamorphic: shown as wide as the input
+            context.sample_aspect_ratio = info.sample_aspect
         supported = self.container.supported_codecs
         self.copies, self.notes, self.copied_inputs = {}, [], []
         for src in copy:
