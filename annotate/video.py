@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -179,17 +180,14 @@ def render(
                     shown = record
                 elif shown is None or item.time - shown.time >= hold:
                     shown = None
-                picture = item.planes if isinstance(item, YuvFrame) else item.image
-                if shown is None or len(shown.faces) == 0:
-                    yield picture, item.pts
-                    continue
-                labels = [names[t].label for t in shown.tracks.tolist()]
-                sims = face_similarities(shown, names)
-                with stage("draw"):
-                    if isinstance(item, YuvFrame):
-                        picture = draw_faces_yuv(picture, shown.faces, labels, sims, info.matrix)
-                    else:
-                        picture = draw_faces(picture, shown.faces, labels, sims)
+                if isinstance(item, YuvFrame):
+                    picture, draw = item.planes, partial(draw_faces_yuv, matrix=info.matrix)
+                else:
+                    picture, draw = item.image, draw_faces
+                if shown is not None and len(shown.faces):
+                    labels = [names[t].label for t in shown.tracks.tolist()]
+                    with stage("draw"):
+                        picture = draw(picture, shown.faces, labels, face_similarities(shown, names))
                 yield picture, item.pts
 
         for item in prefetch(drawn(), size=8, name="draw"):

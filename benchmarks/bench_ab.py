@@ -32,7 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-VIDEO = ROOT.parent / "shared" / "data" / "video" / "video.mp4"
+
+from bench_reference import VIDEO  # noqa: E402  (../shared/data/video/video.mp4)
 
 
 def resolve(rev: str) -> str:

@@ -109,6 +109,12 @@ def make_clip(
     return written
 
 
+def decoded_planes(path: Path) -> list[np.ndarray]:
+    """Every frame of the video as the decoder gives it: (H*3/2,W) uint8 yuv420p planes."""
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray() for frame in container.decode(video=0)]
+
+
 def stream_dump(path: Path) -> dict:
     """Video PTS (sorted), video time base, size and frame count, and every audio packet's bytes and PTS."""
     with av.open(str(path)) as container:

@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from clips import FPS, SIZE, Scene, compose, make_clip, portraits, stream_dump, trim_clip
+from clips import FPS, SIZE, Scene, compose, decoded_planes, make_clip, portraits, stream_dump, trim_clip
 from conftest import ROOT, needs_shared, run_cli
 
 FRAME = 1.0 / FPS
@@ -89,11 +89,7 @@ def test_rendering_changes_only_the_painted_samples(bank, clip, tmp_path):
     out = tmp_path / "lossless.mp4"
     code, _, stderr = video(bank, clip, "--out", out, "--crf", "0", "--preset", "ultrafast")
     assert code == 0, stderr
-    planes = []
-    for path in (clip, out):
-        with av.open(str(path)) as container:
-            planes.append([f.to_ndarray() for f in container.decode(video=0)])
-    source, result = planes
+    source, result = decoded_planes(clip), decoded_planes(out)
     assert len(result) == len(source) == 100
     assert np.array_equal(result[90], source[90]), "nobody on screen: the decoder's picture, bit for bit"
     luma, luma0 = result[37][:360], source[37][:360]
@@ -151,11 +147,7 @@ def test_sampled_render_holds_each_analysed_frame_until_the_next(bank, clip, tmp
     out = tmp_path / "named.mp4"
     code, _, stderr = video(bank, clip, "--out", out, "--sample-fps", "5", "--crf", "0", "--preset", "ultrafast")
     assert code == 0, stderr
-    planes = []
-    for path in (clip, out):
-        with av.open(str(path)) as container:
-            planes.append([f.to_ndarray() for f in container.decode(video=0)])
-    source, result = planes
+    source, result = decoded_planes(clip), decoded_planes(out)
     assert len(result) == 100
     for index in (35, 37, 39):  # analysed at 35, held for 36-39
         assert (result[index][:360] != source[index][:360]).sum() > 500, index

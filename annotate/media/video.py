@@ -22,6 +22,7 @@ from .h264 import is_non_reference, nal_length_size
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"})
 FASTSTART = frozenset({"mp4", "mov"})
 UNSPECIFIED = 2  # AVCOL_SPC_UNSPECIFIED, AVCOL_PRI_UNSPECIFIED, AVCOL_TRC_UNSPECIFIED
+LIMITED_RANGE, _FULL_RANGE = 1, 2  # AVCOL_RANGE_MPEG (what libx264 is given here), AVCOL_RANGE_JPEG
 _MATRICES = frozenset({1, 4, 5, 6, 7, 9, 10})  # BT.709, FCC, BT.470BG, SMPTE 170M and 240M, BT.2020 (swscale's)
 
 
@@ -170,8 +171,6 @@ def passes_through(frame: av.VideoFrame) -> bool:
     )
 
 
-_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
-
 
 class VideoReader:
     """Decodes a video, frame by frame, to upright RGB.
@@ -207,16 +206,16 @@ class VideoReader:
         return float(frame.pts * self.stream.time_base) if frame.pts is not None else self.decoded / self.info.fps
 
     def _frame(self, frame: av.VideoFrame, yuv: bool = False) -> Frame | YuvFrame:
+        out: Frame | YuvFrame
         if yuv and passes_through(frame):
-            out: Frame | YuvFrame = YuvFrame(self.decoded, frame.pts, self._time(frame), frame.to_ndarray())
-            self.decoded += 1
-            return out
-        with stage("colour"):
-            rgb = self._to_rgb.reformat(frame, format="rgb24").to_ndarray()
-            turns = _rotation(frame) // 90
-            if turns:
-                rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
-        out = Frame(self.decoded, frame.pts, self._time(frame), rgb)
+            out = YuvFrame(self.decoded, frame.pts, self._time(frame), frame.to_ndarray())
+        else:
+            with stage("colour"):
+                rgb = self._to_rgb.reformat(frame, format="rgb24").to_ndarray()
+                turns = _rotation(frame) // 90
+                if turns:
+                    rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+            out = Frame(self.decoded, frame.pts, self._time(frame), rgb)
         self.decoded += 1
         return out
 

@@ -14,9 +14,7 @@ from av.video.reformatter import VideoReformatter
 
 from ..errors import InputError
 from ..timing import stage
-from .video import FASTSTART, UNSPECIFIED, VideoInfo, ffmpeg_reason
-
-_LIMITED = 1  # AVCOL_RANGE_MPEG: what libx264 is given here
+from .video import FASTSTART, LIMITED_RANGE, UNSPECIFIED, VideoInfo, ffmpeg_reason
 
 
 class VideoWriter:
@@ -45,7 +43,7 @@ class VideoWriter:
             if value != UNSPECIFIED:
                 setattr(context, name, value)
         if any(value != UNSPECIFIED for value in info.colour):
-            context.color_range = _LIMITED
+            context.color_range = LIMITED_RANGE
         self._matrix = info.matrix
         if info.sample_aspect is not None and info.sample_aspect != 1:  # anamorphic: shown as wide as the input
             context.sample_aspect_ratio = info.sample_aspect
