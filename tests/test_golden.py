@@ -1,0 +1,39 @@
+"""The photo and video jobs give the recorded golden outputs (see golden.py for what is compared)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import golden
+from conftest import needs_shared
+
+
+def _golden(name: str) -> dict:
+    return json.loads((golden.GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_photos_give_the_golden_outputs(tmp_path):
+    want, got = _golden("photos"), golden.photos(tmp_path)
+    assert sorted(got) == sorted(want)
+    for name in ("faces.csv", "faces.jsonl"):
+        assert golden.differences(name.rpartition(".")[2], want[name], got[name]) == [], name
+    for name in want:
+        if name not in ("faces.csv", "faces.jsonl"):
+            assert got[name] == want[name], f"{name}: the annotated pixels changed"
+
+
+@pytest.mark.parametrize("name", ["scene", "video", "hamilton"])
+def test_videos_give_the_golden_outputs(name, tmp_path):
+    if name == "video":
+        needs_shared("video", "video.mp4")
+    if name == "hamilton":
+        needs_shared("video", "hamilton", "short_hamilton_clip.mp4")
+    source, bank = golden.videos(tmp_path)[name]
+    want, got = _golden(name), golden.video(tmp_path, name, source, bank)
+    assert golden.differences("csv", want["csv"], got["csv"]) == []
+    assert golden.differences("jsonl", want["jsonl"], got["jsonl"]) == []
+    assert len(got["frames"]) == len(want["frames"])
+    changed = [i for i, (a, b) in enumerate(zip(want["frames"], got["frames"])) if a != b]
+    assert changed == [], f"{len(changed)} rendered frame(s) changed, first {changed[:5]}"
