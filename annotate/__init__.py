@@ -1,3 +1,66 @@
-"""annotate: find and name the people in photos and videos."""
+"""annotate: find and name the people in photos and videos.
 
-__version__ = "0.1.0"
+    import annotate
+    recognizer = annotate.Recognizer()                      # MTCNN + ArcFace, GPU if there is one
+    bank = annotate.load_bank("facebank", recognizer)      # facebank/<label>/*.jpg
+    faces = recognizer.recognise([annotate.read_image("party.jpg")], bank)[0]
+    for face in faces:
+        print(face.label or "Unknown", face.similarity, face.box)
+
+Importing annotate is cheap: torch and the models load on first use of a name below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "Config": ".config",
+    "Recognizer": ".recognition.recognizer",
+    "Faces": ".faces",
+    "FaceBank": ".recognition.bank",
+    "load_bank": ".recognition.loading",
+    "build_bank": ".recognition.loading",
+    "read_image": ".media.photo",
+    "draw_faces": ".drawing.draw",
+    "analyse_video": ".video.analysis",
+    "render_video": ".video.render",
+    "VideoOptions": ".video.analysis",
+    "VideoAnalysis": ".video.analysis",
+    "to_csv": ".writers",
+    "to_jsonl": ".writers",
+    "sample_path": ".runtime.resources",
+    "AnnotateError": ".errors",
+}
+__all__ = list(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .drawing.draw import draw_faces
+    from .errors import AnnotateError
+    from .faces import Faces
+    from .media.photo import read_image
+    from .recognition.bank import FaceBank
+    from .recognition.loading import build_bank, load_bank
+    from .recognition.recognizer import Recognizer
+    from .runtime.resources import sample_path
+    from .video.analysis import VideoAnalysis, VideoOptions, analyse_video
+    from .video.render import render_video
+    from .writers import to_csv, to_jsonl
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's module on first use, so ``import annotate`` stays light."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'annotate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,10 +1,14 @@
-"""The project's exceptions. ``cli.py`` turns each into a one-line message and an exit code."""
+"""The project's exceptions: each carries the facts (paths, sizes, codes); ``cli`` words the
+advice and chooses the exit code."""
+
+
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class AnnotateError(Exception):
     """Base class of every error a user can cause or fix."""
-
-    exit_code = 2
 
 
 class WeightsError(AnnotateError):
@@ -25,3 +29,22 @@ class BankError(AnnotateError):
 
 class DeviceError(AnnotateError):
     """The device cannot do the work asked of it (e.g. the GPU's memory cannot hold one frame)."""
+
+
+class OutputExistsError(InputError):
+    """Outputs that already exist and would be replaced. paths: all of them."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        super().__init__(f"{len(paths)} output file(s) already exist, e.g. {paths[0]}")
+
+
+class BankModelError(BankError):
+    """A face bank made with another recognition model than the one in use."""
+
+    def __init__(self, path: Path | None, bank_model: str, bank_sha256: str, model: str, model_sha256: str) -> None:
+        self.path, self.bank_model, self.model = path, bank_model, model
+        where = f"face bank {path}" if path is not None else "the face bank"
+        super().__init__(
+            f"{where} was built with model {bank_model} ({bank_sha256[:12]}), but this run uses {model} ({model_sha256[:12]})"
+        )

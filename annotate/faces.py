@@ -1,14 +1,20 @@
-"""Data passed between pipeline stages: small frozen dataclasses of array columns."""
+"""One value per face: ``Faces``, a frozen table with a column per fact, after supervision's
+``Detections``. Detection fills boxes, scores and landmarks; recognition adds embeddings,
+labels, similarities and the nearest label; the video analysis adds tracks. Drawing, the
+writers and the timeline read it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+UNKNOWN = "Unknown"
+
 
 def _column(name: str, value: object, shape: tuple[int | None, ...], dtype: type) -> np.ndarray:
-    """Return ``value`` as a contiguous array of ``dtype``, checking its shape (None = any)."""
+    """Return ``value`` as a read-only contiguous array of ``dtype``, checking its shape (None = any)."""
     arr = np.ascontiguousarray(value, dtype=dtype)
     if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
         want = "(" + ",".join("N" if s is None else str(s) for s in shape) + ")"
@@ -17,40 +23,127 @@ def _column(name: str, value: object, shape: tuple[int | None, ...], dtype: type
     return arr
 
 
+def _names(name: str, value: Sequence[str | None] | None, n: int) -> tuple[str | None, ...] | None:
+    if value is None:
+        return None
+    names = tuple(value)
+    if len(names) != n or any(v is not None and not isinstance(v, str) for v in names):
+        raise ValueError(f"{name} must be {n} strings or None, got {len(names)} values")
+    return names
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face of a ``Faces`` table: its row of every column (None where the column is absent).
+    box: (4,) xyxy px. landmarks: (5,2) xy px. label: bank name, None when Unknown or not matched."""
+
+    box: np.ndarray
+    score: float
+    landmarks: np.ndarray
+    embedding: np.ndarray | None
+    label: str | None
+    similarity: float | None
+    nearest: str | None
+    track: int | None
+
+
 @dataclass(frozen=True)
 class Faces:
-    """Faces found in one image, in pixel coordinates of that image.
+    """Faces found in one image, in pixel coordinates of the upright image.
 
     boxes: (N,4) float32 xyxy. scores: (N,) float32 detection confidence in [0,1].
     landmarks: (N,5,2) float32 xy of left eye, right eye, nose, left and right mouth corner.
+    Optional columns (None: not computed):
+    embeddings: (N,D) float32 unit vectors. labels: N bank names, None for Unknown (below the
+    threshold). similarities: (N,) float32 cosine to the label, or to ``nearest`` when Unknown.
+    nearest: N names of the closest bank label whatever the threshold (None: empty bank).
+    tracks: (N,) int64 track ids in a video, from 1.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     landmarks: np.ndarray
+    embeddings: np.ndarray | None = None
+    labels: tuple[str | None, ...] | None = None
+    similarities: np.ndarray | None = None
+    nearest: tuple[str | None, ...] | None = None
+    tracks: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         boxes = _column("boxes", self.boxes, (None, 4), np.float32)
         n = len(boxes)
-        object.__setattr__(self, "boxes", boxes)
-        object.__setattr__(self, "scores", _column("scores", self.scores, (n,), np.float32))
-        object.__setattr__(self, "landmarks", _column("landmarks", self.landmarks, (n, 5, 2), np.float32))
+        fields = {
+            "boxes": boxes,
+            "scores": _column("scores", self.scores, (n,), np.float32),
+            "landmarks": _column("landmarks", self.landmarks, (n, 5, 2), np.float32),
+            "labels": _names("labels", self.labels, n),
+            "nearest": _names("nearest", self.nearest, n),
+        }
+        if self.embeddings is not None:
+            fields["embeddings"] = _column("embeddings", self.embeddings, (n, None), np.float32)
+        if self.similarities is not None:
+            fields["similarities"] = _column("similarities", self.similarities, (n,), np.float32)
+        if self.tracks is not None:
+            fields["tracks"] = _column("tracks", self.tracks, (n,), np.int64)
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def empty(cls) -> Faces:
-        """No faces."""
+        """No faces (no optional columns)."""
         return cls(np.zeros((0, 4)), np.zeros((0,)), np.zeros((0, 5, 2)))
 
     def __len__(self) -> int:
         return len(self.boxes)
 
-    def __getitem__(self, index: int | slice | np.ndarray) -> Faces:
-        """Select faces by index, slice, index array or boolean mask; always returns Faces."""
+    def __getitem__(self, index: int | slice | np.ndarray | Sequence[int]) -> Faces:
+        """Select faces by integer, slice, index array or boolean mask; always returns Faces."""
+        n = len(self)
         if isinstance(index, (int, np.integer)):
-            if not -len(self) <= index < len(self):
-                raise IndexError(f"face {index} out of range for {len(self)} faces")
-            index = slice(index, index + 1 if index != -1 else None)
-        return Faces(self.boxes[index], self.scores[index], self.landmarks[index])
+            if not -n <= index < n:
+                raise IndexError(f"face {index} out of range for {n} faces")
+            rows = np.array([int(index) % n])
+        else:
+            rows = np.arange(n)[index]
+        pick = (lambda names: None if names is None else tuple(names[i] for i in rows.tolist()))
+        take = (lambda col: None if col is None else col[rows])
+        return Faces(
+            self.boxes[rows], self.scores[rows], self.landmarks[rows], take(self.embeddings), pick(self.labels),
+            take(self.similarities), pick(self.nearest), take(self.tracks),
+        )
+
+    def __iter__(self) -> Iterator[Face]:
+        """Each face's row, as a ``Face``."""
+        for i in range(len(self)):
+            yield Face(
+                self.boxes[i], float(self.scores[i]), self.landmarks[i],
+                None if self.embeddings is None else self.embeddings[i],
+                None if self.labels is None else self.labels[i],
+                None if self.similarities is None else float(self.similarities[i]),
+                None if self.nearest is None else self.nearest[i],
+                None if self.tracks is None else int(self.tracks[i]),
+            )
+
+    def with_columns(self, **columns: object) -> Faces:
+        """A copy with the given columns set (checked like the constructor's)."""
+        return replace(self, **columns)  # type: ignore[arg-type]
+
+    @property
+    def known(self) -> np.ndarray:
+        """(N,) bool: the faces that took a bank label."""
+        return np.array([label is not None for label in (self.labels or (None,) * len(self))], bool)
+
+    def names(self) -> list[str]:
+        """What each face is called in tables and drawings: its label, else "Unknown" (with its
+        track in a video: "Unknown #3", so unknown people can be told apart); "" where the
+        faces were never matched (no labels column)."""
+        if self.labels is None:
+            return [""] * len(self)
+        tracks = [None] * len(self) if self.tracks is None else self.tracks.tolist()
+        return [
+            label if label is not None else (UNKNOWN if track is None else f"{UNKNOWN} #{track}")
+            for label, track in zip(self.labels, tracks)
+        ]
 
     @property
     def widths(self) -> np.ndarray:

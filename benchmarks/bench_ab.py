@@ -88,11 +88,11 @@ def main() -> None:
         sys.path.insert(0, tmp)
         if args.stage == "detect":
             baseline = importlib.import_module("annotate_baseline.detect").FaceDetector(device=args.device, min_face=50)
-            current = importlib.import_module("annotate.detect").FaceDetector(device=args.device, min_face=50)
+            current = importlib.import_module("annotate.detection.detect").FaceDetector(device=args.device, min_face=50)
             step = lambda model, images: [(faces, None) for faces in model.detect(images)]
         else:
             baseline = importlib.import_module("annotate_baseline.pipeline").Recognizer(device=args.device)
-            current = importlib.import_module("annotate.pipeline").Recognizer(device=args.device)
+            current = importlib.import_module("annotate.recognition.recognizer").Recognizer(device=args.device)
             step = lambda model, images: model.describe(images)
 
         parts = [baseline, *([baseline.detector, baseline.embedder.net] if args.stage == "describe" else [baseline.pnet])]

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench_reference import VIDEO  # noqa: E402  (../shared/data/video/video.mp4)
 
-from annotate.detect import FaceDetector  # noqa: E402
-from annotate.draw import draw_faces  # noqa: E402
+from annotate.detection.detect import FaceDetector  # noqa: E402
+from annotate.drawing.draw import draw_faces  # noqa: E402
 from annotate.media.video import VideoReader  # noqa: E402
 
 

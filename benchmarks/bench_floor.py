@@ -76,7 +76,7 @@ def main() -> None:
 
     from annotate.cli.app import recognizer_for
     from annotate.media.video import VideoReader, probe
-    from annotate.video import default_batch
+    from annotate.video.job import default_batch
 
     info = probe(args.video)
     recognizer = recognizer_for("auto", args.device, 50, None, args.bank)
@@ -132,7 +132,7 @@ def time_bf16(recognizer, batches: list, found: list) -> tuple[float, float, flo
 
     import torch
 
-    from annotate.align import align_faces
+    from annotate.recognition.align import align_faces
 
     # one input per pipeline batch, as Embedder.embed gets them; found: the faces describe() saw
     inputs = [((align_faces(b, f, recognizer.detector.device) / 255.0 - 0.5) / 0.5).contiguous(memory_format=torch.channels_last)

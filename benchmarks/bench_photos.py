@@ -57,9 +57,9 @@ def main() -> None:
     if not args.dir.is_dir():
         raise SystemExit(f"{args.dir}: no such folder (the default needs ../shared/data/lfw)")
 
-    from annotate.facebank import build
+    from annotate.recognition.bank import build
     from annotate.media import IMAGE_SUFFIXES, find_inputs
-    from annotate.pipeline import Recognizer
+    from annotate.recognition.recognizer import Recognizer
 
     recognizer = Recognizer(device=args.device)
     jobs = find_inputs([args.dir], IMAGE_SUFFIXES)[: args.photos]

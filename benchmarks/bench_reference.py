@@ -128,7 +128,7 @@ def main() -> None:
     batch = args.batch or (32 if cuda else 8)
 
     MTCNN = load_facenet_mtcnn()
-    from annotate.detect import FaceDetector
+    from annotate.detection.detect import FaceDetector
 
     frames = read_frames(args.video, args.frames, SIZES[args.size])
     ours_batches = [frames[i : i + batch] for i in range(0, len(frames), batch)]

@@ -3,7 +3,7 @@
     python benchmarks/bench_render.py [VIDEO] [--rounds 4] [--json]
 
 One analysis of VIDEO (CPU, the bundled face bank) gives the faces to draw. Then, in
-alternating rounds in this process, ``annotate.video.render`` runs four ways: with no faces (a
+alternating rounds in this process, ``annotate.video.job.render`` runs four ways: with no faces (a
 plain transcode) and with the faces, each with yuv420p pictures passed through from the
 decoder (as shipped) and with ``passes_through`` forced to False (every picture converted to
 RGB and back, as before). It reports the median wall and CPU seconds of each, and how many
@@ -49,8 +49,8 @@ def main() -> None:
 
     from annotate.cli.app import recognizer_for
     from annotate.media import video as media
-    from annotate.track import name_tracks
-    from annotate.video import VideoJob, VideoOptions, analyse, render
+    from annotate.video.track import name_tracks
+    from annotate.video.job import VideoJob, VideoOptions, analyse, render
 
     info = media.probe(args.video)
     recognizer = recognizer_for("auto", "cpu", 50, None, ROOT / "facebank", "auto")

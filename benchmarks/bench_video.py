@@ -21,7 +21,7 @@ looped (packets copied, no re-encoding). With --repeat N, each run is repeated N
 median time is reported (the stage breakdown is the last repeat's). With --rss, the rendered
 run is repeated in a child process on the input and on a 10x longer loop of it, to compare
 peak memory. --gil-switch sets the GIL switch interval that annotate's pipeline threads use
-(annotate.threads; 0.0002 by default), to compare it with Python's 0.005.
+(annotate.runtime.threads; 0.0002 by default), to compare it with Python's 0.005.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import av
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from annotate import threads, timing  # noqa: E402
+from annotate.runtime import threads, timing  # noqa: E402
 
 STAGE_ORDER = ("decode", "colour", "upload", "pyramid", "pnet", "rnet", "onet", "nms", "download", "align", "embed",
                "track", "match", "draw", "encode")
@@ -81,7 +81,7 @@ def transcode(path: Path, out: Path) -> None:
     no faces to draw: the same decode, libx264 settings and pictures (yuv420p from the decoder
     passes through as it is, other formats go through RGB)."""
     from annotate.media.video import probe
-    from annotate.video import VideoJob, VideoOptions, render
+    from annotate.video.job import VideoJob, VideoOptions, render
 
     render(VideoJob(path, out, None, None), probe(path), [], {}, VideoOptions(), lambda n: None)
 
@@ -128,7 +128,7 @@ def main() -> None:
 
     from annotate.cli.app import recognizer_for
     from annotate.media.video import probe
-    from annotate.video import VideoJob, VideoOptions, default_batch, process_video
+    from annotate.video.job import VideoJob, VideoOptions, default_batch, process_video
 
     def no_progress(stage, total):
         return lambda n: None

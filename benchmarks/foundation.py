@@ -60,9 +60,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
 
-    from annotate.align import align_faces
-    from annotate.detect import FaceDetector
-    from annotate.embed import Embedder
+    from annotate.recognition.align import align_faces
+    from annotate.detection.detect import FaceDetector
+    from annotate.recognition.embed import Embedder
 
     result: dict[str, object] = {"device": args.device, "torch_threads": torch.get_num_threads()}
     image, what = frame_1280x720()

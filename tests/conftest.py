@@ -60,14 +60,14 @@ def pixel_sha256(image: np.ndarray) -> str:
 
 @pytest.fixture(scope="session")
 def detector():
-    from annotate.detect import FaceDetector
+    from annotate.detection.detect import FaceDetector
 
     return FaceDetector(device="cpu")
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from annotate.embed import Embedder
+    from annotate.recognition.embed import Embedder
 
     return Embedder(device="cpu")
 

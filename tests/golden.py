@@ -75,7 +75,8 @@ def _cli(*args: object) -> None:
 def photos(work: Path) -> dict[str, str]:
     """Outputs of the photo job on samples/photos: file name -> text, or pixel sha256 for images."""
     out = work / "photos-out"
-    _cli("photos", ROOT / "samples" / "photos", "--out", out, "--json", "--bank", demo_bank(work), "--device", "cpu")
+    _cli("photos", ROOT / "samples" / "photos", "--out", out, "--detections", out / "faces.jsonl", "--bank", demo_bank(work),
+         "--device", "cpu")
     result = {name: (out / name).read_text(encoding="utf-8") for name in ("faces.csv", "faces.jsonl")}
     for image in sorted(p for p in out.rglob("*") if p.suffix.lower() in {".jpg", ".png"}):
         result[image.relative_to(out).as_posix()] = image_hash(image)

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from annotate.align import ARCFACE_TEMPLATE, align_faces, estimate_similarity, warp
-from annotate.detect import FaceDetector
+from annotate.recognition.align import ARCFACE_TEMPLATE, align_faces, estimate_similarity, warp
+from annotate.detection.detect import FaceDetector
 from annotate.faces import Faces
 from conftest import ROOT, needs_shared, read_rgb
 
@@ -96,7 +96,7 @@ def test_real_face_eyes_land_on_template(detector):
     # and the warped pixels really are those points: re-detect the face in the 3x upscaled crop
     crop = align_faces(image, [faces])[0].permute(1, 2, 0).round().byte().numpy()
     big = np.asarray(Image.fromarray(crop).resize((336, 336), Image.BICUBIC))
-    from annotate.detect import FaceDetector
+    from annotate.detection.detect import FaceDetector
 
     found = FaceDetector("cpu", min_face=100).detect(big)[0].largest()
     assert np.abs(found.landmarks[0][:2] / 3 - ARCFACE_TEMPLATE[:2]).max() < 1.5

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from annotate.errors import BankError
-from annotate.facebank import BANK_FILE, FaceBank, build, quality_problems
-from annotate.pipeline import Recognizer, load_bank
+from annotate.recognition.bank import BANK_FILE, FaceBank, build, quality_problems
+from annotate.recognition.recognizer import Recognizer, load_bank
 from conftest import ROOT, run_cli
 
 

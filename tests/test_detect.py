@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from annotate.detect import FaceDetector
+from annotate.detection.detect import FaceDetector
 from annotate.errors import InputError
 from annotate.faces import Faces
 from conftest import ROOT, load_source, pixel_sha256, read_rgb
@@ -70,7 +70,7 @@ def test_mixed_sizes_keep_input_order(detector):
 
 def test_summed_area_table_is_exact_and_reuse_leaves_nothing_behind(detector, monkeypatch):
     from annotate import resample
-    from annotate.resample import integral
+    from annotate.detection.resample import integral
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)
@@ -144,7 +144,7 @@ def test_pnet_windows_divide_exactly_as_numpy_float32(detector):
     # floor((2*cell + 12) / scale) must not depend on how the device divides: a multiply by
     # the reciprocal rounded to float32 (what CUDA does for a Python-float divisor) floors some
     # whole-number quotients one pixel low, and then the cascade keeps other candidates
-    from annotate.detect import cell_boxes
+    from annotate.detection.detect import cell_boxes
 
     cells = np.stack(np.meshgrid(np.arange(960), np.arange(3)), -1).reshape(-1, 2).astype(np.float32)
     reciprocal_differs = 0

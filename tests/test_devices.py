@@ -50,7 +50,7 @@ def test_detector_on_the_gpu_finds_the_cpu_faces_within_a_pixel(detector, device
     # On an H100, before detect.cell_boxes divided by a device tensor, 21 of 274 faces of the
     # 1080p video moved by 1-4 px; CUDA's division, emulated on the CPU, gives exactly those
     # boxes (benchmarks/emulate_cuda_division.py). This test in this form has not yet run on a GPU.
-    from annotate.detect import FaceDetector
+    from annotate.detection.detect import FaceDetector
 
     frames = frames_to_compare()
     on_cpu = detector.detect(frames)
@@ -72,8 +72,8 @@ def test_detector_on_the_gpu_finds_the_cpu_faces_within_a_pixel(detector, device
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_embedder_on_the_gpu_matches_the_cpu(embedder, detector, device, precision):
-    from annotate.align import align_faces
-    from annotate.embed import Embedder
+    from annotate.recognition.align import align_faces
+    from annotate.recognition.embed import Embedder
 
     images = list(portraits())
     crops = align_faces(images, detector.detect(images))
@@ -118,7 +118,7 @@ def test_video_on_the_gpu_gives_the_cpu_timeline(bank_dir, tmp_path, device, pre
 @pytest.mark.parametrize("device", DEVICES)
 def test_detector_reusing_its_upload_buffer_gives_the_same_faces(detector, device):
     # batches of 3, 3 and 2 frames go through one pinned buffer; each must see its own frames
-    from annotate.detect import FaceDetector
+    from annotate.detection.detect import FaceDetector
 
     frames = frames_to_compare()[:8]
     gpu = FaceDetector(device, min_face=detector.min_face)
@@ -131,7 +131,7 @@ def test_detector_reusing_its_upload_buffer_gives_the_same_faces(detector, devic
 @pytest.mark.parametrize("device", DEVICES)
 def test_pnet_windows_on_the_gpu_are_the_cpu_windows(detector, device):
     # CUDA multiplies by the reciprocal when dividing by a Python float; cell_boxes must not
-    from annotate.detect import cell_boxes
+    from annotate.detection.detect import cell_boxes
 
     cells = torch.stack(torch.meshgrid(torch.arange(960.0), torch.arange(3.0), indexing="xy"), -1).reshape(-1, 2)
     for scale in detector._scales(1080, 1920):
@@ -143,7 +143,7 @@ def test_pnet_windows_on_the_gpu_are_the_cpu_windows(detector, device):
 
 def test_exact_fp32_turns_tf32_off_and_back_and_respects_the_newer_settings():
     # runs on any build: the flags exist without a GPU
-    from annotate.devices import exact_fp32
+    from annotate.runtime.devices import exact_fp32
 
     cudnn = torch.backends.cudnn
     before = cudnn.allow_tf32

@@ -1,4 +1,4 @@
-"""annotate.draw: the shipped CJK font, box/label/landmark placement, colours and sizes."""
+"""annotate.drawing.draw: the shipped CJK font, box/label/landmark placement, colours and sizes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fontTools.ttLib import TTFont
 from PIL import ImageFont
 
 from annotate import draw, resources
-from annotate.draw import UNKNOWN, draw_faces, label_colour
+from annotate.drawing.draw import UNKNOWN, draw_faces, label_colour
 from annotate.errors import AnnotateError
 from annotate.faces import Faces
 
@@ -92,7 +92,7 @@ def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_importing_loads_no_font() -> None:
-    code = "import annotate.draw as d; print(d._load_font.cache_info().currsize)"
+    code = "import annotate.drawing.draw as d; print(d._load_font.cache_info().currsize)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
 
@@ -111,10 +111,10 @@ def test_label_colours_are_stable_distinct_and_grey_for_unknown() -> None:
 
 
 def test_label_colour_is_the_same_in_another_process() -> None:
-    code = "from annotate.draw import label_colour; print(label_colour('Zoë Łukasz'))"
+    code = "from annotate.drawing.draw import label_colour; print(label_colour('Zoë Łukasz'))"
     env = {"PYTHONHASHSEED": "12345", "PATH": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
-                         cwd=resources.PROJECT_ROOT)
+                         cwd=resources.source_checkout())
     assert out.stdout.strip() == str(label_colour("Zoë Łukasz"))
 
 

@@ -12,8 +12,8 @@ import pytest
 from av.video.reformatter import VideoReformatter
 from test_draw import ABSENT, face, make_faces
 
-from annotate.draw import draw_faces
-from annotate.draw_yuv import draw_faces_yuv
+from annotate.drawing.draw import draw_faces
+from annotate.drawing.draw_yuv import draw_faces_yuv
 from annotate.faces import Faces
 
 

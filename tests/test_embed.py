@@ -10,10 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from annotate.align import align_faces
-from annotate.embed import Embedder
+from annotate.recognition.align import align_faces
+from annotate.recognition.embed import Embedder
 from annotate.errors import WeightsError
-from annotate.weights import KNOWN_MODELS, find_weights, vectron_path
+from annotate.recognition.weights import KNOWN_MODELS, find_weights, vectron_path
 from conftest import ROOT, needs_shared, read_rgb
 
 
@@ -189,7 +189,7 @@ def test_embedding_size_comes_from_the_weights(tmp_path):
 
 
 def test_precision_choices_and_refusals(tmp_path):
-    from annotate.devices import cpu_has_bf16, resolve_precision
+    from annotate.runtime.devices import cpu_has_bf16, resolve_precision
     from annotate.errors import InputError
 
     cpu = torch.device("cpu")
@@ -206,7 +206,7 @@ def test_precision_choices_and_refusals(tmp_path):
 
 
 def test_bf16_embeddings_agree_with_fp32(detector, embedder):
-    from annotate.devices import cpu_has_bf16
+    from annotate.runtime.devices import cpu_has_bf16
 
     if not cpu_has_bf16():
         pytest.skip("this CPU has no bfloat16 instructions (avx512_bf16 or amx_bf16)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from annotate.match import UNKNOWN, assign, match
+from annotate.faces import Faces
+from annotate.recognition.match import assign, match
 
 
 def unit(*rows: list[float]) -> np.ndarray:
@@ -16,21 +17,27 @@ BANK = unit([1, 0, 0], [0, 1, 0])
 LABELS = ("Ada", "Bo")
 
 
-def test_below_threshold_is_unknown():
-    faces = unit([1, 0.1, 0], [0, 0, 1])
-    result = match(faces, BANK, LABELS, threshold=0.5)
-    assert result.labels == ("Ada", UNKNOWN)
-    assert result.indices.tolist() == [0, -1]
+def described(embeddings: np.ndarray) -> Faces:
+    n = len(embeddings)
+    return Faces(np.tile([0, 0, 10, 10], (n, 1)), np.ones(n), np.zeros((n, 5, 2)), embeddings=embeddings.reshape(n, 3))
+
+
+def test_below_threshold_is_unknown_and_keeps_its_nearest_label():
+    faces = unit([1, 0.1, 0], [0.1, 0.2, 1])
+    result = match(described(faces), BANK, LABELS, threshold=0.5)
+    assert result.labels == ("Ada", None)
+    assert result.names() == ["Ada", "Unknown"]
+    assert result.known.tolist() == [True, False]
     assert abs(result.similarities[0] - faces[0] @ BANK[0]) < 1e-6
-    assert result.similarities[1] == max(faces[1] @ BANK.T)  # the best score is kept for Unknown
+    assert result.nearest == ("Ada", "Bo")  # the closest label, kept for the Unknown face
+    assert result.similarities[1] == max(faces[1] @ BANK.T)
 
 
 def test_each_label_names_one_face_and_the_loser_takes_its_next_best():
-    faces = unit([1, 0.2, 0], [1, 0.6, 0])  # both closest to Ada; the first is closer
-    result = match(faces, BANK, LABELS, threshold=0.4)
-    assert result.labels == ("Ada", "Bo")
+    faces = described(unit([1, 0.2, 0], [1, 0.6, 0]))  # both closest to Ada; the first is closer
+    assert match(faces, BANK, LABELS, threshold=0.4).labels == ("Ada", "Bo")
     strict = match(faces, BANK, LABELS, threshold=0.6)  # Bo too far for the second face
-    assert strict.labels == ("Ada", UNKNOWN)
+    assert strict.labels == ("Ada", None) and strict.nearest == ("Ada", "Ada")
 
 
 def test_assign_is_greedy_by_similarity():
@@ -39,6 +46,6 @@ def test_assign_is_greedy_by_similarity():
 
 
 def test_empty_cases():
-    assert len(match(np.zeros((0, 3)), BANK, LABELS, 0.3)) == 0
-    lonely = match(unit([1, 0, 0]), np.zeros((0, 3)), (), 0.3)
-    assert lonely.labels == (UNKNOWN,)
+    assert len(match(described(np.zeros((0, 3))), BANK, LABELS, 0.3)) == 0
+    lonely = match(described(unit([1, 0, 0])), np.zeros((0, 3)), (), 0.3)
+    assert lonely.labels == (None,) and lonely.nearest == (None,) and lonely.names() == ["Unknown"]

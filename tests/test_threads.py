@@ -1,4 +1,4 @@
-"""annotate.threads: background stages hand the GIL over quickly, and restore the interval."""
+"""annotate.runtime.threads: background stages hand the GIL over quickly, and restore the interval."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from annotate.threads import prefetch, quick_handoff
+from annotate.runtime.threads import prefetch, quick_handoff
 
 
 def test_prefetch_shortens_the_switch_interval_while_it_runs_and_restores_it():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from annotate.faces import Faces
-from annotate.timeline import appearances
-from annotate.track import FrameFaces, IoUTracker, TrackSums, box_iou, name_tracks
+from annotate.video.timeline import appearances
+from annotate.video.track import FrameFaces, IoUTracker, TrackSums, box_iou, name_tracks
 
 BANK = np.eye(3, dtype=np.float32)[:2]  # two people: axis 0 and axis 1
 LABELS = ("Ada", "Bo")

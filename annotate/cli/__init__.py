@@ -1,4 +1,4 @@
-"""The ``annotate`` command line: the only package that prints or exits.
+"""The ``annotate`` command line: the only package that prints, words advice, or exits.
 
 Each command lives in a module named after it; importing them registers them on ``app``.
 """
@@ -9,11 +9,24 @@ import sys
 
 import typer
 
-from ..errors import AnnotateError
-from . import bank, evaluate, models, photos, video  # noqa: F401  (registers the commands)
+from ..errors import AnnotateError, BankError, BankModelError, OutputExistsError
+from . import bank, evaluate, models, photos, samples, video  # noqa: F401  (registers the commands)
 from .app import app
 
 __all__ = ["app", "run"]
+
+EXIT_ERROR = 2  # the command could not run; 1: it ran, but some inputs failed
+
+
+def advice(error: AnnotateError) -> str:
+    """What the user can do about a core error, in the command line's words ("" if nothing)."""
+    if isinstance(error, OutputExistsError):
+        return "pass --overwrite to replace them"
+    if isinstance(error, BankModelError):
+        return f"rebuild it: annotate bank build FOLDER --model {error.model}"
+    if isinstance(error, BankError) and ("not found" in str(error) or "unreadable" in str(error)):
+        return "build one with: annotate bank build FOLDER"
+    return ""
 
 
 def run() -> None:
@@ -21,5 +34,7 @@ def run() -> None:
     try:
         app()
     except AnnotateError as error:
-        typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
-        sys.exit(error.exit_code)
+        hint = advice(error)
+        message = f"{error}; {hint}" if hint and "annotate " not in str(error) else str(error)
+        typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+        sys.exit(EXIT_ERROR)

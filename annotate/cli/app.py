@@ -1,22 +1,66 @@
-"""The typer app, the options that several commands share, and their helpers."""
+"""The typer app, the options every command shares (one meaning each), and the helpers that
+word what happens: progress bars, notes, and the face bank that photos and video use."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from tqdm import tqdm
 
 from .. import __version__
 
+if TYPE_CHECKING:
+    from ..recognition.bank import FaceBank
+    from ..recognition.recognizer import Recognizer
+
 app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="markdown",
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+
+class Say:
+    """How much the command prints: ``quiet`` keeps errors and warnings only (no progress bars),
+    ``verbose`` adds details. Set once per command by ``Say.set``."""
+
+    quiet = False
+    verbose = False
+
+    @classmethod
+    def set(cls, quiet: bool, verbose: bool) -> None:
+        cls.quiet, cls.verbose = quiet, verbose and not quiet
+
+
+def say(message: str) -> None:
+    """A result line on stdout (not with --quiet)."""
+    if not Say.quiet:
+        tqdm.write(message, file=sys.stdout)
+
+
+def detail(message: str) -> None:
+    """A detail on stderr, with --verbose only."""
+    if Say.verbose:
+        tqdm.write(message, file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    """A note the user should see, on stderr, even with --quiet."""
+    tqdm.write(message, file=sys.stderr)
+
+
+def echo_error(message: str) -> None:
+    tqdm.write(f"error: {message}", file=sys.stderr)
+
+
+def bar(total: int | None, desc: str, unit: str) -> tqdm:
+    """A progress bar on stderr (none with --quiet)."""
+    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, disable=Say.quiet, leave=False)
 
 
 def _version(value: bool) -> None:
@@ -27,40 +71,93 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, metavar="", help="Print the version and exit.")] = False,
 ) -> None:
     """Find and name the people in photos and videos.
 
     Faces are found with MTCNN, described with an ArcFace model, and named by comparing
-    them with a face bank built from labelled folders (`facebank/<label>/*.jpg`).
+    them with a face bank built from labelled folders (`<bank>/<label>/*.jpg`).
+
+    Try it: `annotate samples demo && annotate photos demo/photos -b demo/facebank -o out/`
     """
 
 
-# Options shared by the commands that name faces: one definition, used by photos and video.
-BankOpt = Annotated[Path, typer.Option("--bank", help="Face bank: a folder of `<label>/` photo folders (its bank file `facebank.npz` is built or refreshed when needed), or a `.npz` bank file.")]
-ThresholdOpt = Annotated[Optional[float], typer.Option("--threshold", help="Cosine similarity (-1 to 1, higher is more alike) a face needs to take a name; below it the face is Unknown. Raise it to name fewer strangers, lower it to miss fewer known people. Default: the model's, 0.331 for w600k_mbf (1% of strangers named on LFW).")]
-ModelOpt = Annotated[str, typer.Option("--model", help="Recognition model: auto, a name from `annotate models`, or a .onnx/.pth/.pt path.")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto (CUDA if available), cpu, cuda or cuda:N.")]
+def flag(*names: str, help: str) -> Any:  # noqa: A002  (typer's own keyword)
+    """A boolean option shown as a flag (no `<bool>` value in --help)."""
+    return typer.Option(*names, help=help, metavar="")
+
+
+# Options with one meaning in every command.
+BankOpt = Annotated[Optional[Path], typer.Option("--bank", "-b", metavar="PATH", show_default=False, help="Face bank: a folder of `<label>/` photo folders (its `facebank.npz` is built or refreshed when the photos change), or a `.npz` bank file. Default: `$ANNOTATE_BANK`, else the `facebank` folder in your user data folder (`annotate bank where`).")]
+ThresholdOpt = Annotated[Optional[float], typer.Option("--threshold", "-t", min=-1.0, max=1.0, show_default=False, help="Cosine similarity (-1 to 1, higher is more alike) a face needs to take a name; below it the face is Unknown. Raise it to name fewer strangers, lower it to miss fewer known people. Default: the model's, 0.331 for w600k_mbf (1% of strangers named on LFW).")]
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Recognition model: auto, a name from `annotate models`, or a .onnx/.pth/.pt path.")]
+DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="auto (CUDA if available), cpu, cuda or cuda:N.")]
 MinFaceOpt = Annotated[int, typer.Option("--min-face", min=12, help="Smallest face to look for, in pixels.")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
 PrecisionOpt = Annotated[str, typer.Option("--precision", help="The embedder's arithmetic: auto (fp16 on CUDA, fp32 on the CPU), fp32, bf16 or fp16 (CUDA only). On a CPU with AVX512-BF16 or AMX, bf16 embeds 2x faster; on LFW it scored 99.68% against fp32's 99.70%.")]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, show_default=False, help="CPU threads for the networks. Default: the cores not already kept busy by other work (all of them on an idle machine); on a busy machine more threads than free cores run several times slower.")]
+BatchOpt = Annotated[Optional[int], typer.Option("--batch", min=1, show_default=False, help="Images (photos or video frames) per detector pass. Default: 32 on CUDA, 4 on the CPU.")]
+OverwriteOpt = Annotated[bool, flag("--overwrite", help="Replace existing output files (never done otherwise).")]
+JsonOpt = Annotated[bool, flag("--json", help="Print the results on stdout as JSON instead of text.")]
+QuietOpt = Annotated[bool, flag("--quiet", "-q", help="Print only errors and warnings: no progress bars, no summary.")]
+VerboseOpt = Annotated[bool, flag("--verbose", "-v", help="Also print the model, device, threads and face bank in use.")]
+InputsArg = Annotated[list[Path], typer.Argument(metavar="INPUT...", show_default=False, help="Files, or folders searched recursively.")]
+
+BANK_ENV = "ANNOTATE_BANK"
 
 
-def echo_error(message: str) -> None:
-    tqdm.write(f"error: {message}", file=sys.stderr)
+def default_bank() -> Path:
+    """``$ANNOTATE_BANK``, else ``<user data folder>/facebank``."""
+    from ..runtime.resources import user_data_dir
+
+    env = os.environ.get(BANK_ENV)
+    return Path(env).expanduser() if env else user_data_dir() / "facebank"
 
 
-def recognizer_for(model: str, device: str, min_face: int, threshold: Optional[float], bank: Path, precision: str = "auto"):
-    """The detector, embedder and face bank that photos and video share; reports bank refreshes."""
-    from ..pipeline import Recognizer, load_bank
+def bank_path(bank: Path | None) -> Path:
+    """The face bank a command uses: ``--bank``, else the default; a one-line error naming
+    where it looked when there is none."""
+    from ..errors import BankError
 
-    recognizer = Recognizer(model=model, device=device, min_face=min_face, threshold=threshold, precision=precision)
-    report = load_bank(recognizer, bank)
-    if report is not None:
-        typer.echo(
-            f"face bank {bank}: embedded {len(report.embedded)} new or changed photo(s), reused {report.reused}",
-            err=True,
-        )
-        for note in report.notes:
-            typer.echo(f"  {note}", err=True)
+    if bank is not None:
+        return bank
+    path = default_bank()
+    if not path.exists():
+        where = f"${BANK_ENV} ({path})" if os.environ.get(BANK_ENV) else f"${BANK_ENV} (not set), then {path}"
+        raise BankError(f"no face bank given with --bank, and none found at {where}: make <label>/ folders of "
+                        f"photos there, or pass --bank FOLDER (try: annotate samples demo)")
+    return path
+
+
+def recognizer_for(model: str, device: str, min_face: int, threshold: Optional[float], precision: str,
+                   threads: Optional[int]) -> Recognizer:
+    """The detector and embedder, from settings resolved once."""
+    from ..config import Config
+    from ..recognition.recognizer import Recognizer
+
+    recognizer = Recognizer(Config(model, device, min_face, threshold, precision, threads))
+    c = recognizer.config
+    detail(f"model {recognizer.model_name} ({c.model}), device {c.device}, {c.precision}, {c.threads} CPU thread(s), "
+           f"min face {c.min_face} px, threshold {c.threshold:.3f}")
     return recognizer
+
+
+def bank_for(bank: Path | None, recognizer: Recognizer) -> FaceBank:
+    """The face bank for photos and video: read, or refreshed from its folder (with a progress
+    bar) and saved beside its photos; says what a refresh did."""
+    from ..recognition.loading import open_bank
+
+    path = bank_path(bank)
+    with bar(None, f"face bank {path.name}: embedding", "photo") as progress:
+        loaded = open_bank(path, recognizer, tick=progress.update)
+    report = loaded.report
+    if report is not None:
+        try:
+            loaded.bank.save(loaded.file)
+            saved = f"; saved {loaded.file}"
+        except OSError as error:
+            saved = f"; could not save {loaded.file} ({error.strerror or error}), so it is used unsaved"
+        warn(f"face bank {path}: embedded {len(report.embedded)} new or changed photo(s), reused {report.reused}{saved}")
+        for note in report.notes:
+            warn(f"  {note}")
+    detail(f"face bank {loaded.file}: {len(loaded.bank)} label(s)")
+    return loaded.bank

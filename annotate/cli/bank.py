@@ -1,85 +1,106 @@
-"""`annotate bank build` and `annotate bank list`."""
+"""`annotate bank build`, `annotate bank list` and `annotate bank where`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .app import DeviceOpt, MinFaceOpt, ModelOpt, PrecisionOpt, ThresholdOpt, app
+from .app import (
+    BankOpt, DeviceOpt, JsonOpt, MinFaceOpt, ModelOpt, PrecisionOpt, QuietOpt, Say, ThreadsOpt, ThresholdOpt,
+    VerboseOpt, app, bank_path, bar, default_bank, recognizer_for, say, warn,
+)
 
 bank_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode="markdown",
-    help="Build and inspect the face bank: one averaged embedding per person, from `facebank/<label>/*.jpg`.",
+    help="Build and inspect the face bank: one averaged embedding per person, from `<bank>/<label>/*.jpg`.",
 )
 app.add_typer(bank_app, name="bank")
 
 
-def _echo_problems(problems: list[str]) -> None:
-    typer.echo(f"{len(problems)} possible problem(s)" + (":" if problems else ""))
+def _problems(problems: list[str]) -> None:
+    say(f"{len(problems)} possible problem(s)" + (":" if problems else ""))
     for problem in problems:
-        typer.echo(f"  {problem}")
+        say(f"  {problem}")
 
 
 @bank_app.command("build")
 def bank_build(
-    folder: Annotated[Path, typer.Argument(help="Folder of `<label>/` photo folders; the label is the folder name.")] = Path("facebank"),
-    bank: Annotated[Optional[Path], typer.Option("--bank", help="Bank file to write (a .npz path, or a folder to hold `facebank.npz`). Default: `FOLDER/facebank.npz`.")] = None,
+    folder: Annotated[Optional[Path], typer.Argument(metavar="[FOLDER]", show_default=False, help="Folder of `<label>/` photo folders; the label is the folder name. Default: the default bank (`annotate bank where`).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", show_default=False, help="Bank file to write (`.npz`). Default: `FOLDER/facebank.npz`, which `--bank FOLDER` reads.")] = None,
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = 50,
     threshold: ThresholdOpt = None,
     precision: PrecisionOpt = "auto",
+    threads: ThreadsOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Build or refresh the face bank from labelled folders.
 
     Each photo's largest face is embedded (with its mirror image); a label's entry is the
     mean of its photos' embeddings. Photos already in the bank file with the same contents,
     model and --min-face are not embedded again, so adding one photo embeds one photo.
+
+    Example: `annotate bank build ~/people` (then `annotate photos ... -b ~/people`)
     """
     from ..errors import BankError
-    from ..facebank import FaceBank, build, quality_problems
-    from ..pipeline import Recognizer, bank_file
+    from ..recognition.bank import FaceBank, quality_problems, scan
+    from ..recognition.loading import bank_file, build_bank
 
-    target = bank_file(bank if bank is not None else folder)
-    recognizer = Recognizer(model=model, device=device, min_face=min_face, threshold=threshold, precision=precision)
-    emb = recognizer.embedder
+    Say.set(quiet, verbose)
+    source = bank_path(folder)
+    target = out if out is not None else bank_file(source)
+    recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     previous = FaceBank.load(target) if target.is_file() else None
-    if previous is not None and previous.model_sha256 != emb.weights.sha256:
-        typer.echo(f"{target} was built with {previous.model}; rebuilding it with {emb.name}", err=True)
-        previous = None
-    report = build(folder, recognizer.embed_files, emb.name, emb.weights.sha256, previous, min_face=min_face)
+    if previous is not None and previous.model_sha256 != recognizer.model_sha256:
+        warn(f"{target} was built with {previous.model}; rebuilding it with {recognizer.model_name}")
+    sources = scan(source)
+    with bar(len(sources), "embedding", "photo") as progress:
+        report = build_bank(source, recognizer, previous, tick=progress.update, sources=sources)
     if len(report.bank) == 0:
-        raise BankError(f"no faces found under {folder}: make {folder}/<label>/ folders with photos of each person")
+        raise BankError(f"no faces found under {source}: make {source}/<label>/ folders with photos of each person")
     report.bank.save(target)
     for note in report.notes:
-        typer.echo(note)
-    typer.echo(
-        f"wrote {target}: {len(report.bank)} label(s) from {len(report.bank.image_paths)} photo(s); "
-        f"embedded {len(report.embedded)}, reused {report.reused}"
-    )
-    _echo_problems(quality_problems(report.bank, recognizer.threshold))
+        warn(note)
+    say(f"wrote {target}: {len(report.bank)} label(s) from {len(report.bank.image_paths)} photo(s); "
+        f"embedded {len(report.embedded)}, reused {report.reused}")
+    _problems(quality_problems(report.bank, recognizer.threshold))
 
 
 @bank_app.command("list")
-def bank_list(
-    bank: Annotated[Path, typer.Option("--bank", help="Bank folder or `.npz` file.")] = Path("facebank"),
-    threshold: ThresholdOpt = None,
-) -> None:
+def bank_list(bank: BankOpt = None, threshold: ThresholdOpt = None, as_json: JsonOpt = False) -> None:
     """List the labels of a face bank, their photo counts, and likely problems.
 
     Problems: a photo that looks more like another label than its own (mislabelled?), a
     label with a single photo, and two labels closer than the match threshold (duplicates?).
     """
-    from ..facebank import FaceBank, quality_problems
-    from ..pipeline import bank_file
-    from ..weights import default_threshold
+    from ..recognition.bank import FaceBank, quality_problems
+    from ..recognition.loading import bank_file
+    from ..recognition.weights import default_threshold
 
-    file = bank_file(bank)
+    file = bank_file(bank_path(bank))
     stored = FaceBank.load(file)
     limit = threshold if threshold is not None else default_threshold(stored.model)
-    typer.echo(f"{file}: {len(stored)} label(s), model {stored.model} ({stored.model_sha256[:12]})")
+    problems = quality_problems(stored, limit)
+    if as_json:
+        typer.echo(json.dumps({"bank": str(file), "model": stored.model, "model_sha256": stored.model_sha256,
+                               "labels": dict(zip(stored.labels, stored.counts.tolist())), "problems": problems},
+                              ensure_ascii=False, indent=2))
+        return
+    say(f"{file}: {len(stored)} label(s), model {stored.model} ({stored.model_sha256[:12]})")
     for label, count in zip(stored.labels, stored.counts):
-        typer.echo(f"  {label}: {count} photo(s)")
-    _echo_problems(quality_problems(stored, limit))
+        say(f"  {label}: {count} photo(s)")
+    _problems(problems)
+
+
+@bank_app.command("where")
+def bank_where() -> None:
+    """Print the default face bank's folder: `$ANNOTATE_BANK` if set, else `facebank` in
+    your user data folder. Put `<label>/` folders of photos there and `photos` and `video`
+    use it without `--bank`."""
+    path = default_bank()
+    say(f"{path}" + ("" if path.exists() else " (does not exist yet)"))

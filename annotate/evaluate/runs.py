@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BankError, InputError
-from ..facebank import BANK_SUFFIXES, FaceBank, build
-from ..match import similarity_matrix
+from ..recognition.bank import BANK_SUFFIXES, FaceBank, build
+from ..recognition.match import similarity_matrix
 from .images import Embedded, ImageEmbedder, Progress, cache_file
 from .protocol import FoldResult, OpenSet, Pairs, TarResult, kfold_accuracy, read_pairs, roc_auc, tar_at_far
 

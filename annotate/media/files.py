@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, OutputExistsError
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def check_out_dir(inputs: Iterable[Path], out_dir: Path) -> None:
         if given.is_dir():
             src = given.resolve()
             if out == src or src in out.parents:
-                raise InputError(f"--out {out_dir} is inside the input folder {given}; choose a folder outside it")
+                raise InputError(f"the output folder {out_dir} is inside the input folder {given}")
 
 
 def check_targets(pairs: Iterable[tuple[Path, Path]]) -> None:
@@ -71,7 +71,7 @@ def check_targets(pairs: Iterable[tuple[Path, Path]]) -> None:
     for source, target in pairs:
         key = target.resolve()
         if key == source.resolve():
-            raise InputError(f"{target}: the output would replace the input; choose another --out")
+            raise InputError(f"{target}: the output would replace the input")
         if key in writers and writers[key] != source:
             raise InputError(f"{writers[key]} and {source} would both be written to {target}")
         writers[key] = source
@@ -102,4 +102,4 @@ def refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
     """InputError if any output already exists, unless ``overwrite``: a user's file is never lost."""
     existing = [] if overwrite else [p for p in paths if p.exists()]
     if existing:
-        raise InputError(f"{len(existing)} output file(s) already exist, e.g. {existing[0]}; pass --overwrite to replace them")
+        raise OutputExistsError(existing)

@@ -13,7 +13,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ..errors import InputError
-from ..timing import stage
+from ..runtime.timing import stage
 from .video import FASTSTART, LIMITED_RANGE, UNSPECIFIED, VideoInfo, ffmpeg_reason
 
 

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError, WeightsError
-from ..weights import SUFFIX_TEXT, WEIGHT_SUFFIXES
 
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["load_model", "load_onnx", "load_iresnet_state_dict"]
+__all__ = ["load_model", "load_onnx", "load_iresnet_state_dict", "WEIGHT_SUFFIXES", "SUFFIX_TEXT"]
+
+WEIGHT_SUFFIXES = (".onnx", ".pth", ".pt")  # what load_model reads; matched in any case
+SUFFIX_TEXT = "/".join(WEIGHT_SUFFIXES)  # ".onnx/.pth/.pt", for messages
 
 _LAYER_KEY = re.compile(r"^layer([1-4])\.(\d+)\.")
 

@@ -15,14 +15,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .devices import exact_fp32, resolve_device, run_bucketed
-from .errors import DeviceError, InputError
-from .faces import Faces
-from .models.mtcnn import ONet, PNet, RNet, load_net
+from ..runtime.devices import exact_fp32, resolve_device, run_bucketed
+from ..errors import DeviceError, InputError
+from ..faces import Faces
+from ..models.mtcnn import ONet, PNet, RNet, load_net
 from .nms import batched_nms
 from .resample import crops, integral, normalise, resize, table_dtype
-from .timing import stage
-from .resources import mtcnn_weights_dir
+from ..runtime.timing import stage
+from ..runtime.resources import mtcnn_weights_dir
 
 _SUB_BATCH = 512  # R-Net / O-Net candidates per forward pass (CPU)
 _CUDA_SUB_BATCH, _CUDA_MIN_BUCKET = 8192, 256  # on CUDA: larger passes, padded (see ``run_bucketed``)

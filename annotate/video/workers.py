@@ -15,13 +15,14 @@ import queue
 import signal
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import AnnotateError
-from .facebank import FaceBank
-from .pipeline import Recognizer
-from .video import VideoJob, VideoOptions, VideoReport, process_video
+from ..config import Config
+from ..errors import AnnotateError
+from ..recognition.bank import FaceBank
+from ..recognition.recognizer import Recognizer
+from .job import VideoJob, VideoOptions, VideoReport, process_video
 
 # progress(job index, stage, total frames of a new stage or None, frames done since last call)
 ProgressEvent = Callable[[int, str, "int | None", int], None]
@@ -29,28 +30,22 @@ ProgressEvent = Callable[[int, str, "int | None", int], None]
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """What each worker needs to rebuild the caller's recognizer. device: resolved ("cpu",
-    "cuda:0"); threshold: resolved; bank: the loaded bank (workers never rebuild it);
-    threads: torch CPU threads per worker (0: torch's default); precision: resolved."""
+    """What each worker needs: the caller's resolved ``Config`` (with each worker's share of the
+    CPU threads), its face bank (workers never rebuild it), and whether the timelines list
+    unknown people."""
 
-    model: str
-    device: str
-    min_face: int
-    threshold: float
+    config: Config
     bank: FaceBank
-    threads: int = 0
-    precision: str = "auto"
+    include_unknown: bool = False
 
     @classmethod
-    def sharing(cls, recognizer: Recognizer, model: str, workers: int) -> WorkerSettings:
-        """Settings that rebuild ``recognizer`` (loaded from ``model``) in each of ``workers``
-        processes; on the CPU they share out torch's threads."""
-        import torch
-
-        device = recognizer.detector.device
-        threads = max(1, torch.get_num_threads() // workers) if device.type == "cpu" else 0
-        return cls(model, str(device), recognizer.detector.min_face, recognizer.threshold, recognizer.bank, threads,
-                   recognizer.embedder.precision)
+    def sharing(cls, recognizer: Recognizer, bank: FaceBank, workers: int, include_unknown: bool = False) -> WorkerSettings:
+        """Settings that rebuild ``recognizer`` in each of ``workers`` processes; on the CPU
+        they share out its threads."""
+        config = recognizer.config
+        if config.device == "cpu":
+            config = replace(config, threads=max(1, (config.threads or 1) // workers))
+        return cls(config, bank, include_unknown)
 
 
 class _Stopped(Exception):
@@ -66,12 +61,7 @@ def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        import torch
-
-        if settings.threads:
-            torch.set_num_threads(settings.threads)
-        recognizer = Recognizer(settings.model, settings.device, settings.min_face, settings.threshold, settings.precision)
-        recognizer.bank = settings.bank
+        recognizer = Recognizer(settings.config)
     except BaseException:  # the caller built the same recognizer, so this is a bug: report it
         events.put(("crashed", -1, traceback.format_exc()))
         return
@@ -92,7 +82,9 @@ def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -
             return tick
 
         try:
-            outcome: VideoReport | AnnotateError = process_video(job, recognizer, options, progress)
+            outcome: VideoReport | AnnotateError = process_video(
+                job, recognizer, settings.bank, options, progress, settings.include_unknown
+            )
         except _Stopped:
             return
         except AnnotateError as error:

@@ -19,24 +19,20 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageDraw
 
-from .draw import Patch, checked_similarities, crop_box, plan_patches
-from .faces import Faces
+from .draw import Patch, crop_box, plan_patches
+from ..faces import Faces
 
 
-def draw_faces_yuv(
-    planes: np.ndarray, faces: Faces, labels: Sequence[str], similarities: np.ndarray | None = None,
-    matrix: int | None = None,
-) -> np.ndarray:
+def draw_faces_yuv(planes: np.ndarray, faces: Faces, matrix: int | None = None, similarity: bool = True) -> np.ndarray:
     """A copy of (H*3/2,W) uint8 yuv420p planes (H and W even) with each face drawn as
-    ``draw.draw_faces`` draws it; labels and similarities as there. matrix: the planes' YUV
-    matrix (FFmpeg's AVColorSpace, e.g. 1 for BT.709; None: swscale's default, BT.601)."""
+    ``draw.draw_faces`` draws it. matrix: the planes' YUV matrix (FFmpeg's AVColorSpace, e.g. 1
+    for BT.709; None: swscale's default, BT.601)."""
     if planes.dtype != np.uint8 or planes.ndim != 2 or planes.shape[0] % 3 or planes.shape[1] % 2:
         raise ValueError(f"planes must be (H*3/2, W) uint8 yuv420p with H and W even, got {planes.dtype} {planes.shape}")
-    sims = checked_similarities(faces, labels, similarities)
     out = planes.copy()
     height, width = planes.shape[0] * 2 // 3, planes.shape[1]
     y, u, v = _split(out, height, width)
-    for (left, top, right, bottom), patches in _regions(plan_patches(faces, labels, sims, width, height), width, height):
+    for (left, top, right, bottom), patches in _regions(plan_patches(faces, width, height, similarity), width, height):
         luma, blue, red = y[top:bottom, left:right], u[top // 2 : bottom // 2, left // 2 : right // 2], v[top // 2 : bottom // 2, left // 2 : right // 2]
         before = _to_rgb(luma, blue, red, matrix)
         canvas = Image.fromarray(before, "RGB")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BankError
-from .media import atomic_path, file_sha256
+from ..errors import BankError, BankModelError
+from ..media import atomic_path, file_sha256
 
 BANK_FILE = "facebank.npz"
 BANK_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
@@ -82,7 +82,7 @@ class FaceBank:
     def load(cls, path: Path) -> FaceBank:
         """Read a bank file; BankError if it is missing or unreadable."""
         if not path.is_file():
-            raise BankError(f"face bank {path} not found; build it with: annotate bank build")
+            raise BankError(f"face bank file {path} not found")
         try:
             with np.load(path, allow_pickle=False) as data:
                 strings = lambda key: tuple(str(s) for s in data[key])  # noqa: E731
@@ -93,15 +93,12 @@ class FaceBank:
                     int(data["min_face"]) if "min_face" in data.files else 0,
                 )
         except (OSError, ValueError, KeyError) as exc:
-            raise BankError(f"face bank {path} is unreadable ({exc}); delete it and run: annotate bank build") from exc
+            raise BankError(f"face bank file {path} is unreadable ({exc})") from exc
 
-    def check_model(self, model: str, model_sha256: str, path: Path) -> None:
-        """BankError telling the user to rebuild if the bank was made with another model."""
+    def check_model(self, model: str, model_sha256: str, path: Path | None = None) -> None:
+        """BankModelError if the bank was made with another model (``path``: where it was read)."""
         if self.model_sha256 != model_sha256:
-            raise BankError(
-                f"face bank {path} was built with model {self.model} ({self.model_sha256[:12]}), but this run uses "
-                f"{model} ({model_sha256[:12]}); rebuild it: annotate bank build --model {model}"
-            )
+            raise BankModelError(path, self.model, self.model_sha256, model, model_sha256)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import torch
 
-from .errors import InputError
+from ..errors import InputError
 
 T = TypeVar("T")
 
@@ -95,3 +96,51 @@ def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
         except (AttributeError, RuntimeError):
             return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def busy_cores(loadavg: Path = Path("/proc/loadavg")) -> int:
+    """Cores that other work keeps busy: the larger of the 1-minute load average and the tasks
+    running right now besides this one (Linux's /proc/loadavg; elsewhere the load average)."""
+    try:
+        fields = loadavg.read_text().split()
+        return max(round(float(fields[0])), int(fields[3].split("/")[0]) - 1)
+    except (OSError, IndexError, ValueError):
+        try:
+            return round(os.getloadavg()[0])
+        except (AttributeError, OSError):
+            return 0
+
+
+def default_threads() -> int:
+    """CPU threads for the networks when none are asked for: the usable cores less those that
+    other work keeps busy (``busy_cores``), at least 1.
+
+    Why: torch's OpenMP threads wait for each other at every layer, so a thread that shares
+    its core with another process stalls the others. On the 2-core VM beside one busy
+    process, 2 threads took 1.7x as long as 1, while on an idle machine 2 threads were 1.4x
+    faster (benchmarks/bench_threads.py; numbers in benchmarks/README.md)."""
+    cores = usable_cores()
+    return max(1, min(cores, cores - busy_cores()))
+
+
+@contextlib.contextmanager
+def using_threads(threads: int | None) -> Iterator[None]:
+    """Within it, torch runs its CPU operators on ``threads`` threads (None: as it is); the
+    previous number comes back after, so a caller's own torch work is left as it was."""
+    previous = torch.get_num_threads()
+    if threads is None or threads == previous:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

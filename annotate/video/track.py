@@ -14,28 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .faces import Faces
-from .match import UNKNOWN, assign, similarity_matrix
-
-
-@dataclass(frozen=True)
-class FrameFaces:
-    """The faces of one analysed frame. index: frame number in the video. time: seconds (PTS).
-    similarities: (N,K) cosine of each face to each of the K bank labels. tracks: (N,) int64
-    track ids, from 1."""
-
-    index: int
-    time: float
-    faces: Faces
-    similarities: np.ndarray
-    tracks: np.ndarray
-
-    def __post_init__(self) -> None:
-        n = len(self.faces)
-        if self.similarities.ndim != 2 or len(self.similarities) != n or self.tracks.shape != (n,):
-            raise ValueError(
-                f"{n} faces need (N,K) similarities and (N,) tracks, got {self.similarities.shape} and {self.tracks.shape}"
-            )
+from ..recognition.match import assign, similarity_matrix
 
 
 class TrackSums:
@@ -104,19 +83,28 @@ class IoUTracker:
 
 
 @dataclass(frozen=True)
-class TrackName:
-    """The name a track gets. index: bank row, -1 for Unknown. similarity: cosine of the track's
-    mean embedding to that label (to the best label when Unknown). label: e.g. "Unknown #3"."""
+class Track:
+    """One person followed through a video, named once from the mean of its faces' embeddings.
 
-    track: int
-    label: str
-    index: int
+    id: from 1. label: bank name, None for Unknown. similarity: cosine of the mean embedding to
+    the label (to ``nearest`` when Unknown). nearest: closest bank label (None: empty bank).
+    embedding: (D,) float32 unit mean of its faces' embeddings."""
+
+    id: int
+    label: str | None
     similarity: float
+    nearest: str | None
+    embedding: np.ndarray
+
+    @property
+    def name(self) -> str:
+        """The label, or "Unknown #id"."""
+        return self.label if self.label is not None else f"Unknown #{self.id}"
 
 
-def name_tracks(seen: TrackSums, bank: np.ndarray, labels: Sequence[str], threshold: float) -> dict[int, TrackName]:
+def name_tracks(seen: TrackSums, bank: np.ndarray, labels: Sequence[str], threshold: float) -> dict[int, Track]:
     """Name every track from its mean embedding, greedily by similarity; a label goes to two
-    tracks only if they never share a frame. Tracks below ``threshold`` are "Unknown #id"."""
+    tracks only if they never share a frame. Tracks below ``threshold`` are Unknown."""
     sums = seen.sums
     ids = sorted(sums)
     if not ids:
@@ -132,10 +120,10 @@ def name_tracks(seen: TrackSums, bank: np.ndarray, labels: Sequence[str], thresh
             continue
         chosen[track] = c
         holders.setdefault(c, []).append(track)
-    names = {}
+    tracks = {}
     for r, track in enumerate(ids):
         c = chosen.get(track, -1)
-        best = float(sims[r].max()) if sims.shape[1] else 0.0
-        label = labels[c] if c >= 0 else f"{UNKNOWN} #{track}"
-        names[track] = TrackName(track, label, c, float(sims[r, c]) if c >= 0 else best)
-    return names
+        best = int(sims[r].argmax()) if sims.shape[1] else -1
+        similarity = float(sims[r, c if c >= 0 else best]) if best >= 0 else 0.0
+        tracks[track] = Track(track, labels[c] if c >= 0 else None, similarity, labels[best] if best >= 0 else None, means[r])
+    return tracks

@@ -13,12 +13,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WeightsError
-from .media.files import file_sha256
-from .resources import PROJECT_ROOT
+from ..errors import WeightsError
+from ..media.files import file_sha256
+from ..models import SUFFIX_TEXT, WEIGHT_SUFFIXES
+from ..runtime.resources import source_checkout
 
-WEIGHT_SUFFIXES = (".onnx", ".pth", ".pt")  # what models.load_model reads; matched in any case
-SUFFIX_TEXT = "/".join(WEIGHT_SUFFIXES)  # ".onnx/.pth/.pt", for messages
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,11 @@ def candidate_paths() -> list[tuple[str, Path]]:
         path = Path(env).expanduser()
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in WEIGHT_SUFFIXES) if path.is_dir() else [path]
         found += [("$ANNOTATE_WEIGHTS", p) for p in files]
-    for where, folder in (("project weights/", PROJECT_ROOT / "weights"), ("./weights/", Path.cwd() / "weights")):
+    checkout = source_checkout()
+    folders = [("./weights/", Path.cwd() / "weights")]
+    if checkout is not None:
+        folders.insert(0, ("project weights/", checkout / "weights"))
+    for where, folder in folders:
         if folder.is_dir():
             found += [(where, p) for p in sorted(folder.iterdir()) if p.suffix.lower() in WEIGHT_SUFFIXES and p.is_file()]
     insightface = Path.home() / ".insightface" / "models" / "buffalo_l" / "w600k_r50.onnx"

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .devices import exact_fp32, resolve_device, resolve_precision, run_bucketed
-from .errors import InputError
-from .models import load_model
+from ..runtime.devices import exact_fp32, resolve_device, resolve_precision, run_bucketed
+from ..errors import InputError
+from ..models import load_model
 from .weights import WeightsFile, default_threshold, find_weights
 
 

@@ -1,0 +1,74 @@
+"""Face banks from disk: a ``.npz`` bank file, or a folder of ``<label>/`` photo folders whose
+bank file is used while it is current and rebuilt in memory when it is not. Nothing here
+writes: the caller saves a rebuilt bank if it wants to."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import BankError
+from .bank import BANK_FILE, BuildReport, FaceBank, SourceImage, build, is_current, scan
+from .recognizer import Recognizer, Tick
+
+
+def bank_file(spec: Path) -> Path:
+    """The bank file a bank path names: a .npz file itself, or ``facebank.npz`` inside a folder."""
+    return spec if spec.suffix.lower() == ".npz" else spec / BANK_FILE
+
+
+@dataclass(frozen=True)
+class LoadedBank:
+    """A bank and where it came from. report: the build, when the folder's photos (or the
+    detector's min_face) changed since its bank file was written; None when the file was used."""
+
+    bank: FaceBank
+    file: Path
+    report: BuildReport | None
+
+
+def build_bank(
+    folder: str | os.PathLike[str], recognizer: Recognizer, previous: FaceBank | None = None, tick: Tick | None = None,
+    sources: list[SourceImage] | None = None,
+) -> BuildReport:
+    """Build a bank from ``folder/<label>/*.jpg``: each photo's largest face, flip-averaged; a
+    label's entry is the normalised mean of its photos. Photos of ``previous`` with the same
+    contents, model and min_face are not embedded again. tick(n): files embedded.
+    sources: ``scan(folder)``, if the caller has it."""
+    root = Path(folder)
+    if previous is not None and previous.model_sha256 != recognizer.model_sha256:
+        previous = None
+    return build(root, lambda paths: recognizer.embed_files(paths, tick=tick), recognizer.model_name,
+                 recognizer.model_sha256, previous, sources, recognizer.config.min_face)
+
+
+def open_bank(spec: str | os.PathLike[str], recognizer: Recognizer, tick: Tick | None = None) -> LoadedBank:
+    """The bank at ``spec``: a .npz file as it is, or a folder's ``facebank.npz`` when current,
+    else built from the folder's photos (not saved). BankError if there is none, if it was made
+    with another model, or if a folder gives no faces."""
+    path = Path(spec).expanduser()
+    file = bank_file(path)
+    stored = FaceBank.load(file) if file.is_file() else None
+    if stored is not None:
+        recognizer.check_bank(stored, file)
+    if file == path:
+        if stored is None:
+            raise BankError(f"face bank file {path} not found")
+        return LoadedBank(stored, file, None)
+    if not path.is_dir():
+        raise BankError(f"face bank {path} not found: neither a folder of <label>/ photo folders nor a .npz file")
+    sources = scan(path)
+    if stored is not None and is_current(stored, sources, recognizer.config.min_face):
+        return LoadedBank(stored, file, None)
+    report = build_bank(path, recognizer, stored, tick, sources)
+    if len(report.bank) == 0:
+        raise BankError(f"no faces found in the photos under {path}/<label>/")
+    return LoadedBank(report.bank, file, report)
+
+
+def load_bank(spec: str | os.PathLike[str], recognizer: Recognizer) -> FaceBank:
+    """The face bank at ``spec`` (a folder of ``<label>/`` photo folders, or a .npz file) for
+    ``recognizer``'s model; a folder whose photos changed since its bank file was written is
+    embedded again in memory. Nothing is written."""
+    return open_bank(spec, recognizer).bank

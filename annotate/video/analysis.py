@@ -1,0 +1,171 @@
+"""The analysis pass over a video: faces of every analysed frame, linked into tracks, each
+track named once from its mean embedding. The result is a value, ``VideoAnalysis``; writing
+the timeline or rendering a copy are separate steps (``annotate.writers``, ``video.render``).
+
+Memory stays flat however long the video is: per frame only boxes, landmarks, track ids and
+each face's similarity to the bank labels are kept; embeddings are summed per track.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..faces import Faces
+from ..media.video import VideoInfo, VideoReader, probe
+from ..recognition.bank import FaceBank
+from ..recognition.match import similarity_matrix
+from ..recognition.recognizer import Recognizer
+from ..runtime.threads import prefetch
+from ..runtime.timing import stage
+from .timeline import Appearance, FrameFaces, appearances
+from .track import IoUTracker, Track, TrackSums, name_tracks
+
+# progress(stage, total frames or None) -> a function called with the frames just done
+Progress = Callable[[str, "int | None"], Callable[[int], object]]
+
+
+def no_progress(stage: str, total: int | None) -> Callable[[int], object]:
+    return lambda n: None
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """batch: frames per detector pass (None: 32 on CUDA, 4 on the CPU). max_gap: analysed
+    frames a track may go unseen. merge_gap: seconds between appearances of one label that
+    still make one timeline row. sample_fps: analyse only this many frames per second (None:
+    every frame). crf, preset: libx264's, for rendering."""
+
+    batch: int | None = None
+    max_gap: int = 10
+    merge_gap: float = 1.0
+    sample_fps: float | None = None
+    crf: int = 18
+    preset: str = "veryfast"
+
+    def __post_init__(self) -> None:
+        if self.batch is not None and self.batch < 1:
+            raise InputError(f"batch must be at least 1, got {self.batch}")
+        if self.sample_fps is not None and not self.sample_fps > 0:
+            raise InputError(f"sample_fps must be positive, got {self.sample_fps}")
+        if self.max_gap < 0 or self.merge_gap < 0:
+            raise InputError("max_gap and merge_gap must not be negative")
+        if not 0 <= self.crf <= 51:
+            raise InputError(f"crf must be 0 to 51, got {self.crf}")
+
+    def batch_for(self, device: str) -> int:
+        """Frames per detector pass: 32 on CUDA, 4 on the CPU (where the detector splits a pass
+        into cache-sized chunks anyway, so larger batches gain nothing), unless set."""
+        return self.batch or (32 if device.startswith("cuda") else 4)
+
+
+@dataclass(frozen=True)
+class VideoAnalysis:
+    """What a video holds. frames: the named faces of every analysed frame, in order.
+    tracks: id -> Track (name, similarity, mean embedding). appearances: the timeline, every
+    person (unknown ones too), by start. decoded: frames decoded; lost: frames the decoder
+    could not give; error: why decoding stopped early, or None. options: as analysed."""
+
+    source: Path
+    info: VideoInfo
+    frames: tuple[FrameFaces, ...]
+    tracks: dict[int, Track]
+    appearances: tuple[Appearance, ...]
+    decoded: int
+    lost: int
+    error: str | None
+    options: VideoOptions
+
+    def known(self) -> list[Appearance]:
+        """The appearances of people in the bank."""
+        return [a for a in self.appearances if a.label is not None]
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """An analysed frame before its tracks are named: faces with track ids, and their (N,K)
+    similarities to the bank labels."""
+
+    index: int
+    time: float
+    faces: Faces
+    similarities: np.ndarray
+
+
+def _scan(reader: VideoReader, recognizer: Recognizer, bank: FaceBank, options: VideoOptions,
+          tick: Callable[[int], object]) -> tuple[list[_Seen], TrackSums]:
+    """Decode, detect, embed and track; each face's bank similarities and each track's summed embedding."""
+    tracker = IoUTracker(max_gap=options.max_gap)
+    seen, sums = [], TrackSums()
+    size = options.batch_for(recognizer.config.device)
+    batch: list = []
+    decoded = 0
+
+    def flush() -> None:
+        for frame, faces in zip(batch, recognizer.describe([f.image for f in batch])):
+            with stage("track"):
+                tracks = tracker.update(faces.boxes)
+                sums.add(tracks, faces.embeddings)
+            with stage("match"):
+                sims = similarity_matrix(faces.embeddings, bank.embeddings).reshape(len(faces), len(bank))
+            seen.append(_Seen(frame.index, frame.time, faces.with_columns(embeddings=None, tracks=tracks), sims))
+        batch.clear()
+
+    for frame in prefetch(reader.frames(options.sample_fps), size=2 * size, name="decode"):
+        tick(frame.index + 1 - decoded)
+        decoded = frame.index + 1
+        batch.append(frame)
+        if len(batch) == size:
+            flush()
+    if batch:
+        flush()
+    tick(reader.decoded - decoded)
+    return seen, sums
+
+
+def _named(frame: _Seen, tracks: dict[int, Track], labels: dict[str, int], bank_labels: tuple[str, ...]) -> FrameFaces:
+    """The frame's faces with their tracks' names; each face's similarity is to its track's
+    label (to its own nearest label when Unknown)."""
+    faces, sims = frame.faces, frame.similarities
+    ids = faces.tracks.tolist() if faces.tracks is not None else []
+    names = [tracks[t].label for t in ids]
+    if sims.shape[1] == 0:
+        return FrameFaces(frame.index, frame.time, faces.with_columns(
+            labels=tuple(names), similarities=np.zeros(len(ids)), nearest=(None,) * len(ids)))
+    best = sims.argmax(axis=1)
+    cols = [labels[n] if n is not None else b for n, b in zip(names, best.tolist())]
+    return FrameFaces(frame.index, frame.time, faces.with_columns(
+        labels=tuple(names), similarities=sims[np.arange(len(ids)), cols].reshape(-1),
+        nearest=tuple(bank_labels[b] for b in best.tolist()),
+    ))
+
+
+def analyse_video(
+    source: str | os.PathLike[str], recognizer: Recognizer, bank: FaceBank | None = None,
+    options: VideoOptions | None = None, progress: Progress = no_progress,
+) -> VideoAnalysis:
+    """Find, follow and name the people of a video. bank: None names nobody. A file FFmpeg
+    cannot open is an InputError; a video that stops decoding part-way is analysed as far as
+    it goes, with ``error`` and ``lost`` set."""
+    options = options or VideoOptions()
+    bank = recognizer.empty_bank() if bank is None else bank
+    recognizer.check_bank(bank)
+    path = Path(source)
+    info = probe(path)
+    with VideoReader(path, info) as reader:
+        seen, sums = _scan(reader, recognizer, bank, options, progress("analyse", info.frames))
+        decoded, lost, error = reader.decoded, reader.lost, reader.error
+    with stage("match"):
+        tracks = name_tracks(sums, bank.embeddings, bank.labels, recognizer.threshold)
+    index = {label: k for k, label in enumerate(bank.labels)}
+    frames = tuple(_named(f, tracks, index, bank.labels) for f in seen)
+    step = 1.0 / options.sample_fps if options.sample_fps else 1.0 / info.fps
+    last = frames[-1].time + step if frames else 0.0
+    end = min(last, info.duration) if info.duration and not error else last
+    rows = tuple(appearances(frames, end, options.merge_gap))
+    return VideoAnalysis(path, info, frames, tracks, rows, decoded, lost, error, options)

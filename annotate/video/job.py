@@ -1,0 +1,91 @@
+"""One video from start to finish, as the command line and the worker processes run it:
+analyse, write the timeline and detections, render. Planning checks every output first, so a
+run never replaces a user's file unless asked to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..media import check_out_dir, check_targets, find_inputs, refuse_existing
+from ..media.video import VIDEO_SUFFIXES
+from ..recognition.bank import FaceBank
+from ..recognition.recognizer import Recognizer
+from ..writers import to_csv, to_jsonl
+from .analysis import Progress, VideoAnalysis, VideoOptions, analyse_video
+from .render import OUTPUT_FORMATS, output_format, render_video
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """One input video and its outputs (None: not wanted)."""
+
+    source: Path
+    output: Path | None
+    csv: Path | None
+    detections: Path | None
+
+
+@dataclass(frozen=True)
+class VideoReport:
+    """What happened to one video: its analysis, and the render's notes."""
+
+    job: VideoJob
+    analysis: VideoAnalysis
+    notes: list[str] = field(default_factory=list)
+
+
+def _output_name(relative: Path) -> Path:
+    return relative if relative.suffix.lower() in OUTPUT_FORMATS else relative.with_suffix(".mp4")
+
+
+def plan_videos(
+    inputs: Sequence[Path], out: Path | None, csv: Path | None, detections: Path | None, overwrite: bool
+) -> list[VideoJob]:
+    """Jobs for ``inputs`` (files, or folders searched recursively). With one input file, each
+    of out/csv/detections names a file; with several, a folder that mirrors the input tree."""
+    files = find_inputs(inputs, VIDEO_SUFFIXES)
+    if not files:
+        raise InputError("no videos found in the inputs (looked for " + ", ".join(sorted(VIDEO_SUFFIXES)) + ")")
+    single = len(files) == 1 and not inputs[0].is_dir()
+    for folder in (out, csv, detections):
+        if folder is not None and not single:
+            check_out_dir(inputs, folder)
+
+    def place(target: Path | None, relative: Path, suffix: str | None) -> Path | None:
+        if target is None:
+            return None
+        if single and target.suffix:
+            return target
+        name = _output_name(relative) if suffix is None else relative.with_suffix(suffix)
+        return target / name
+
+    jobs = [
+        VideoJob(f.source, place(out, f.relative, None), place(csv, f.relative, ".csv"), place(detections, f.relative, ".jsonl"))
+        for f in files
+    ]
+    check_targets((j.source, t) for j in jobs for t in (j.output, j.csv, j.detections) if t is not None)
+    for job in jobs:
+        if job.output is not None:
+            output_format(job.output)
+    refuse_existing([p for j in jobs for p in (j.output, j.csv, j.detections) if p is not None], overwrite)
+    return jobs
+
+
+def process_video(
+    job: VideoJob, recognizer: Recognizer, bank: FaceBank, options: VideoOptions, progress: Progress,
+    include_unknown: bool = False,
+) -> VideoReport:
+    """Analyse one video, write its timeline and detections, and render it (each where the job
+    asks for it). Outputs were checked by ``plan_videos``, so they are replaced here."""
+    analysis = analyse_video(job.source, recognizer, bank, options, progress)
+    if job.csv is not None:
+        to_csv(analysis, job.csv, include_unknown=include_unknown, overwrite=True)
+    if job.detections is not None:
+        to_jsonl(analysis, job.detections, overwrite=True)
+    notes: list[str] = []
+    if job.output is not None:
+        notes = render_video(analysis, job.output, tick=progress("render", analysis.decoded), overwrite=True)
+    return VideoReport(job, analysis, notes)

@@ -1,0 +1,90 @@
+"""The render pass: a copy of the video with every analysed face drawn, its sound kept.
+
+The video is decoded again and each frame drawn with the named faces of its analysis (a
+sampled analysis holds each frame's drawing until the next analysed frame), on the decoder's
+own YUV planes where it can, so nothing but the drawing changes; audio and subtitle packets
+are copied as they are. decode | draw | encode run as threads with small queues.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from ..drawing.draw import draw_faces
+from ..drawing.draw_yuv import draw_faces_yuv
+from ..errors import InputError
+from ..media import atomic_path, refuse_existing
+from ..media.video import Frame, VideoReader, YuvFrame
+from ..media.writer import VideoWriter
+from ..runtime.threads import prefetch
+from ..runtime.timing import stage
+from .analysis import VideoAnalysis, VideoOptions
+from .timeline import FrameFaces
+
+OUTPUT_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+
+
+def output_format(path: Path) -> str:
+    """The container for an output path's suffix; InputError for other suffixes."""
+    try:
+        return OUTPUT_FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise InputError(f"{path}: videos are written as " + ", ".join(OUTPUT_FORMATS)) from None
+
+
+def render_video(
+    analysis: VideoAnalysis, output: str | os.PathLike[str], options: VideoOptions | None = None,
+    tick: Callable[[int], object] | None = None, overwrite: bool = False,
+) -> list[str]:
+    """Draw every frame of the analysed video with its named faces and encode it to ``output``
+    (.mp4, .m4v, .mov or .mkv) with libx264, keeping every frame's timestamp, the rotation,
+    colour tags and the audio and subtitle streams. The file appears under its name only when
+    complete. options: crf and preset (default: the analysis's). tick(n): frames written.
+    Returns notes (e.g. streams that could not be copied)."""
+    out = Path(output)
+    container = output_format(out)
+    refuse_existing([out], overwrite)
+    if out.resolve() == analysis.source.resolve():
+        raise InputError(f"{out}: the output would replace the input")
+    options = options or analysis.options
+    hold = 1.0 / analysis.options.sample_fps if analysis.options.sample_fps else 0.0
+    by_index = {f.index: f for f in analysis.frames}
+    info = analysis.info
+    with VideoReader(analysis.source, info) as reader, atomic_path(out) as tmp:
+        writer = VideoWriter(tmp, info, reader.side_streams(), container, options.crf, options.preset)
+        shown: FrameFaces | None = None
+
+        def drawn() -> Iterator[tuple[np.ndarray, int | None] | object]:
+            nonlocal shown
+            for item in prefetch(reader.packets(writer.sources, yuv=True), size=8, name="decode"):
+                if not isinstance(item, (Frame, YuvFrame)):
+                    yield item
+                    continue
+                record = by_index.get(item.index)
+                if record is not None:
+                    shown = record
+                elif shown is None or item.time - shown.time >= hold:
+                    shown = None
+                if isinstance(item, YuvFrame):
+                    picture, draw = item.planes, partial(draw_faces_yuv, matrix=info.matrix)
+                else:
+                    picture, draw = item.image, draw_faces
+                if shown is not None and len(shown.faces):
+                    with stage("draw"):
+                        picture = draw(picture, shown.faces)
+                yield picture, item.pts
+
+        for item in prefetch(drawn(), size=8, name="draw"):
+            if isinstance(item, tuple):
+                writer.write(*item)
+                if tick is not None:
+                    tick(1)
+            else:
+                writer.mux(item)
+        writer.close()
+    return writer.notes

@@ -1,0 +1,144 @@
+"""Tables from values: the faces of photos, and a video's timeline and per-frame faces, as CSV
+or JSON lines. Every file is written under a temporary name and renamed when complete, and an
+existing file is replaced only with ``overwrite``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from .faces import Faces
+from .media import atomic_path, refuse_existing
+from .photos import PhotoResult
+from .video.analysis import VideoAnalysis
+
+PHOTO_COLUMNS = (
+    "path", "face", "label", "similarity", "x1", "y1", "x2", "y2", "det_score",
+    "lex", "ley", "rex", "rey", "nx", "ny", "lmx", "lmy", "rmx", "rmy",
+)
+TIMELINE_COLUMNS = (
+    "label", "track", "start", "end", "start_frame", "end_frame", "frames", "mean_similarity", "max_similarity",
+)
+
+
+def photo_rows(result: PhotoResult) -> list[dict[str, Any]]:
+    """Table rows of one photo: one per face, or one with an empty label when it has none."""
+    path = str(result.source)
+    faces = result.faces
+    if faces is None or len(faces) == 0:
+        return [{name: "" for name in PHOTO_COLUMNS} | {"path": path}]
+    rows = []
+    sims = faces.similarities
+    for i, name in enumerate(faces.names()):
+        box = [round(float(v), 1) for v in faces.boxes[i]]
+        marks = [round(float(v), 1) for v in faces.landmarks[i].ravel()]
+        sim = "" if sims is None else round(float(sims[i]), 4)
+        rows.append(dict(zip(PHOTO_COLUMNS, [path, i, name, sim, *box, round(float(faces.scores[i]), 4), *marks])))
+    return rows
+
+
+def _timeline_rows(analysis: VideoAnalysis, include_unknown: bool) -> Iterator[dict[str, Any]]:
+    for a in analysis.appearances:
+        if a.label is None and not include_unknown:
+            continue
+        yield {
+            "label": a.name, "track": ";".join(map(str, a.tracks)),
+            "start": f"{a.start:.3f}", "end": f"{a.end:.3f}",
+            "start_frame": a.start_frame, "end_frame": a.end_frame, "frames": a.frames,
+            "mean_similarity": f"{a.mean_similarity:.4f}", "max_similarity": f"{a.max_similarity:.4f}",
+        }
+
+
+def _frame_faces(faces: Faces) -> list[dict[str, Any]]:
+    sims = faces.similarities
+    tracks = faces.tracks.tolist() if faces.tracks is not None else [None] * len(faces)
+    return [
+        {
+            "box": [round(float(v), 2) for v in faces.boxes[i]],
+            "landmarks": [[round(float(v), 2) for v in p] for p in faces.landmarks[i]],
+            "label": name, "similarity": None if sims is None else round(float(sims[i]), 4), "track": tracks[i],
+        }
+        for i, name in enumerate(faces.names())
+    ]
+
+
+@contextmanager
+def _text_file(path: str | os.PathLike[str], overwrite: bool) -> Iterator[IO[str]]:
+    target = Path(path)
+    refuse_existing([target], overwrite)
+    with atomic_path(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        yield handle
+
+
+def json_record(row: dict[str, Any]) -> dict[str, Any]:
+    """A table row as JSON: empty cells become null."""
+    return {k: (None if v == "" else v) for k, v in row.items()}
+
+
+class PhotoTable:
+    """faces.csv and/or faces.jsonl written photo by photo, for runs too long to hold in memory:
+    ``with PhotoTable(csv_path, jsonl_path) as table: table.add(result)`` (either path may be
+    None). The files appear under their names only when the block ends without an error."""
+
+    def __init__(self, csv_path: Path | None, jsonl_path: Path | None = None, overwrite: bool = False) -> None:
+        self._paths, self._overwrite = (csv_path, jsonl_path), overwrite
+        self._csv: csv.DictWriter | None = None
+        self._json: IO[str] | None = None
+
+    def __enter__(self) -> PhotoTable:
+        self._stack = ExitStack().__enter__()
+        try:
+            csv_path, jsonl_path = self._paths
+            if csv_path is not None:
+                self._csv = csv.DictWriter(self._stack.enter_context(_text_file(csv_path, self._overwrite)), PHOTO_COLUMNS)
+                self._csv.writeheader()
+            if jsonl_path is not None:
+                self._json = self._stack.enter_context(_text_file(jsonl_path, self._overwrite))
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.__exit__(*exc)
+
+    def add(self, result: PhotoResult) -> None:
+        for row in photo_rows(result):
+            if self._csv is not None:
+                self._csv.writerow(row)
+            if self._json is not None:
+                self._json.write(json.dumps(json_record(row), ensure_ascii=False) + "\n")
+
+
+def to_csv(value: VideoAnalysis | Iterable[PhotoResult], path: str | os.PathLike[str], include_unknown: bool = False,
+           overwrite: bool = False) -> None:
+    """A video's timeline (one row per appearance; unknown people only with ``include_unknown``),
+    or the faces of photos (one row per face), as CSV."""
+    if isinstance(value, VideoAnalysis):
+        with _text_file(path, overwrite) as handle:
+            writer = csv.DictWriter(handle, fieldnames=TIMELINE_COLUMNS)
+            writer.writeheader()
+            writer.writerows(_timeline_rows(value, include_unknown))
+        return
+    with PhotoTable(Path(path), None, overwrite) as table:
+        for result in value:
+            table.add(result)
+
+
+def to_jsonl(value: VideoAnalysis | Iterable[PhotoResult], path: str | os.PathLike[str], overwrite: bool = False) -> None:
+    """A video's analysed frames, one JSON line each (time, frame, and every face's box,
+    landmarks, label, similarity and track), or the faces of photos, one line per face."""
+    if not isinstance(value, VideoAnalysis):
+        with PhotoTable(None, Path(path), overwrite) as table:
+            for result in value:
+                table.add(result)
+        return
+    with _text_file(path, overwrite) as handle:
+        for frame in value.frames:
+            line = {"time": round(frame.time, 6), "frame": frame.index, "faces": _frame_faces(frame.faces)}
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
