@@ -8,6 +8,7 @@ sha256 and embedding, so a rebuild embeds only new or changed files.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,9 +65,9 @@ class FaceBank:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def save(self, path: Path) -> None:
-        """Write the bank atomically as .npz (no pickles)."""
-        with atomic_path(path) as tmp:
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the bank atomically as .npz (no pickles), replacing the file if it exists."""
+        with atomic_path(Path(path)) as tmp:
             with open(tmp, "wb") as handle:
                 np.savez(
                     handle,
@@ -79,8 +80,9 @@ class FaceBank:
                 )
 
     @classmethod
-    def load(cls, path: Path) -> FaceBank:
+    def load(cls, path: str | os.PathLike[str]) -> FaceBank:
         """Read a bank file; BankError if it is missing or unreadable."""
+        path = Path(path)
         if not path.is_file():
             raise BankError(f"face bank file {path} not found")
         try:
