@@ -36,7 +36,24 @@ _EXPORTS = {
     "sample_path": ".runtime.resources",
     "AnnotateError": ".errors",
 }
-__all__ = list(_EXPORTS)
+__all__ = [
+    "Config",
+    "Recognizer",
+    "Faces",
+    "FaceBank",
+    "load_bank",
+    "build_bank",
+    "read_image",
+    "draw_faces",
+    "analyse_video",
+    "render_video",
+    "VideoOptions",
+    "VideoAnalysis",
+    "to_csv",
+    "to_jsonl",
+    "sample_path",
+    "AnnotateError",
+]
 
 if TYPE_CHECKING:
     from .config import Config

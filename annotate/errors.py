@@ -1,7 +1,6 @@
 """The project's exceptions: each carries the facts (paths, sizes, codes); ``cli`` words the
 advice and chooses the exit code."""
 
-
 from __future__ import annotations
 
 from pathlib import Path

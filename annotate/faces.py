@@ -15,7 +15,7 @@ UNKNOWN = "Unknown"
 
 def _column(name: str, value: object, shape: tuple[int | None, ...], dtype: type) -> np.ndarray:
     """Return ``value`` as a read-only contiguous array of ``dtype``, checking its shape (None = any)."""
-    arr = np.ascontiguousarray(value, dtype=dtype)
+    arr: np.ndarray = np.ascontiguousarray(value, dtype=dtype)
     if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
         want = "(" + ",".join("N" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
@@ -105,18 +105,26 @@ class Faces:
             rows = np.array([int(index) % n])
         else:
             rows = np.arange(n)[index]
-        pick = (lambda names: None if names is None else tuple(names[i] for i in rows.tolist()))
-        take = (lambda col: None if col is None else col[rows])
+        pick = lambda names: None if names is None else tuple(names[i] for i in rows.tolist())
+        take = lambda col: None if col is None else col[rows]
         return Faces(
-            self.boxes[rows], self.scores[rows], self.landmarks[rows], take(self.embeddings), pick(self.labels),
-            take(self.similarities), pick(self.nearest), take(self.tracks),
+            self.boxes[rows],
+            self.scores[rows],
+            self.landmarks[rows],
+            take(self.embeddings),
+            pick(self.labels),
+            take(self.similarities),
+            pick(self.nearest),
+            take(self.tracks),
         )
 
     def __iter__(self) -> Iterator[Face]:
         """Each face's row, as a ``Face``."""
         for i in range(len(self)):
             yield Face(
-                self.boxes[i], float(self.scores[i]), self.landmarks[i],
+                self.boxes[i],
+                float(self.scores[i]),
+                self.landmarks[i],
                 None if self.embeddings is None else self.embeddings[i],
                 None if self.labels is None else self.labels[i],
                 None if self.similarities is None else float(self.similarities[i]),

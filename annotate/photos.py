@@ -11,7 +11,16 @@ import numpy as np
 from .drawing.draw import draw_faces
 from .errors import AnnotateError, InputError
 from .faces import Faces
-from .media import IMAGE_SUFFIXES, InputFile, check_out_dir, check_targets, find_inputs, read_image, refuse_existing, write_image
+from .media import (
+    IMAGE_SUFFIXES,
+    InputFile,
+    check_out_dir,
+    check_targets,
+    find_inputs,
+    read_image,
+    refuse_existing,
+    write_image,
+)
 from .recognition.bank import FaceBank
 from .recognition.recognizer import Recognizer
 

@@ -18,11 +18,36 @@ from .photos import PhotoResult
 from .video.analysis import VideoAnalysis
 
 PHOTO_COLUMNS = (
-    "path", "face", "label", "similarity", "x1", "y1", "x2", "y2", "det_score",
-    "lex", "ley", "rex", "rey", "nx", "ny", "lmx", "lmy", "rmx", "rmy",
+    "path",
+    "face",
+    "label",
+    "similarity",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "det_score",
+    "lex",
+    "ley",
+    "rex",
+    "rey",
+    "nx",
+    "ny",
+    "lmx",
+    "lmy",
+    "rmx",
+    "rmy",
 )
 TIMELINE_COLUMNS = (
-    "label", "track", "start", "end", "start_frame", "end_frame", "frames", "mean_similarity", "max_similarity",
+    "label",
+    "track",
+    "start",
+    "end",
+    "start_frame",
+    "end_frame",
+    "frames",
+    "mean_similarity",
+    "max_similarity",
 )
 
 
@@ -31,7 +56,7 @@ def photo_rows(result: PhotoResult) -> list[dict[str, Any]]:
     path = str(result.source)
     faces = result.faces
     if faces is None or len(faces) == 0:
-        return [{name: "" for name in PHOTO_COLUMNS} | {"path": path}]
+        return [dict.fromkeys(PHOTO_COLUMNS, "") | {"path": path}]
     rows = []
     sims = faces.similarities
     for i, name in enumerate(faces.names()):
@@ -47,10 +72,15 @@ def _timeline_rows(analysis: VideoAnalysis, include_unknown: bool) -> Iterator[d
         if a.label is None and not include_unknown:
             continue
         yield {
-            "label": a.name, "track": ";".join(map(str, a.tracks)),
-            "start": f"{a.start:.3f}", "end": f"{a.end:.3f}",
-            "start_frame": a.start_frame, "end_frame": a.end_frame, "frames": a.frames,
-            "mean_similarity": f"{a.mean_similarity:.4f}", "max_similarity": f"{a.max_similarity:.4f}",
+            "label": a.name,
+            "track": ";".join(map(str, a.tracks)),
+            "start": f"{a.start:.3f}",
+            "end": f"{a.end:.3f}",
+            "start_frame": a.start_frame,
+            "end_frame": a.end_frame,
+            "frames": a.frames,
+            "mean_similarity": f"{a.mean_similarity:.4f}",
+            "max_similarity": f"{a.max_similarity:.4f}",
         }
 
 
@@ -61,7 +91,9 @@ def _frame_faces(faces: Faces) -> list[dict[str, Any]]:
         {
             "box": [round(float(v), 2) for v in faces.boxes[i]],
             "landmarks": [[round(float(v), 2) for v in p] for p in faces.landmarks[i]],
-            "label": name, "similarity": None if sims is None else round(float(sims[i]), 4), "track": tracks[i],
+            "label": name,
+            "similarity": None if sims is None else round(float(sims[i]), 4),
+            "track": tracks[i],
         }
         for i, name in enumerate(faces.names())
     ]
@@ -95,7 +127,9 @@ class PhotoTable:
         try:
             csv_path, jsonl_path = self._paths
             if csv_path is not None:
-                self._csv = csv.DictWriter(self._stack.enter_context(_text_file(csv_path, self._overwrite)), PHOTO_COLUMNS)
+                self._csv = csv.DictWriter(
+                    self._stack.enter_context(_text_file(csv_path, self._overwrite)), PHOTO_COLUMNS
+                )
                 self._csv.writeheader()
             if jsonl_path is not None:
                 self._json = self._stack.enter_context(_text_file(jsonl_path, self._overwrite))
@@ -115,8 +149,12 @@ class PhotoTable:
                 self._json.write(json.dumps(json_record(row), ensure_ascii=False) + "\n")
 
 
-def to_csv(value: VideoAnalysis | Iterable[PhotoResult], path: str | os.PathLike[str], include_unknown: bool = False,
-           overwrite: bool = False) -> None:
+def to_csv(
+    value: VideoAnalysis | Iterable[PhotoResult],
+    path: str | os.PathLike[str],
+    include_unknown: bool = False,
+    overwrite: bool = False,
+) -> None:
     """A video's timeline (one row per appearance; unknown people only with ``include_unknown``),
     or the faces of photos (one row per face), as CSV."""
     if isinstance(value, VideoAnalysis):
@@ -130,7 +168,9 @@ def to_csv(value: VideoAnalysis | Iterable[PhotoResult], path: str | os.PathLike
             table.add(result)
 
 
-def to_jsonl(value: VideoAnalysis | Iterable[PhotoResult], path: str | os.PathLike[str], overwrite: bool = False) -> None:
+def to_jsonl(
+    value: VideoAnalysis | Iterable[PhotoResult], path: str | os.PathLike[str], overwrite: bool = False
+) -> None:
     """A video's analysed frames, one JSON line each (time, frame, and every face's box,
     landmarks, label, similarity and track), or the faces of photos, one line per face."""
     if not isinstance(value, VideoAnalysis):

@@ -12,34 +12,41 @@ on the CPU). --stage describe (the default) times ``Recognizer.describe``: detec
 embed, as the analysis pass runs them; --stage detect times the detector alone. It reports
 the median seconds per round of each, their ratio, and whether both found the same faces:
 the largest box coordinate difference (pixels) and, for describe, the largest embedding
-difference.
+difference. The baseline may have either layout of the package (``annotate/detect.py`` and
+``annotate/pipeline.py`` before the stage packages, ``annotate/detection/detect.py`` and
+``annotate/recognition/recognizer.py`` since). Both run on the same number of torch threads
+(--threads, default torch's), set once for the process.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
+import inspect
 import re
-import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from io import BytesIO
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _harness import ROOT, VIDEO, alternate, median, report
 
-from bench_reference import VIDEO  # noqa: E402  (../shared/data/video/video.mp4)
+# module of each stage's class, newest layout first
+LAYOUTS = {
+    "detect": (("detection.detect", "FaceDetector"), ("detect", "FaceDetector")),
+    "describe": (("recognition.recognizer", "Recognizer"), ("pipeline", "Recognizer")),
+}
 
 
 def resolve(rev: str) -> str:
     """The full hash of commit ``rev``; exits with a one-line message if there is none."""
-    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode:
         sys.exit(f"bench_ab: no commit {rev!r} in {ROOT}")
     return done.stdout.strip()
@@ -49,7 +56,9 @@ def extract_baseline(full: str, into: Path) -> None:
     """Write ``annotate/`` as of commit ``full`` to ``into/annotate_baseline``. Absolute
     imports of ``annotate`` inside it (older revisions have some) are pointed at the copy, so
     no module of this checkout runs on the baseline's side."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", full, "annotate"], check=True, capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", full, "annotate"], check=True, capture_output=True
+    ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         for member in tar.getmembers():
             member.name = member.name.replace("annotate", "annotate_baseline", 1)
@@ -65,6 +74,34 @@ _SAFE = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python 
 _ABSOLUTE = re.compile(r"^(\s*(?:from|import) )annotate(\b)", re.MULTILINE)
 
 
+def stage_class(package: str, stage: str) -> type:
+    """The class that runs ``stage`` in ``package`` (annotate or annotate_baseline), in either layout."""
+    for module, name in LAYOUTS[stage]:
+        try:
+            return getattr(importlib.import_module(f"{package}.{module}"), name)
+        except ModuleNotFoundError as error:  # this layout's module (or its stage package) is not there
+            missing = error.name or ""
+            if not (missing.startswith(f"{package}.") and f"{package}.{module}".startswith(missing)):
+                raise
+    sys.exit(f"bench_ab: {package} has none of " + ", ".join(f"{m}.{n}" for m, n in LAYOUTS[stage]))
+
+
+def build(cls: type, stage: str, device: str, threads: int) -> object:
+    """A detector (min face 50) or a recognizer on ``device``; a recognizer that takes a number
+    of threads (since Config) gets ``threads``, the one the whole process runs with."""
+    if stage == "detect":
+        return cls(device=device, min_face=50)
+    parameters = inspect.signature(cls).parameters.values()
+    takes_threads = any(p.name == "threads" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    return cls(device=device, threads=threads) if takes_threads else cls(device=device)
+
+
+def described(item: object) -> tuple[object, object]:
+    """One image's (faces, embeddings) from describe() of either API: a (Faces, array) pair
+    before the Faces table had an embeddings column, a Faces with embeddings since."""
+    return item if isinstance(item, tuple) else (item, item.embeddings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", nargs="?", type=Path, default=VIDEO)
@@ -74,62 +111,68 @@ def main() -> None:
     parser.add_argument("--stage", choices=["describe", "detect"], default="describe")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads for both (default: torch's)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     full = resolve(args.baseline)
+    import torch
+
     from annotate.media.video import VideoReader
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
     with VideoReader(args.video) as reader:
         frames = [f.image for f in reader.frames(args.sample_fps)]
     frames = frames[: args.frames] if args.frames else frames
     with tempfile.TemporaryDirectory() as tmp:
         extract_baseline(full, Path(tmp))
         sys.path.insert(0, tmp)
-        if args.stage == "detect":
-            baseline = importlib.import_module("annotate_baseline.detect").FaceDetector(device=args.device, min_face=50)
-            current = importlib.import_module("annotate.detection.detect").FaceDetector(device=args.device, min_face=50)
-            step = lambda model, images: [(faces, None) for faces in model.detect(images)]
-        else:
-            baseline = importlib.import_module("annotate_baseline.pipeline").Recognizer(device=args.device)
-            current = importlib.import_module("annotate.recognition.recognizer").Recognizer(device=args.device)
-            step = lambda model, images: model.describe(images)
-
-        parts = [baseline, *([baseline.detector, baseline.embedder.net] if args.stage == "describe" else [baseline.pnet])]
+        models = {
+            side: build(stage_class(package, args.stage), args.stage, args.device, threads)
+            for side, package in (("baseline", "annotate_baseline"), ("current", "annotate"))
+        }
+        baseline = models["baseline"]
+        parts = [
+            baseline,
+            *([baseline.detector, baseline.embedder.net] if args.stage == "describe" else [baseline.pnet]),
+        ]
         leaked = [type(p).__module__ for p in parts if not type(p).__module__.startswith("annotate_baseline")]
         if leaked:
             sys.exit(f"bench_ab: the baseline runs this checkout's code ({', '.join(leaked)})")
 
-        def run(model: object) -> list:
-            return [out for start in range(0, len(frames), 4) for out in step(model, frames[start : start + 4])]
+        def run(model) -> list:
+            if args.stage == "detect":
+                step = lambda images: [(faces, None) for faces in model.detect(images)]
+            else:
+                step = lambda images: [described(item) for item in model.describe(images)]
+            return [out for start in range(0, len(frames), 4) for out in step(frames[start : start + 4])]
 
-        found = {"baseline": run(baseline), "current": run(current)}  # warm-up, and the faces to compare
-        times: dict[str, list[float]] = {"baseline": [], "current": []}
-        order = [("baseline", baseline), ("current", current)]
-        for _ in range(args.rounds):
-            order.reverse()  # each goes first in every other round
-            for name, model in order:
-                start = time.perf_counter()
-                run(model)
-                times[name].append(time.perf_counter() - start)
+        found = {side: run(model) for side, model in models.items()}  # warm-up, and the faces to compare
+        times = alternate({side: (lambda model=model: run(model)) for side, model in models.items()}, args.rounds)
     pairs = list(zip(found["baseline"], found["current"]))
     same_counts = all(len(a) == len(b) for (a, _), (b, _) in pairs)
     same = [(a, ea, b, eb) for (a, ea), (b, eb) in pairs if len(a) and len(a) == len(b)]
     diff = max((float(abs(a.boxes - b.boxes).max()) for a, _, b, _ in same), default=0.0)
     result = {
-        "video": str(args.video), "frames": len(frames), "device": args.device, "rounds": args.rounds,
-        "baseline": full[:12], "baseline_s": statistics.median(times["baseline"]), "current_s": statistics.median(times["current"]),
-        "stage": args.stage, "faces": sum(len(f) for f, _ in found["current"]), "same_face_counts": same_counts,
+        "video": str(args.video),
+        "frames": len(frames),
+        "device": args.device,
+        "threads": threads,
+        "rounds": args.rounds,
+        "baseline": full[:12],
+        "baseline_s": median(times["baseline"]),
+        "current_s": median(times["current"]),
+        "stage": args.stage,
+        "faces": sum(len(f) for f, _ in found["current"]),
+        "same_face_counts": same_counts,
         "max_box_difference_px": diff,
     }
     if args.stage == "describe":
         result["max_embedding_difference"] = max((float(abs(ea - eb).max()) for _, ea, _, eb in same), default=0.0)
     result["speedup"] = result["baseline_s"] / result["current_s"]
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
-    for key, value in result.items():
-        print(f"{key:24s} {value:.4g}" if isinstance(value, float) else f"{key:24s} {value}")
+    report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How fast could indexing be? The arithmetic the networks need, against this machine's matmul rate.
 
-    python benchmarks/bench_floor.py ../shared/data/video/video.mp4 [--sample-fps 5] [--device cpu|cuda]
+    python benchmarks/bench_floor.py [VIDEO] [--sample-fps 5] [--device cpu|cuda] [--bf16]
 
 Indexing (`annotate video --no-render --sample-fps F`) must run P-Net over an image pyramid,
 R-Net and O-Net over the candidates, and the embedder over every face of every analysed frame.
@@ -19,14 +19,12 @@ can get from this machine. It prints:
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _harness import VIDEO, add_recognizer_args, recognizer_from
 
-from annotate import timing  # noqa: E402
+from annotate.runtime import timing
 
 
 def matmul_gflops(device, size: int = 2048, repeats: int = 10) -> float:
@@ -51,46 +49,49 @@ def count_macs(nets: dict) -> tuple[dict[str, int], list]:
     """Install forward hooks that add each conv/linear layer's multiply-adds to a per-net count."""
     from torch import nn
 
-    counts = {name: 0 for name in nets}
+    counts = dict.fromkeys(nets, 0)
     handles = []
     for name, net in nets.items():
+
         def hook(module, _inputs, output, name=name):
             if isinstance(module, nn.Conv2d):
                 per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
                 counts[name] += output.numel() * per_output
             elif isinstance(module, nn.Linear):
                 counts[name] += output.numel() * module.in_features
+
         handles += [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     return counts, handles
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("video", type=Path)
+    parser.add_argument("video", nargs="?", type=Path, default=VIDEO)
     parser.add_argument("--sample-fps", type=float, default=5.0)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--bank", type=Path, default=ROOT / "facebank")
+    add_recognizer_args(parser, bank=False)  # describe() names nobody: no bank
     parser.add_argument("--batch", type=int, default=None, help="frames per batch (default: as annotate video)")
     parser.add_argument("--bf16", action="store_true", help="also time the embedder in bfloat16")
     args = parser.parse_args()
 
-    from annotate.cli.app import recognizer_for
+    from annotate import VideoOptions
     from annotate.media.video import VideoReader, probe
-    from annotate.video.job import default_batch
+    from annotate.runtime.devices import using_threads
 
     info = probe(args.video)
-    recognizer = recognizer_for("auto", args.device, 50, None, args.bank)
+    recognizer = recognizer_from(args)
     device = recognizer.detector.device
-    batch = args.batch or default_batch(device)
+    batch = VideoOptions(batch=args.batch).batch_for(recognizer.config.device)
     with VideoReader(args.video, info) as reader:
         frames = [f.image for f in reader.frames(args.sample_fps)]
     batches = [frames[i : i + batch] for i in range(0, len(frames), batch)]
     recognizer.describe(batches[0])  # warm-up
 
-    nets = {"detector": [recognizer.detector.pnet, recognizer.detector.rnet, recognizer.detector.onet],
-            "embedder": [recognizer.embedder.net]}
+    nets = {
+        "detector": [recognizer.detector.pnet, recognizer.detector.rnet, recognizer.detector.onet],
+        "embedder": [recognizer.embedder.net],
+    }
     counts, handles = count_macs({f"{k}{i}": n for k, ns in nets.items() for i, n in enumerate(ns)})
-    found = [[f for f, _ in recognizer.describe(b)] for b in batches]  # per batch, per frame
+    found = [recognizer.describe(b) for b in batches]  # per batch, per frame
     faces = sum(len(f) for per_frame in found for f in per_frame)
     for handle in handles:
         handle.remove()
@@ -104,25 +105,35 @@ def main() -> None:
     seconds = times.seconds
     detector_s = sum(seconds.get(k, 0.0) for k in ("pnet", "rnet", "onet"))  # with crops; NMS, pyramid apart
     embed_s = seconds.get("embed", 0.0)
-    peak = matmul_gflops(device)
+    with using_threads(recognizer.config.threads):  # the threads describe() ran on
+        peak = matmul_gflops(device)
     gflop = {k: 2 * v / 1e9 for k, v in macs.items()}
     total = sum(gflop.values())
     duration = info.duration or len(frames) / args.sample_fps
 
     print(f"video                     {args.video} ({info.width}x{info.height}, {duration:.2f} s)")
-    print(f"device                    {device}, batch {batch}")
+    print(f"device                    {device}, batch {batch}, {recognizer.config.threads} CPU thread(s)")
     print(f"analysed frames           {len(frames)} at {args.sample_fps:g} fps; faces {faces}")
-    print(f"detector                  {gflop['detector']:.1f} GFLOP, {detector_s:.3f} s in P/R/O-Net stages "
-          f"({gflop['detector'] / max(detector_s, 1e-9):.1f} GFLOP/s)")
-    print(f"embedder                  {gflop['embedder']:.1f} GFLOP, {embed_s:.3f} s ({gflop['embedder'] / max(embed_s, 1e-9):.1f} GFLOP/s)")
+    print(
+        f"detector                  {gflop['detector']:.1f} GFLOP, {detector_s:.3f} s in P/R/O-Net stages "
+        f"({gflop['detector'] / max(detector_s, 1e-9):.1f} GFLOP/s)"
+    )
+    print(
+        f"embedder                  {gflop['embedder']:.1f} GFLOP, {embed_s:.3f} s ({gflop['embedder'] / max(embed_s, 1e-9):.1f} GFLOP/s)"
+    )
     print(f"describe() wall           {wall:.3f} s for the analysed frames (no decoding)")
     print(f"fp32 matmul rate          {peak:.1f} GFLOP/s (2048x2048, best of 10)")
     print(f"networks at matmul rate   {total / peak:.3f} s -> at most {duration / (total / peak):.2f}x real time")
-    print(f"networks as measured      {detector_s + embed_s:.3f} s -> at most {duration / (detector_s + embed_s):.2f}x real time")
+    print(
+        f"networks as measured      {detector_s + embed_s:.3f} s -> at most {duration / (detector_s + embed_s):.2f}x real time"
+    )
     if args.bf16:
-        fp32_s, bf16_s, cosine = time_bf16(recognizer, batches, found)
-        print(f"embedder fp32 / bf16      {fp32_s:.3f} s / {bf16_s:.3f} s ({fp32_s / bf16_s:.2f}x); "
-              f"lowest cosine bf16 vs fp32 {cosine:.5f}")
+        with using_threads(recognizer.config.threads):
+            fp32_s, bf16_s, cosine = time_bf16(recognizer, batches, found)
+        print(
+            f"embedder fp32 / bf16      {fp32_s:.3f} s / {bf16_s:.3f} s ({fp32_s / bf16_s:.2f}x); "
+            f"lowest cosine bf16 vs fp32 {cosine:.5f}"
+        )
 
 
 def time_bf16(recognizer, batches: list, found: list) -> tuple[float, float, float]:
@@ -135,8 +146,12 @@ def time_bf16(recognizer, batches: list, found: list) -> tuple[float, float, flo
     from annotate.recognition.align import align_faces
 
     # one input per pipeline batch, as Embedder.embed gets them; found: the faces describe() saw
-    inputs = [((align_faces(b, f, recognizer.detector.device) / 255.0 - 0.5) / 0.5).contiguous(memory_format=torch.channels_last)
-              for b, f in zip(batches, found)]
+    inputs = [
+        ((align_faces(b, f, recognizer.detector.device) / 255.0 - 0.5) / 0.5).contiguous(
+            memory_format=torch.channels_last
+        )
+        for b, f in zip(batches, found)
+    ]
     fp32 = recognizer.embedder.net
     bf16 = copy.deepcopy(fp32).to(torch.bfloat16)
 

@@ -5,8 +5,9 @@ P100. CPU target: our detector at least 2x facenet-pytorch's on a 1280x720 frame
 
 Both run with min face 50 and default thresholds: facenet as MTCNN(keep_all=True, min_face_size=50)
 .detect(batch, landmarks=False) on a (B,H,W,3) uint8 array, ours as FaceDetector(device, min_face=50)
-.detect(list of B uint8 RGB arrays). One warm-up pass, then --repeats passes over all frames (the two
-detectors alternate); medians are reported, plus a batch-1 timing on the first frame. Same-faces check:
+.detect(list of B uint8 RGB arrays). One warm-up pass, then --repeats rounds of a pass over all frames
+by each detector, the order alternating from round to round; medians are reported, plus a batch-1
+timing on the first frame, taken the same way. Same-faces check:
 per frame, boxes are paired greedily by IoU; every face of either detector needs a partner with box
 IoU >= 0.9, else it counts as unmatched.
 
@@ -28,19 +29,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from _harness import VIDEO, alternate, medians
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-VIDEO = ROOT.parent / "shared" / "data" / "video" / "video.mp4"
 SIZES = {"1080p": (1920, 1080), "720p": (1280, 720)}
 MIN_IOU = 0.9
 
@@ -79,23 +75,12 @@ def read_frames(path: Path, count: int, size: tuple[int, int]) -> list[np.ndarra
     return [frames[i % len(frames)] for i in range(count)]
 
 
-def timed(fn: Callable[[], object], device: torch.device) -> tuple[float, object]:
-    """Seconds taken by fn() (synchronising CUDA around it) and its result."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    out = fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start, out
-
-
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N,4) x (M,4) xyxy boxes -> (N,M) IoU."""
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
     return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
@@ -144,30 +129,34 @@ def main() -> None:
         return [np.zeros((0, 4)) if boxes is None else np.asarray(boxes, np.float32) for o in out for boxes in o]
 
     ours_boxes, ref_boxes = ours_pass(), ref_pass()  # warm-up, and the results compared
-    times: dict[str, list[float]] = {"ours": [], "facenet": []}
     peak: dict[str, int] = {"ours": 0, "facenet": 0}
-    for _ in range(args.repeats):
-        for name, fn in (("ours", ours_pass), ("facenet", ref_pass)):
+
+    def measured(name: str, fn):
+        """fn, with the peak GPU memory of each call kept in ``peak``."""
+
+        def run() -> None:
             if cuda:
                 torch.cuda.reset_peak_memory_stats(device)
-            times[name].append(timed(fn, device)[0])
+            fn()
             if cuda:
                 peak[name] = max(peak[name], torch.cuda.max_memory_allocated(device))
-    single: dict[str, list[float]] = {"ours": [], "facenet": []}
+
+        return run
+
+    times = alternate(
+        {"ours": measured("ours", ours_pass), "facenet": measured("facenet", ref_pass)}, args.repeats, device
+    )
     one = {"ours": lambda: ours.detect(frames[0]), "facenet": lambda: ref.detect(frames[0], landmarks=False)}
-    for name in one:
-        one[name]()
-    for _ in range(args.repeats):
-        for name, fn in one.items():
-            single[name].append(timed(fn, device)[0])
+    for fn in one.values():
+        fn()
+    single = alternate(one, args.repeats, device)
 
     unmatched, ious = 0, []
     for a, b in zip(ours_boxes, ref_boxes):
         n, pairs = match(a, b)
         unmatched += n
         ious += pairs
-    med = {k: statistics.median(v) for k, v in times.items()}
-    med1 = {k: statistics.median(v) for k, v in single.items()}
+    med, med1 = medians(times), medians(single)
     result: dict[str, object] = {
         "video": str(args.video), "frames": len(frames), "size": "x".join(map(str, frames[0].shape[1::-1])),
         "batch": batch, "repeats": args.repeats, "device": args.device,

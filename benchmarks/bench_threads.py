@@ -30,8 +30,21 @@ BUSY = "import time\nend = time.time() + 900\nwhile time.time() < end:\n    pass
 
 
 def _command(video: Path, csv: Path, bank: Path, variant: str, sample_fps: float | None, flag: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "annotate", "video", str(video), "--no-render", "--csv", str(csv),
-           "--bank", str(bank), "--device", "cpu", "--overwrite"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "annotate",
+        "video",
+        str(video),
+        "--no-render",
+        "--csv",
+        str(csv),
+        "--bank",
+        str(bank),
+        "--device",
+        "cpu",
+        "--overwrite",
+    ]
     if sample_fps:
         cmd += ["--sample-fps", str(sample_fps)]
     if variant not in ("default", "omp") and flag:
@@ -54,8 +67,13 @@ def run_once(video: Path, bank: Path, variant: str, busy: bool, sample_fps: floa
             if competitor is not None:
                 time.sleep(0.5)  # let it take its core
             start = time.perf_counter()
-            subprocess.run(_command(video, Path(tmp) / "who.csv", bank, variant, sample_fps, flag),
-                           env=_environment(variant, flag), check=True, capture_output=True, cwd=ROOT)
+            subprocess.run(
+                _command(video, Path(tmp) / "who.csv", bank, variant, sample_fps, flag),
+                env=_environment(variant, flag),
+                check=True,
+                capture_output=True,
+                cwd=ROOT,
+            )
             return time.perf_counter() - start
         finally:
             if competitor is not None:
@@ -64,7 +82,9 @@ def run_once(video: Path, bank: Path, variant: str, busy: bool, sample_fps: floa
 
 
 def _supports_threads_flag() -> bool:
-    out = subprocess.run([sys.executable, "-m", "annotate", "video", "--help"], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "annotate", "video", "--help"], capture_output=True, text=True, cwd=ROOT
+    )
     return "--threads" in out.stdout
 
 
@@ -88,20 +108,30 @@ def main() -> None:
             for variant in order:
                 seconds = run_once(args.video, args.bank, variant, busy, args.sample_fps, flag)
                 times[(variant, busy)].append(seconds)
-                print(f"round {round_ + 1}: threads={variant} {'busy' if busy else 'idle'} {seconds:.2f} s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"round {round_ + 1}: threads={variant} {'busy' if busy else 'idle'} {seconds:.2f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     result = {f"{v} {'busy' if b else 'idle'}": statistics.median(t) for (v, b), t in times.items()}
     if args.json:
-        print(json.dumps({"times": {f"{v} {'busy' if b else 'idle'}": t for (v, b), t in times.items()}, "median": result}))
+        print(
+            json.dumps(
+                {"times": {f"{v} {'busy' if b else 'idle'}": t for (v, b), t in times.items()}, "median": result}
+            )
+        )
         return
-    print(f"{args.video.name}, --no-render{f' --sample-fps {args.sample_fps}' if args.sample_fps else ''}, "
-          f"{args.rounds} rounds, median wall s (ratio to the best in that condition); threads via "
-          f"{'--threads' if flag else 'OMP_NUM_THREADS'}")
+    print(
+        f"{args.video.name}, --no-render{f' --sample-fps {args.sample_fps}' if args.sample_fps else ''}, "
+        f"{args.rounds} rounds, median wall s (ratio to the best in that condition); threads via "
+        f"{'--threads' if flag else 'OMP_NUM_THREADS'}"
+    )
     for busy in (False, True):
         cond = "busy" if busy else "idle"
         best = min(result[f"{v} {cond}"] for v in variants)
         cells = [f"{v}: {result[f'{v} {cond}']:.2f} s ({result[f'{v} {cond}'] / best:.2f}x)" for v in variants]
         print(f"  {'beside a busy process' if busy else 'idle machine':<22} " + ", ".join(cells))
+
 
 if __name__ == "__main__":
     main()

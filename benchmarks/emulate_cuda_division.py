@@ -7,7 +7,8 @@ rounded to float32 (its CPU kernel divides). P-Net's window corners, floor((2*ce
 scale), are often whole numbers at the first scale, and the multiply lands them just under, so
 floor() loses a pixel and the cascade keeps other candidates. This script runs the CPU detector
 on every STEP-th frame of VIDEO twice: as shipped (``detect.cell_boxes`` divides by a tensor
-on the device, which is exact on both) and with that division swapped for CUDA's. It prints how
+on the device, which is exact on both) and with CUDA's division (a detector made with
+``FaceDetector(windows=cuda_style)``). It prints how
 many faces moved. On an H100, before the fix, the GPU moved 21 of 274 faces of video.mp4
 (step 2) by over 1 px, at most 4.044 px: the emulation gives exactly that.
 """
@@ -15,19 +16,14 @@ many faces moved. On an H100, before the fix, the GPU moved 21 of 274 faces of v
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from _harness import VIDEO
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench_reference import VIDEO  # noqa: E402  (../shared/data/video/video.mp4)
-
-from annotate import detect  # noqa: E402
-from annotate.media.video import VideoReader  # noqa: E402
+from annotate.detection.detect import FaceDetector
+from annotate.media.video import VideoReader
 
 
 def cuda_style(cell: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,14 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     with VideoReader(args.video) as reader:
         frames = [frame.image for frame in reader.frames()][:: args.step]
-    detector = detect.FaceDetector("cpu")
-    shipped = detector.detect(frames)
-    exact = detect.cell_boxes
-    detect.cell_boxes = cuda_style
-    try:
-        emulated = detector.detect(frames)
-    finally:
-        detect.cell_boxes = exact
+    shipped = FaceDetector("cpu").detect(frames)
+    emulated = FaceDetector("cpu", windows=cuda_style).detect(frames)
     moved, total, worst, recounted = 0, 0, 0.0, 0
     for a, b in zip(shipped, emulated):
         if len(a) != len(b) or len(b) == 0:
@@ -58,8 +48,10 @@ def main() -> None:
             continue
         offsets = np.abs(a.boxes[:, None] - b.boxes[None]).max(-1).min(1)
         moved, total, worst = moved + int((offsets > 1).sum()), total + len(a), max(worst, float(offsets.max()))
-    print(f"{len(frames)} frames: {moved} of {total} faces moved by over 1 px with CUDA's division, at most {worst:.3f} px; "
-          f"{recounted} frames found another number of faces")
+    print(
+        f"{len(frames)} frames: {moved} of {total} faces moved by over 1 px with CUDA's division, at most {worst:.3f} px; "
+        f"{recounted} frames found another number of faces"
+    )
 
 
 if __name__ == "__main__":

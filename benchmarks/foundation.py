@@ -9,34 +9,27 @@ throwaway environment of tests/fixtures/reference/README.md, plus onnx and onnxr
     /tmp/fnp-venv/bin/pip install onnx onnxruntime typer tqdm
     PYTHONPATH=.:tests/fixtures/reference/shim /tmp/fnp-venv/bin/python benchmarks/foundation.py
 
-A reference that cannot be imported is reported as missing, and its ratio is left out.
+A reference that cannot be imported is reported as missing, and its ratio is left out. Each
+pair is timed in --repeats rounds whose order alternates, after two warm-up calls of each.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _harness import ROOT, VIDEO, alternate, medians
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-VIDEO = ROOT.parent / "shared" / "data" / "video" / "video.mp4"
 
-
-def median_ms(fn, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+def median_ms(runs: dict, repeats: int, device: str, warmup: int = 2) -> dict[str, float]:
+    """name -> median milliseconds of each of ``runs``, after ``warmup`` calls of each."""
+    for fn in runs.values():
+        for _ in range(warmup):
+            fn()
+    return {name: 1000 * seconds for name, seconds in medians(alternate(runs, repeats, device)).items()}
 
 
 def frame_1280x720() -> tuple[np.ndarray, str]:
@@ -60,40 +53,48 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
 
-    from annotate.recognition.align import align_faces
     from annotate.detection.detect import FaceDetector
+    from annotate.recognition.align import align_faces
     from annotate.recognition.embed import Embedder
 
     result: dict[str, object] = {"device": args.device, "torch_threads": torch.get_num_threads()}
     image, what = frame_1280x720()
     result["detect_input"] = what
     ours = FaceDetector(args.device)
-    result["detect_ms"] = median_ms(lambda: ours.detect(image), args.repeats)
-    result["faces"] = len(ours.detect(image)[0])
+    detect = {"ours": lambda: ours.detect(image)}
     try:
         from facenet_pytorch import MTCNN
 
         ref = MTCNN(keep_all=True, min_face_size=50, device=args.device)
-        result["facenet_detect_ms"] = median_ms(lambda: ref.detect(image, landmarks=True), args.repeats)
-        result["detect_speedup_vs_facenet"] = result["facenet_detect_ms"] / result["detect_ms"]
+        detect["facenet"] = lambda: ref.detect(image, landmarks=True)
     except ImportError as exc:
         result["facenet_detect_ms"] = f"missing: {exc}"
+    ms = median_ms(detect, args.repeats, args.device)
+    result["detect_ms"] = ms["ours"]
+    result["faces"] = len(ours.detect(image)[0])
+    if "facenet" in ms:
+        result["facenet_detect_ms"] = ms["facenet"]
+        result["detect_speedup_vs_facenet"] = ms["facenet"] / ms["ours"]
 
     embedder = Embedder("w600k_mbf", device=args.device)
     faces = ours.detect(image)[0].largest()
     crop = align_faces(image, [faces])
     batch = crop.repeat(32, 1, 1, 1)
-    result["embed32_ms"] = median_ms(lambda: embedder.embed(batch), args.repeats)
+    embed = {"ours": lambda: embedder.embed(batch)}
     try:
         import onnxruntime as ort
 
         session = ort.InferenceSession(str(embedder.weights.path), providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
-        x = ((batch.numpy() / 255.0 - 0.5) / 0.5).astype(np.float32)
-        result["onnxruntime_embed32_ms"] = median_ms(lambda: session.run(None, {name: x}), args.repeats)
-        result["embed_speedup_vs_onnxruntime"] = result["onnxruntime_embed32_ms"] / result["embed32_ms"]
+        x = ((batch.cpu().numpy() / 255.0 - 0.5) / 0.5).astype(np.float32)
+        embed["onnxruntime"] = lambda: session.run(None, {name: x})
     except ImportError as exc:
         result["onnxruntime_embed32_ms"] = f"missing: {exc}"
+    ms = median_ms(embed, args.repeats, args.device)
+    result["embed32_ms"] = ms["ours"]
+    if "onnxruntime" in ms:
+        result["onnxruntime_embed32_ms"] = ms["onnxruntime"]
+        result["embed_speedup_vs_onnxruntime"] = ms["onnxruntime"] / ms["ours"]
     print(json.dumps(result, indent=2))
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image
-
 from conftest import ROOT
+from PIL import Image
 
 SIZE = (640, 360)  # upright width, height
 FPS = 25
@@ -28,7 +27,9 @@ class Scene:
 def portraits() -> tuple[np.ndarray, np.ndarray]:
     """Head-and-shoulders crops of the two portraits, faces about 90 px wide."""
     astronaut = Image.open(ROOT / "samples" / "astronaut.png").convert("RGB").crop((120, 10, 330, 260))
-    hopper = Image.open(ROOT / "samples" / "grace_hopper.jpg").convert("RGB").crop((110, 50, 420, 420)).resize((210, 250))
+    hopper = (
+        Image.open(ROOT / "samples" / "grace_hopper.jpg").convert("RGB").crop((110, 50, 420, 420)).resize((210, 250))
+    )
     return np.asarray(astronaut), np.asarray(hopper)
 
 
@@ -127,8 +128,12 @@ def stream_dump(path: Path) -> dict:
                 audio.append((packet.pts, bytes(packet)))
         frames = sum(1 for _ in container.decode(video=0)) if container.seek(0) is None else 0
         return {
-            "pts": sorted(pts), "time_base": video.time_base, "size": (video.width, video.height),
-            "frames": frames, "audio": audio, "duration": container.duration,
+            "pts": sorted(pts),
+            "time_base": video.time_base,
+            "size": (video.width, video.height),
+            "frames": frames,
+            "audio": audio,
+            "duration": container.duration,
         }
 
 

@@ -29,8 +29,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clips import make_clip  # noqa: E402
-from conftest import ROOT, SHARED, run_cli  # noqa: E402
+from clips import make_clip
+from conftest import ROOT, SHARED, run_cli
 
 GOLDEN = ROOT / "tests" / "fixtures" / "golden"
 HAMILTON = {"Lin-Manuel Miranda": "lin-manuel-miranda.png", "Alex Lacamoire": "alex-lacamoire.png"}
@@ -75,8 +75,18 @@ def _cli(*args: object) -> None:
 def photos(work: Path) -> dict[str, str]:
     """Outputs of the photo job on samples/photos: file name -> text, or pixel sha256 for images."""
     out = work / "photos-out"
-    _cli("photos", ROOT / "samples" / "photos", "--out", out, "--detections", out / "faces.jsonl", "--bank", demo_bank(work),
-         "--device", "cpu")
+    _cli(
+        "photos",
+        ROOT / "samples" / "photos",
+        "--out",
+        out,
+        "--detections",
+        out / "faces.jsonl",
+        "--bank",
+        demo_bank(work),
+        "--device",
+        "cpu",
+    )
     result = {name: (out / name).read_text(encoding="utf-8") for name in ("faces.csv", "faces.jsonl")}
     for image in sorted(p for p in out.rglob("*") if p.suffix.lower() in {".jpg", ".png"}):
         result[image.relative_to(out).as_posix()] = image_hash(image)
@@ -99,9 +109,26 @@ def videos(work: Path) -> dict[str, Path]:
 def video(work: Path, name: str, source: Path, bank: Path) -> dict[str, object]:
     """Outputs of the video job on one video (every unknown person included in the timeline)."""
     out, who, det = work / f"{name}-named.mp4", work / f"{name}.csv", work / f"{name}.jsonl"
-    _cli("video", source, "--out", out, "--csv", who, "--detections", det, "--include-unknown",
-         "--bank", bank, "--device", "cpu")
-    return {"csv": who.read_text(encoding="utf-8"), "jsonl": det.read_text(encoding="utf-8"), "frames": frame_hashes(out)}
+    _cli(
+        "video",
+        source,
+        "--out",
+        out,
+        "--csv",
+        who,
+        "--detections",
+        det,
+        "--include-unknown",
+        "--bank",
+        bank,
+        "--device",
+        "cpu",
+    )
+    return {
+        "csv": who.read_text(encoding="utf-8"),
+        "jsonl": det.read_text(encoding="utf-8"),
+        "frames": frame_hashes(out),
+    }
 
 
 def _numbers_close(a: str, b: str) -> bool:
@@ -130,10 +157,15 @@ def differences(kind: str, want: str, got: str) -> list[str]:
         rows = [list(csv.reader(io.StringIO(text))) for text in (want, got)]
         cells = [{f"{r}:{c}": v for r, row in enumerate(t) for c, v in enumerate(row)} for t in rows]
     else:
-        cells = [{f"{n}{k}": v for n, line in enumerate(t.splitlines()) for k, v in _flat(json.loads(line)).items()}
-                 for t in (want, got)]
-    out = [f"{key}: {cells[0].get(key)} != {cells[1].get(key)}" for key in sorted(set(cells[0]) | set(cells[1]))
-           if cells[0].get(key) is None or cells[1].get(key) is None or not _numbers_close(cells[0][key], cells[1][key])]
+        cells = [
+            {f"{n}{k}": v for n, line in enumerate(t.splitlines()) for k, v in _flat(json.loads(line)).items()}
+            for t in (want, got)
+        ]
+    out = [
+        f"{key}: {cells[0].get(key)} != {cells[1].get(key)}"
+        for key in sorted(set(cells[0]) | set(cells[1]))
+        if cells[0].get(key) is None or cells[1].get(key) is None or not _numbers_close(cells[0][key], cells[1][key])
+    ]
     return out[:10]
 
 
@@ -147,7 +179,9 @@ def record() -> None:
         (GOLDEN / "photos.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         for name, (source, bank) in videos(work).items():
             outputs = video(work, name, source, bank)
-            (GOLDEN / f"{name}.json").write_text(json.dumps(outputs, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            (GOLDEN / f"{name}.json").write_text(
+                json.dumps(outputs, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
             print(f"recorded {name}: {len(outputs['frames'])} frames")
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from conftest import ROOT, needs_shared, read_rgb
 from PIL import Image
 
-from annotate.recognition.align import ARCFACE_TEMPLATE, align_faces, estimate_similarity, warp
 from annotate.detection.detect import FaceDetector
 from annotate.faces import Faces
-from conftest import ROOT, needs_shared, read_rgb
+from annotate.recognition.align import ARCFACE_TEMPLATE, align_faces, estimate_similarity, warp
 
 
 def similarity(scale: float, angle: float, tx: float, ty: float) -> np.ndarray:
@@ -109,7 +109,11 @@ def test_warping_patches_equals_warping_whole_images():
     edge = Faces(faces.boxes[:1], faces.scores[:1], faces.landmarks[:1] - faces.landmarks[:1, :, :1].min() + 5)
     for found in (faces, edge):  # the second hangs off the left border
         fast = align_faces([image, image[::-1].copy()], [found, Faces.empty()])
-        plain = warp(torch.from_numpy(image.copy())[None], torch.zeros(len(found), dtype=torch.long), estimate_similarity(found.landmarks))
+        plain = warp(
+            torch.from_numpy(image.copy())[None],
+            torch.zeros(len(found), dtype=torch.long),
+            estimate_similarity(found.landmarks),
+        )
         assert fast.shape == plain.shape == (len(found), 3, 112, 112)
         # float32 grid coordinates of a 1000 px image carry ~1e-4 px of rounding: ~0.01 grey levels
         assert (fast - plain).abs().max() < 0.05

@@ -6,11 +6,12 @@ import shutil
 
 import numpy as np
 import pytest
-
-from annotate.errors import BankError
-from annotate.recognition.bank import BANK_FILE, FaceBank, build, quality_problems
-from annotate.recognition.recognizer import Recognizer, load_bank
 from conftest import ROOT, run_cli
+
+from annotate.errors import BankError, BankModelError
+from annotate.recognition.bank import BANK_FILE, FaceBank, build, quality_problems
+from annotate.recognition.loading import load_bank, open_bank
+from annotate.recognition.recognizer import Recognizer
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,15 @@ class CountingEmbed:
 
 def build_with(recognizer, root, previous=None):
     counter = CountingEmbed(recognizer)
-    emb = recognizer.embedder
-    return build(root, counter, emb.name, emb.weights.sha256, previous), counter
+    return build(root, counter, recognizer.model_name, recognizer.model_sha256, previous), counter
+
+
+def photos_cli(bank, tmp_path, *options):
+    """`annotate photos` on one sample photo with ``--bank bank``, a table only."""
+    photo = ROOT / "samples" / "photos" / "grace_hopper_gray.jpg"
+    return run_cli(
+        "photos", photo, "--csv", tmp_path / "faces.csv", "--overwrite", "--bank", bank, "--device", "cpu", *options
+    )
 
 
 def test_build_makes_one_unit_vector_per_label(recognizer, bank_dir, tmp_path):
@@ -96,7 +104,9 @@ def test_mislabel_warning(recognizer, bank_dir):
     assert problems[0].startswith("Eileen Collins/oops.jpg: looks more like 'Grace Hopper'"), problems
     # the wrong photo also pulls Eileen Collins's mean towards Grace Hopper's (cosine ~0.33,
     # at the threshold), which may add the duplicate-label warning; nothing else may appear
-    assert all(p.startswith("'Eileen Collins' and 'Grace Hopper' look like the same person") for p in problems[1:]), problems
+    assert all(p.startswith("'Eileen Collins' and 'Grace Hopper' look like the same person") for p in problems[1:]), (
+        problems
+    )
 
 
 def test_single_image_and_duplicate_label_warnings(recognizer, bank_dir):
@@ -109,31 +119,47 @@ def test_single_image_and_duplicate_label_warnings(recognizer, bank_dir):
     assert not any("Grace Hopper" in p for p in problems)
 
 
-def test_bank_of_another_model_must_be_rebuilt(recognizer, bank_dir):
+def test_bank_of_another_model_must_be_rebuilt(recognizer, bank_dir, tmp_path):
     report, _ = build_with(recognizer, bank_dir)
     other = FaceBank(*[getattr(report.bank, f) for f in ("labels", "embeddings", "counts")], "w600k_r50", "ab" * 32)
     other.save(bank_dir / BANK_FILE)
-    with pytest.raises(BankError, match="rebuild it: annotate bank build"):
-        load_bank(Recognizer(device="cpu"), bank_dir)
+    with pytest.raises(BankModelError, match="built with model w600k_r50"):
+        load_bank(bank_dir, recognizer)
+    # the command line words the advice
+    code, _, err = photos_cli(bank_dir, tmp_path)
+    assert code == 2 and "rebuild it: annotate bank build" in err and "Traceback" not in err
 
 
-def test_load_bank_builds_then_reuses(bank_dir):
-    recognizer = Recognizer(device="cpu")
-    assert load_bank(recognizer, bank_dir) is not None
-    assert (bank_dir / BANK_FILE).is_file() and recognizer.bank.labels == ("Eileen Collins", "Grace Hopper")
-    assert load_bank(recognizer, bank_dir) is None, "an up-to-date bank is used as it is"
+def test_open_bank_builds_in_memory_and_the_cli_saves_it(recognizer, bank_dir, tmp_path):
+    loaded = open_bank(bank_dir, recognizer)
+    assert loaded.report is not None and loaded.file == bank_dir / BANK_FILE
+    assert loaded.bank.labels == ("Eileen Collins", "Grace Hopper") and len(loaded.report.embedded) == 6
+    assert not (bank_dir / BANK_FILE).exists(), "open_bank writes nothing"
+    code, _, err = photos_cli(bank_dir, tmp_path)
+    assert code == 0, err
+    assert (bank_dir / BANK_FILE).is_file(), "the command line saves the refreshed bank beside its photos"
     assert FaceBank.load(bank_dir / BANK_FILE).min_face == 50
+    again = open_bank(bank_dir, recognizer)
+    assert again.report is None, "an up-to-date bank is used as it is"
+    assert again.bank.labels == ("Eileen Collins", "Grace Hopper")
 
 
-def test_a_bank_embedded_with_another_min_face_is_embedded_again(bank_dir):
+def test_a_bank_embedded_with_another_min_face_is_embedded_again(recognizer, bank_dir):
     # the smallest face decides which faces a photo gives, so cached embeddings of another
     # --min-face are not reused
-    assert load_bank(Recognizer(device="cpu"), bank_dir) is not None
+    first = open_bank(bank_dir, recognizer)
+    assert first.report is not None
+    first.bank.save(first.file)  # as the command line does
+    before = first.file.read_bytes()
     smaller = Recognizer(device="cpu", min_face=30)
-    report = load_bank(smaller, bank_dir)
+    loaded = open_bank(bank_dir, smaller)
+    report = loaded.report
     assert report is not None and report.reused == 0 and len(report.embedded) == len(report.bank.image_paths) > 0
+    assert report.bank.min_face == 30
+    assert first.file.read_bytes() == before, "open_bank writes nothing"
+    loaded.bank.save(loaded.file)
     assert FaceBank.load(bank_dir / BANK_FILE).min_face == 30
-    assert load_bank(smaller, bank_dir) is None
+    assert open_bank(bank_dir, smaller).report is None
 
 
 def test_unreadable_bank_file(tmp_path):
@@ -155,19 +181,20 @@ def test_cli_build_and_list(bank_dir):
 
 
 def test_a_bank_file_is_used_as_it_is_and_never_emptied(recognizer, bank_dir, tmp_path):
-    # `bank build FOLDER --bank elsewhere/team.npz`, then `--bank elsewhere/team.npz`: the folder
+    # `bank build FOLDER -o elsewhere/team.npz`, then `--bank elsewhere/team.npz`: the folder
     # beside the file has no label folders, and the file must not be rebuilt from it
     file = tmp_path / "elsewhere" / "team.npz"
-    code, _, err = run_cli("bank", "build", bank_dir, "--bank", file, "--device", "cpu")
+    code, _, err = run_cli("bank", "build", bank_dir, "-o", file, "--device", "cpu")
     assert code == 0, err
     before = file.read_bytes()
-    assert load_bank(recognizer, file) is None
-    assert list(recognizer.bank.labels) == ["Eileen Collins", "Grace Hopper"]
+    loaded = open_bank(file, recognizer)
+    assert loaded.report is None and loaded.file == file
+    assert list(loaded.bank.labels) == ["Eileen Collins", "Grace Hopper"]
     assert file.read_bytes() == before
-    with pytest.raises(BankError, match="no face bank file"):
-        load_bank(recognizer, tmp_path / "missing.npz")
+    with pytest.raises(BankError, match=r"face bank file .*missing\.npz not found"):
+        load_bank(tmp_path / "missing.npz", recognizer)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(BankError, match="no faces found"):
-        load_bank(recognizer, empty)
+        load_bank(empty, recognizer)
     assert not (empty / "facebank.npz").exists()

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT, load_source, pixel_sha256, read_rgb
 
 from annotate.detection.detect import FaceDetector
 from annotate.errors import InputError
 from annotate.faces import Faces
-from conftest import ROOT, load_source, pixel_sha256, read_rgb
 
 REFERENCE = json.loads((ROOT / "tests" / "fixtures" / "mtcnn_reference.json").read_text())
 CASES = [(c["min_face"], image) for c in REFERENCE["configs"] for image in c["images"]]
@@ -19,7 +19,9 @@ CASES = [(c["min_face"], image) for c in REFERENCE["configs"] for image in c["im
 
 @pytest.fixture(scope="module")
 def detectors() -> dict[int, FaceDetector]:
-    return {c["min_face"]: FaceDetector("cpu", c["min_face"], c["thresholds"], c["factor"]) for c in REFERENCE["configs"]}
+    return {
+        c["min_face"]: FaceDetector("cpu", c["min_face"], c["thresholds"], c["factor"]) for c in REFERENCE["configs"]
+    }
 
 
 def assert_matches_reference(faces: Faces, ref: dict) -> None:
@@ -69,7 +71,7 @@ def test_mixed_sizes_keep_input_order(detector):
 
 
 def test_summed_area_table_is_exact_and_reuse_leaves_nothing_behind(detector, monkeypatch):
-    from annotate import resample
+    from annotate.detection import resample
     from annotate.detection.resample import integral
 
     rng = np.random.default_rng(0)
@@ -132,9 +134,7 @@ def test_bad_settings_raise_input_error():
 
 def test_largest_compares_the_area_inside_the_image():
     # a face cut by the left border has the larger box, but less of it is in the picture
-    faces = Faces(
-        np.array([[-150.0, 10, 50, 210], [100, 20, 250, 170]]), np.array([0.99, 0.98]), np.zeros((2, 5, 2))
-    )
+    faces = Faces(np.array([[-150.0, 10, 50, 210], [100, 20, 250, 170]]), np.array([0.99, 0.98]), np.zeros((2, 5, 2)))
     assert faces.largest().boxes[0, 0] == -150  # raw box area: 200x200 against 150x150
     np.testing.assert_array_equal(faces.largest((300, 300)).boxes[0], [100, 20, 250, 170])
     assert len(Faces.empty().largest((300, 300))) == 0
@@ -159,8 +159,9 @@ def test_pnet_windows_divide_exactly_as_numpy_float32(detector):
 
 def test_running_out_of_gpu_memory_halves_the_batch_and_finds_the_same_faces(detector):
     # a detector that behaves as on CUDA, where more than two frames at once do not fit
-    from annotate.errors import DeviceError
     from clips import Scene, compose, portraits
+
+    from annotate.errors import DeviceError
 
     people = portraits()
     frames = [compose(t, Scene(), people) for t in (0.2, 0.6, 1.1, 1.5, 2.4)]
@@ -181,8 +182,12 @@ def test_running_out_of_gpu_memory_halves_the_batch_and_finds_the_same_faces(det
         found = gpu_like.detect(frames)
         assert [len(f) for f in found] == [len(f) for f in expected]
         for a, b in zip(found, expected):
-            np.testing.assert_array_equal(a.boxes, b.boxes)
-    assert tried == [5, 2, 2, 1] + [2, 2, 1]  # the second call starts at the size that fitted
+            # not bit for bit: a smaller batch changes how R-Net and O-Net group the candidates,
+            # hence the float summation order (and, on CPUs with AVX-512/AMX, which oneDNN
+            # kernel runs), which moves boxes by ~1.5e-5 px
+            np.testing.assert_allclose(a.boxes, b.boxes, rtol=0, atol=1e-3)
+            np.testing.assert_allclose(a.scores, b.scores, rtol=0, atol=1e-5)
+    assert tried == [5, 2, 2, 1, 2, 2, 1]  # the second call (the last three) starts at the size that fitted
     limit = 0
     with pytest.raises(DeviceError, match=r"ran out of memory detecting faces in one 640x360 image; .*--device cpu"):
         gpu_like.detect(frames[:1])

@@ -16,7 +16,6 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from clips import Scene, compose, make_clip, portraits
 from conftest import SHARED, run_cli, video_frames
 
@@ -87,7 +86,9 @@ def test_embedder_on_the_gpu_matches_the_cpu(embedder, detector, device, precisi
 
 def timeline_and_faces(bank, clip, tmp_path, *args):
     who, per_frame = tmp_path / "who.csv", tmp_path / "faces.jsonl"
-    code, _, stderr = run_cli("video", clip, "--no-render", "--csv", who, "--detections", per_frame, "--bank", bank, "--overwrite", *args)
+    code, _, stderr = run_cli(
+        "video", clip, "--no-render", "--csv", who, "--detections", per_frame, "--bank", bank, "--overwrite", *args
+    )
     assert code == 0, stderr
     with open(who, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

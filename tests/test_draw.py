@@ -10,10 +10,11 @@ import pytest
 from fontTools.ttLib import TTFont
 from PIL import ImageFont
 
-from annotate import draw, resources
-from annotate.drawing.draw import UNKNOWN, draw_faces, label_colour
+from annotate.drawing import draw
+from annotate.drawing.draw import draw_faces, label_colour
 from annotate.errors import AnnotateError
 from annotate.faces import Faces
+from annotate.runtime import resources
 
 NAMES = "Zoë Łukasz 张伟 山田太郎 김민준"
 ABSENT = "\ue000"  # private use: in no font we ship, so it renders as .notdef
@@ -37,6 +38,16 @@ def make_faces(*specs: tuple[list[float], np.ndarray]) -> Faces:
     boxes = np.array([b for b, _ in specs], dtype=np.float32).reshape(-1, 4)
     marks = np.array([m for _, m in specs], dtype=np.float32).reshape(-1, 5, 2)
     return Faces(boxes, np.ones(len(boxes)), marks)
+
+
+def named(faces: Faces, labels, sims=None, tracks=None) -> Faces:
+    """``faces`` with a labels column (None: Unknown) and, if given, similarities and tracks."""
+    columns: dict[str, object] = {"labels": tuple(labels)}
+    if sims is not None:
+        columns["similarities"] = sims
+    if tracks is not None:
+        columns["tracks"] = tracks
+    return faces.with_columns(**columns)
 
 
 def canvas(h: int, w: int) -> np.ndarray:
@@ -88,7 +99,7 @@ def test_pillow_default_font_would_not_do() -> None:
 def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setattr(resources, "font_path", lambda: tmp_path / "gone.ttf")
     with pytest.raises(AnnotateError, match="font"):
-        draw_faces(canvas(200, 200), make_faces(face(50, 80, 60)), ["Zoë"])
+        draw_faces(canvas(200, 200), named(make_faces(face(50, 80, 60)), ["Zoë"]))
 
 
 def test_importing_loads_no_font() -> None:
@@ -104,8 +115,7 @@ def test_label_colours_are_stable_distinct_and_grey_for_unknown() -> None:
     assert label_colour("Eileen Collins") == (57, 230, 223)  # regression guard: sha256-based, not hash()
     assert label_colour("张伟") != label_colour("Zoë Łukasz")
     assert label_colour("Eileen Collins") != label_colour("Grace Hopper")
-    assert label_colour(UNKNOWN) == (128, 128, 128)
-    assert label_colour("Unknown 3") == (128, 128, 128)
+    assert label_colour(None) == (128, 128, 128)  # Unknown: no bank label
     r, g, b = label_colour("Grace Hopper")
     assert max(r, g, b) - min(r, g, b) > 100  # saturated
 
@@ -113,8 +123,14 @@ def test_label_colours_are_stable_distinct_and_grey_for_unknown() -> None:
 def test_label_colour_is_the_same_in_another_process() -> None:
     code = "from annotate.drawing.draw import label_colour; print(label_colour('Zoë Łukasz'))"
     env = {"PYTHONHASHSEED": "12345", "PATH": ""}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
-                         cwd=resources.source_checkout())
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=resources.source_checkout(),
+    )
     assert out.stdout.strip() == str(label_colour("Zoë Łukasz"))
 
 
@@ -124,7 +140,7 @@ def test_label_colour_is_the_same_in_another_process() -> None:
 def test_box_edges_label_above_and_landmarks() -> None:
     image = canvas(400, 400)
     spec = face(100, 150, 120)
-    out = draw_faces(image, make_faces(spec), ["Eileen Collins"], np.array([0.62]))
+    out = draw_faces(image, named(make_faces(spec), ["Eileen Collins"], np.array([0.62])))
     colour = label_colour("Eileen Collins")
     (x1, y1, x2, y2), marks = spec
     my, mx = int((y1 + y2) / 2), int((x1 + x2) / 2)
@@ -143,7 +159,7 @@ def test_box_edges_label_above_and_landmarks() -> None:
 
 def test_label_goes_inside_the_box_at_the_top_edge() -> None:
     spec = face(100, 0, 120)
-    out = draw_faces(canvas(400, 400), make_faces(spec), ["Eileen Collins"])
+    out = draw_faces(canvas(400, 400), named(make_faces(spec), ["Eileen Collins"]))
     colour = label_colour("Eileen Collins")
     style = draw._Style.for_face(120, 400)
     # just inside the box's left and top outline: label fill, not background
@@ -151,26 +167,28 @@ def test_label_goes_inside_the_box_at_the_top_edge() -> None:
     assert is_colour(out, x, y, colour)
     assert run_length(out, 101, 0, 0, 1, colour) > 14  # label height + line, not just a line
     # without the top edge the same spot is background
-    moved = draw_faces(canvas(400, 400), make_faces(face(100, 100, 120)), ["Eileen Collins"])
+    moved = draw_faces(canvas(400, 400), named(make_faces(face(100, 100, 120)), ["Eileen Collins"]))
     assert is_colour(moved, x, 100 + style.line + 1, BG)
 
 
-def test_empty_label_draws_box_but_no_text_and_similarity_widens_label() -> None:
+def test_unmatched_faces_draw_box_but_no_text_and_similarity_widens_label() -> None:
     spec = face(100, 150, 120)
-    blank = draw_faces(canvas(400, 400), make_faces(spec), [""])
+    blank = draw_faces(canvas(400, 400), make_faces(spec))  # no labels column: never matched
     assert is_colour(blank, 101, 149, BG)
-    assert is_colour(blank, 100, 200, label_colour(""))
-    plain = draw_faces(canvas(400, 400), make_faces(spec), ["Zoë"], np.array([np.nan]))
-    scored = draw_faces(canvas(400, 400), make_faces(spec), ["Zoë"], np.array([0.62]))
+    assert is_colour(blank, 100, 200, label_colour(None))
+    plain = draw_faces(canvas(400, 400), named(make_faces(spec), ["Zoë"], np.array([np.nan])))
+    scored = draw_faces(canvas(400, 400), named(make_faces(spec), ["Zoë"], np.array([0.62])))
     colour = label_colour("Zoë")
     assert run_length(scored, 100, 148, 1, 0, colour) > run_length(plain, 100, 148, 1, 0, colour)
+    hidden = draw_faces(canvas(400, 400), named(make_faces(spec), ["Zoë"], np.array([0.62])), similarity=False)
+    np.testing.assert_array_equal(hidden, plain)
 
 
 def test_sizes_grow_with_face_width() -> None:
     measured = {}
     for w in (50, 1000):
-        (x1, y1, x2, y2), marks = spec = face(400, 600, w)
-        out = draw_faces(canvas(2000, 2000), make_faces(spec), ["Grace Hopper"])
+        (x1, y1, _x2, y2), marks = spec = face(400, 600, w)
+        out = draw_faces(canvas(2000, 2000), named(make_faces(spec), ["Grace Hopper"]))
         colour = label_colour("Grace Hopper")
         line = run_length(out, int(x1), int((y1 + y2) / 2), 1, 0, colour)
         label = run_length(out, int(x1) + 1, int(y1) - 1, 0, -1, colour)
@@ -184,18 +202,25 @@ def test_sizes_grow_with_face_width() -> None:
 
 def test_unknown_is_grey_on_the_image() -> None:
     spec = face(100, 150, 120)
-    out = draw_faces(canvas(400, 400), make_faces(spec), [UNKNOWN])
+    out = draw_faces(canvas(400, 400), named(make_faces(spec), [None]))
     assert is_colour(out, 100, 200, (128, 128, 128))
+    assert is_colour(out, 101, 149, (128, 128, 128))  # the "Unknown" label above the box
+    # an unknown person of a video ("Unknown #3") is grey too
+    tracked = draw_faces(canvas(400, 400), named(make_faces(spec), [None], tracks=[3]))
+    assert is_colour(tracked, 100, 200, (128, 128, 128))
+    assert run_length(tracked, 100, 148, 1, 0, (128, 128, 128)) > run_length(out, 100, 148, 1, 0, (128, 128, 128))
 
 
 def test_input_untouched_and_empty_faces_copy() -> None:
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)
     before = image.copy()
-    out = draw_faces(image, make_faces(face(100, 100, 80), face(10, 200, 50)), ["张伟", UNKNOWN], np.array([0.7, 0.1]))
+    out = draw_faces(
+        image, named(make_faces(face(100, 100, 80), face(10, 200, 50)), ["张伟", None], np.array([0.7, 0.1]))
+    )
     np.testing.assert_array_equal(image, before)
     assert out.shape == image.shape and out.dtype == np.uint8 and not np.array_equal(out, image)
-    same = draw_faces(image, Faces.empty(), [])
+    same = draw_faces(image, Faces.empty())
     np.testing.assert_array_equal(same, image)
     assert same is not image and not np.shares_memory(same, image)
 
@@ -208,24 +233,28 @@ def test_faces_partly_or_wholly_outside_do_not_crash() -> None:
         face(500, 500, 40),  # wholly outside
         face(-5, 100, 60),  # left edge: label clamped into the image
     ]
-    faces = make_faces(*specs)
-    out = draw_faces(canvas(300, 300), faces, ["Zoë", "山田太郎", "김민준", "x", "Łukasz"], np.array([0.5, np.inf, 0.3, 1, -0.2]))
+    faces = named(
+        make_faces(*specs), ["Zoë", "山田太郎", "김민준", "x", "Łukasz"], np.array([0.5, np.inf, 0.3, 1, -0.2])
+    )
+    out = draw_faces(canvas(300, 300), faces)
     assert out.shape == (300, 300, 3)
     assert is_colour(out, 0, 99, label_colour("Łukasz"))  # label pulled right to x=0
     nan_faces = Faces(np.full((1, 4), np.nan), np.ones(1), np.full((1, 5, 2), np.nan))
-    np.testing.assert_array_equal(draw_faces(canvas(50, 50), nan_faces, ["a"]), canvas(50, 50))
+    np.testing.assert_array_equal(draw_faces(canvas(50, 50), named(nan_faces, ["a"])), canvas(50, 50))
 
 
 def test_bad_arguments_are_value_errors() -> None:
     faces = make_faces(face(10, 10, 50))
+    # a label or similarity count that does not fit the faces cannot reach the drawing: the
+    # Faces table refuses it
     with pytest.raises(ValueError, match="labels"):
-        draw_faces(canvas(100, 100), faces, [])
+        named(faces, [])
     with pytest.raises(ValueError, match="similarities"):
-        draw_faces(canvas(100, 100), faces, ["a"], np.array([0.1, 0.2]))
+        named(faces, ["a"], np.array([0.1, 0.2]))
     with pytest.raises(ValueError, match="uint8"):
-        draw_faces(np.zeros((100, 100, 3), np.float32), faces, ["a"])
+        draw_faces(np.zeros((100, 100, 3), np.float32), named(faces, ["a"]))
     with pytest.raises(ValueError, match="uint8"):
-        draw_faces(np.zeros((100, 100), np.uint8), faces, ["a"])
+        draw_faces(np.zeros((100, 100), np.uint8), named(faces, ["a"]))
 
 
 def test_painting_regions_gives_the_pixels_of_painting_the_whole_image() -> None:
@@ -233,7 +262,7 @@ def test_painting_regions_gives_the_pixels_of_painting_the_whole_image() -> None
     # other; the plain path paints the whole image. Random layouts: edges, overlaps, tiny and
     # huge faces, tall glyphs.
     rng = np.random.default_rng(0)
-    names = ["Zoë", "山田太郎", "김민준", "Łukasz", "Unknown", "", "ÅÉgjy", "x" * 30, ABSENT]
+    names = ["Zoë", "山田太郎", "김민준", "Łukasz", None, "", "ÅÉgjy", "x" * 30, ABSENT]  # None: Unknown
     crops = 0
     for trial in range(60):
         h, w = int(rng.integers(120, 720)), int(rng.integers(120, 1280))
@@ -241,11 +270,12 @@ def test_painting_regions_gives_the_pixels_of_painting_the_whole_image() -> None
         n = int(rng.integers(1, 9))
         specs = [face(rng.uniform(-80, w), rng.uniform(-80, h), rng.uniform(8, 400)) for _ in range(n)]
         specs[0] = face(rng.uniform(0.5, 3.5), rng.uniform(0.5, 3.5), 60.3)  # near the corner, fractional
-        faces = make_faces(*specs)
         labels = [names[int(i)] for i in rng.integers(0, len(names), n)]
         sims = rng.uniform(-1, 1, n)
-        fast = draw_faces(image, faces, labels, sims)
-        plain = draw_faces(image, faces, labels, sims, region=False)
+        tracks = np.arange(1, n + 1) if trial % 2 else None  # in a video: "Unknown #k"
+        faces = named(make_faces(*specs), labels, sims, tracks) if trial % 7 else make_faces(*specs)
+        fast = draw_faces(image, faces)
+        plain = draw_faces(image, faces, region=False)
         np.testing.assert_array_equal(fast, plain, err_msg=f"trial {trial}")
-        crops += len(draw.plan_patches(faces, labels, sims, w, h))
+        crops += len(draw.plan_patches(faces, w, h))
     assert crops > 60  # many layouts were painted as several crops

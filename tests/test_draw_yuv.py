@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 from av.video.reformatter import VideoReformatter
-from test_draw import ABSENT, face, make_faces
+from test_draw import ABSENT, face, make_faces, named
 
 from annotate.drawing.draw import draw_faces
 from annotate.drawing.draw_yuv import draw_faces_yuv
@@ -36,7 +36,7 @@ def split(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("matrix", [None, 1])  # swscale's default (BT.601), BT.709
 def test_only_painted_samples_change_and_they_change_as_on_the_whole_frame(matrix) -> None:
     rng = np.random.default_rng(1)
-    names = ["Zoë", "山田太郎", "Łukasz", "Unknown #3", "", "ÅÉgjy", ABSENT]
+    names = ["Zoë", "山田太郎", "Łukasz", None, "", "ÅÉgjy", ABSENT]  # None: Unknown ("Unknown #k" with tracks)
     changed_anything = 0
     for trial in range(30):
         h, w = 2 * int(rng.integers(60, 360)), 2 * int(rng.integers(60, 640))
@@ -48,10 +48,11 @@ def test_only_painted_samples_change_and_they_change_as_on_the_whole_frame(matri
         faces = make_faces(*[face(rng.uniform(-60, w), rng.uniform(-60, h), rng.uniform(8, 300)) for _ in range(n)])
         labels = [names[int(i)] for i in rng.integers(0, len(names), n)]
         sims = rng.uniform(-1, 1, n)
+        faces = named(faces, labels, sims, tracks=np.arange(3, n + 3) if trial % 2 else None)
 
-        out = draw_faces_yuv(planes, faces, labels, sims, matrix)
+        out = draw_faces_yuv(planes, faces, matrix)
         source = to_rgb(planes, matrix)
-        drawn = draw_faces(source, faces, labels, sims)
+        drawn = draw_faces(source, faces)
         painted = (drawn != source).any(axis=2)
         block = painted.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
         plain = to_yuv(drawn, matrix)  # what the whole-frame RGB path encodes
@@ -70,10 +71,10 @@ def test_only_painted_samples_change_and_they_change_as_on_the_whole_frame(matri
 
 def test_no_faces_and_bad_planes() -> None:
     planes = np.random.default_rng(0).integers(0, 256, (90, 80), dtype=np.uint8)  # 60x80
-    out = draw_faces_yuv(planes, Faces.empty(), [])
+    out = draw_faces_yuv(planes, Faces.empty())
     np.testing.assert_array_equal(out, planes)
     assert out is not planes
     with pytest.raises(ValueError, match="yuv420p"):
-        draw_faces_yuv(np.zeros((91, 80), np.uint8), Faces.empty(), [])
-    with pytest.raises(ValueError, match="labels"):
-        draw_faces_yuv(planes, make_faces(face(10, 10, 20)), [])
+        draw_faces_yuv(np.zeros((91, 80), np.uint8), Faces.empty())
+    with pytest.raises(ValueError, match="labels"):  # one label per face, or the table refuses it
+        draw_faces_yuv(planes, named(make_faces(face(10, 10, 20)), []))

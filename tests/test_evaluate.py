@@ -7,8 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_shared, run_cli
 
+from annotate.config import Config
 from annotate.errors import AnnotateError, InputError
+from annotate.evaluate.images import (
+    LFW_LANDMARKS,
+    EmbeddingCache,
+    ImageEmbedder,
+    fallback_face,
+    nearest_centre,
+)
 from annotate.evaluate.protocol import (
     OpenSet,
     accuracy,
@@ -20,15 +29,7 @@ from annotate.evaluate.protocol import (
     tar_at_far,
     threshold_at_far,
 )
-from annotate.evaluate.images import (
-    LFW_LANDMARKS,
-    EmbeddingCache,
-    ImageEmbedder,
-    fallback_face,
-    nearest_centre,
-)
 from annotate.faces import Faces
-from conftest import needs_shared, run_cli
 
 
 def write_pairs(path: Path, folds: int, per: int) -> Path:
@@ -51,8 +52,12 @@ def test_read_pairs_splits_folds(tmp_path):
 
 @pytest.mark.parametrize(
     "text, message",
-    [("10 300\nA 1 2\n", "there are 1"), ("x\n", "first line"), ("1 1\nA 1\nA 1 B 2\n", ":2: expected a matched"),
-     ("1 1\nA 1 2\nA 1 B\n", ":3: expected a mismatched")],
+    [
+        ("10 300\nA 1 2\n", "there are 1"),
+        ("x\n", "first line"),
+        ("1 1\nA 1\nA 1 B 2\n", ":2: expected a matched"),
+        ("1 1\nA 1 2\nA 1 B\n", ":3: expected a mismatched"),
+    ],
 )
 def test_read_pairs_rejects_bad_files(tmp_path, text, message):
     (tmp_path / "p.txt").write_text(text)
@@ -149,7 +154,9 @@ class FakeRecognizer:
     """Detector that finds a face only in bright images; embedder whose vector is one-hot at
     the crop's mean grey level, so each image's embedding says which pixels it was made from."""
 
-    class detector:
+    config = Config(device="cpu")  # threads None: the embedder leaves torch's threads as they are
+
+    class detector:  # noqa: N801  (an attribute of the fake, named as Recognizer's)
         device, min_face = "cpu", 50
 
         @staticmethod
@@ -157,7 +164,7 @@ class FakeRecognizer:
             face = Faces(np.array([[90, 90, 160, 160]]), np.ones(1), LFW_LANDMARKS[None])
             return [face if image.mean() > 100 else Faces.empty() for image in images]
 
-    class embedder:
+    class embedder:  # noqa: N801
         embedding_size = 512
         calls = 0
 
@@ -252,6 +259,11 @@ def test_identify_smoke(tmp_path, monkeypatch):
     code, out, err = run_cli("evaluate", "identify", "--images", tree, "--device", "cpu", "--json")
     assert code == 0, err
     numbers = json.loads(out)
-    assert (numbers["gallery_people"], numbers["gallery_images"], numbers["known_probes"], numbers["distractors"]) == (2, 4, 4, 2)
+    assert (numbers["gallery_people"], numbers["gallery_images"], numbers["known_probes"], numbers["distractors"]) == (
+        2,
+        4,
+        4,
+        2,
+    )
     assert numbers["rank1"] == 1.0 and numbers["far_at_threshold"] == 0.0
     assert numbers["dir_at_far"]["0.01"]["dir"] == 1.0  # 2 distractors: FAR 1% accepts none

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import golden
+import pytest
 from conftest import needs_shared
 
 

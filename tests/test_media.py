@@ -7,17 +7,17 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from PIL import Image
 
 from annotate.errors import InputError
 from annotate.media import atomic_path, read_image, write_image
-from conftest import ROOT
 
 
 def tiny_png_header(width: int, height: int) -> bytes:
     """A PNG that claims to be width x height but holds no pixel data."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
@@ -67,7 +67,12 @@ def test_bad_files_raise_one_line_input_errors(tmp_path):
     cases["bomb.png"] = tiny_png_header(40000, 40000)
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
-    expect = {"empty.jpg": "empty", "text.jpg": "not an image", "truncated.jpg": "truncated", "bomb.png": "decompression bomb"}
+    expect = {
+        "empty.jpg": "empty",
+        "text.jpg": "not an image",
+        "truncated.jpg": "truncated",
+        "bomb.png": "decompression bomb",
+    }
     for name, words in expect.items():
         with pytest.raises(InputError) as info:
             read_image(tmp_path / name)

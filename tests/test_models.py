@@ -151,13 +151,6 @@ def test_iresnet_depths(depth: int, make: object) -> None:
         assert len(getattr(model, f"layer{stage}")) == n
 
 
-def test_iresnet_state_dict_strict_round_trip(r50: nn.Module) -> None:
-    fresh = iresnet50().eval()
-    fresh.load_state_dict(r50.state_dict(), strict=True)
-    x = _random_batch(2)
-    np.testing.assert_array_equal(_torch(fresh, x), _torch(r50, x))
-
-
 def test_load_model_pth(r50: nn.Module, tmp_path: Path) -> None:
     path = tmp_path / "backbone.pth"
     torch.save(r50.state_dict(), path)
@@ -257,14 +250,14 @@ def test_pth_errors(r50: nn.Module, tmp_path: Path) -> None:
     del state["layer3.13.bn3.running_var"]
     path = tmp_path / "missing_key.pth"
     torch.save(state, path)
-    with pytest.raises(ModelError, match="missing: layer3.13.bn3.running_var"):
+    with pytest.raises(ModelError, match=r"missing: layer3\.13\.bn3\.running_var"):
         load_model(path)
 
-    state = {k: v for k, v in iresnet18().state_dict().items()}
+    state = dict(iresnet18().state_dict())
     state["fc.bias"] = torch.zeros(7)
     path = tmp_path / "bad_shape.pth"
     torch.save(state, path)
-    with pytest.raises(ModelError, match="fc.bias"):
+    with pytest.raises(ModelError, match=r"fc\.bias"):
         load_model(path)
 
     for name, data in (("garbage.pth", b"not a checkpoint " * 10), ("truncated.pth", b"")):

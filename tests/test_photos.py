@@ -8,10 +8,10 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import ROOT, run_cli
 from PIL import Image
 
-from annotate.photos import COLUMNS
-from conftest import ROOT, run_cli
+from annotate.writers import PHOTO_COLUMNS as COLUMNS
 
 PHOTOS = ROOT / "samples" / "photos"
 
@@ -39,7 +39,9 @@ def inputs(tmp_path):
 
 def test_demo_names_both_people_and_goes_past_bad_files(inputs, bank_dir, tmp_path):
     out = tmp_path / "out"
-    code, stdout, stderr = run_cli("photos", inputs, "--out", out, "--bank", bank_dir, "--device", "cpu", "--json")
+    code, stdout, stderr = run_cli(
+        "photos", inputs, "--out", out, "--detections", out / "faces.jsonl", "--bank", bank_dir, "--device", "cpu"
+    )
     assert code == 1, "some inputs failed"
     for name in ("empty.jpg", "text.png", "truncated.jpg", "bomb.png"):
         assert any(line.startswith("error: ") and name in line for line in stderr.splitlines()), name
@@ -62,7 +64,9 @@ def test_demo_names_both_people_and_goes_past_bad_files(inputs, bank_dir, tmp_pa
         lex, rex = float(faces[0]["lex"]), float(faces[0]["rex"])
         assert left[0] < lex < rex < left[2]
     assert [r["label"] for r in by_file["samples/grace_hopper_gray.jpg"]] == ["Grace Hopper"]
-    assert by_file["samples/no_face.png"] == [{k: "" for k in COLUMNS} | {"path": by_file["samples/no_face.png"][0]["path"]}]
+    assert by_file["samples/no_face.png"] == [
+        dict.fromkeys(COLUMNS, "") | {"path": by_file["samples/no_face.png"][0]["path"]}
+    ]
     assert by_file["bad/empty.jpg"][0]["label"] == ""
 
     # annotated copies: same relative paths and formats, drawn on
@@ -78,6 +82,26 @@ def test_demo_names_both_people_and_goes_past_bad_files(inputs, bank_dir, tmp_pa
 
     records = [json.loads(line) for line in (out / "faces.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(records) == len(rows) and records[0].keys() == rows[0].keys()
+
+
+def test_json_prints_every_face_on_stdout_and_writes_no_file(bank_dir, tmp_path):
+    # --json means the results on stdout, one JSON record per table row (no summary line)
+    code, stdout, stderr = run_cli(
+        "photos", PHOTOS / "both.jpg", PHOTOS / "no_face.png", "--json", "--bank", bank_dir, "--device", "cpu"
+    )
+    assert code == 0, stderr
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert all(tuple(r) == COLUMNS for r in records)
+    both = sorted((r for r in records if r["path"].endswith("both.jpg")), key=lambda r: r["x1"])
+    assert [r["label"] for r in both] == ["Eileen Collins", "Grace Hopper"] and [r["face"] for r in records[:2]] == [
+        0,
+        1,
+    ]
+    np.testing.assert_allclose([both[0][k] for k in ("x1", "y1", "x2", "y2")], [200, 170, 288, 282], atol=4)
+    assert [r for r in records if r["path"].endswith("no_face.png")] == [
+        dict.fromkeys(COLUMNS) | {"path": str(PHOTOS / "no_face.png")}
+    ]
+    assert len(records) == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["facebank"]
 
 
 def test_refuses_to_overwrite_and_out_inside_input(bank_dir, tmp_path):
@@ -116,10 +140,12 @@ def test_missing_input_and_bad_options(bank_dir, tmp_path):
     code, _, stderr = run_cli("photos", tmp_path / "nope", "--out", tmp_path / "o", "--bank", bank_dir)
     assert code == 2 and "no such file or folder" in stderr
     code, _, stderr = run_cli("photos", PHOTOS, "--out", tmp_path / "o", "--bank", tmp_path / "nobank")
-    assert code == 2 and "no face bank" in stderr and "Traceback" not in stderr
+    assert code == 2 and f"error: face bank {tmp_path / 'nobank'} not found" in stderr and "Traceback" not in stderr
     code, _, stderr = run_cli("photos", PHOTOS, "--out", tmp_path / "o", "--bank", bank_dir, "--device", "cuda:7")
     assert code == 2 and "device" in stderr
-    code, _, stderr = run_cli("photos", PHOTOS, "--out", tmp_path / "o", "--bank", bank_dir, "--device", "cpu", "--precision", "fp16")
+    code, _, stderr = run_cli(
+        "photos", PHOTOS, "--out", tmp_path / "o", "--bank", bank_dir, "--device", "cpu", "--precision", "fp16"
+    )
     assert code == 2 and "fp16 runs only on CUDA" in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 

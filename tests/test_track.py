@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from annotate.faces import Faces
+from annotate.recognition.match import similarity_matrix
+from annotate.video.analysis import _named, _Seen
 from annotate.video.timeline import appearances
-from annotate.video.track import FrameFaces, IoUTracker, TrackSums, box_iou, name_tracks
+from annotate.video.track import IoUTracker, TrackSums, box_iou, name_tracks
 
 BANK = np.eye(3, dtype=np.float32)[:2]  # two people: axis 0 and axis 1
 LABELS = ("Ada", "Bo")
@@ -45,16 +47,22 @@ def test_tracker_follows_moving_boxes_and_ends_after_max_gap():
 
 
 def record(index, boxes, embeddings, tracks, fps=10.0):
-    """A frame's FrameFaces (similarities to BANK) and its faces' unit embeddings."""
+    """An analysed frame before naming (faces with tracks, (N,K) similarities to BANK) and its
+    faces' unit embeddings."""
     emb, ids = unit(*embeddings), np.array(tracks, np.int64)
-    return FrameFaces(index, index / fps, faces(*boxes), emb @ BANK.T, ids), emb
+    return _Seen(index, index / fps, faces(*boxes).with_columns(tracks=ids), similarity_matrix(emb, BANK)), emb
 
 
 def named(entries, threshold):
     seen = TrackSums()
     for frame, emb in entries:
-        seen.add(frame.tracks, emb)
+        seen.add(frame.faces.tracks, emb)
     return name_tracks(seen, BANK, LABELS, threshold)
+
+
+def framed(frames, tracks):
+    """The FrameFaces of analysed frames once their tracks are named, as the video analysis makes them."""
+    return [_named(frame, tracks, {label: k for k, label in enumerate(LABELS)}, LABELS) for frame in frames]
 
 
 def test_track_name_comes_from_the_mean_not_from_single_frames():
@@ -63,7 +71,8 @@ def test_track_name_comes_from_the_mean_not_from_single_frames():
     records = [record(i, [[0, 0, 10, 10]], [[0.6, 0.8, 0]] if i < 3 else [[1, 0, 0]], [1]) for i in range(5)]
     assert sum(int(np.argmax(frame.similarities[0])) for frame, _ in records) == 3, "most frames say Bo"
     names = named(records, threshold=0.5)
-    assert names[1].label == "Ada" and names[1].index == 0
+    assert names[1].label == "Ada" and names[1].nearest == "Ada"
+    np.testing.assert_allclose(names[1].similarity, 0.76 / np.hypot(0.76, 0.48), rtol=1e-5)
 
 
 def test_overlapping_tracks_never_share_a_name_and_unknowns_are_numbered():
@@ -74,11 +83,11 @@ def test_overlapping_tracks_never_share_a_name_and_unknowns_are_numbered():
     ]
     names = named(records, threshold=0.2)
     assert names[1].label == "Ada" and names[2].label == "Bo", "track 2 loses Ada to the closer track 1"
-    assert names[3].label == "Unknown #3" and names[3].index == -1
+    assert names[3].label is None and names[3].name == "Unknown #3"
     assert names[4].label == "Ada", "tracks that never meet may share a name"
 
 
-def test_appearances_merge_close_spans_and_hide_unknowns():
+def test_appearances_merge_close_spans_and_keep_unknowns_apart():
     names = named(
         [record(i, [[0, 0, 10, 10]], [[1, 0, 0]], [1]) for i in range(0, 10)]
         + [record(i, [[0, 0, 10, 10]], [[1, 0, 0]], [2]) for i in range(15, 20)]
@@ -92,11 +101,16 @@ def test_appearances_merge_close_spans_and_hide_unknowns():
             boxes.append([0, 0, 10, 10]), embs.append([1, 0, 0]), tracks.append(1 if i < 10 else 2)
         boxes.append([50, 0, 60, 10]), embs.append([0, 0, 1]), tracks.append(3)
         records.append(record(i, boxes, embs, tracks)[0])
-    rows = appearances(records, names, end_time=2.0, merge_gap=0.4)
-    assert [(r.label, r.tracks, r.start, r.end, r.frames) for r in rows] == [("Ada", (1,), 0.0, 1.0, 10), ("Ada", (2,), 1.5, 2.0, 5)]
-    merged = appearances(records, names, end_time=2.0, merge_gap=0.5, include_unknown=True)
-    assert [(r.label, r.tracks, r.start, r.end, r.frames, r.start_frame, r.end_frame) for r in merged] == [
-        ("Ada", (1, 2), 0.0, 2.0, 15, 0, 19),
-        ("Unknown #3", (3,), 0.0, 2.0, 20, 0, 19),
+    frames = framed(records, names)
+    rows = appearances(frames, end_time=2.0, merge_gap=0.4)
+    known = [r for r in rows if r.label is not None]  # what VideoAnalysis.known() keeps
+    assert [(r.label, r.tracks, r.start, r.end, r.frames) for r in known] == [
+        ("Ada", (1,), 0.0, 1.0, 10),
+        ("Ada", (2,), 1.5, 2.0, 5),
+    ]
+    merged = appearances(frames, end_time=2.0, merge_gap=0.5)
+    assert [(r.name, r.label, r.tracks, r.start, r.end, r.frames, r.start_frame, r.end_frame) for r in merged] == [
+        ("Ada", "Ada", (1, 2), 0.0, 2.0, 15, 0, 19),
+        ("Unknown #3", None, (3,), 0.0, 2.0, 20, 0, 19),
     ]
     assert merged[0].mean_similarity == 1.0

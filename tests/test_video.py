@@ -10,7 +10,6 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-
 from clips import FPS, SIZE, Scene, compose, decoded_planes, make_clip, portraits, stream_dump, trim_clip
 from conftest import ROOT, needs_shared, run_cli
 
@@ -51,11 +50,20 @@ def assert_interval(rows, label, start, end, tolerance=FRAME + 1e-6):
 
 def test_relabel_keeps_timing_and_audio_and_writes_timeline(bank, clip, tmp_path):
     out, who, det = tmp_path / "named.mp4", tmp_path / "who.csv", tmp_path / "det.jsonl"
-    code, stdout, stderr = video(bank, clip, "--out", out, "--csv", who, "--detections", det)
+    code, _, stderr = video(bank, clip, "--out", out, "--csv", who, "--detections", det)
     assert code == 0, stderr
     rows = timeline(who)
-    assert list(rows[0].keys()) == ["label", "track", "start", "end", "start_frame", "end_frame", "frames",
-                                    "mean_similarity", "max_similarity"]
+    assert list(rows[0].keys()) == [
+        "label",
+        "track",
+        "start",
+        "end",
+        "start_frame",
+        "end_frame",
+        "frames",
+        "mean_similarity",
+        "max_similarity",
+    ]
     assert_interval(rows, "Eileen Collins", 0.0, 2.0)
     assert_interval(rows, "Grace Hopper", 1.0, 3.0)
     assert len(rows) == 2, "unknown people are left out without --include-unknown"
@@ -127,7 +135,9 @@ def test_anamorphic_video_keeps_its_pixel_shape(bank, tmp_path, rotation):
     code, _, stderr = video(bank, clip, "--out", out)
     assert code == 0, stderr
     with av.open(str(out)) as container:
-        assert Fraction(container.streams.video[0].sample_aspect_ratio) == (Fraction(2) if rotation == 0 else Fraction(1, 2))
+        assert Fraction(container.streams.video[0].sample_aspect_ratio) == (
+            Fraction(2) if rotation == 0 else Fraction(1, 2)
+        )
 
 
 def test_no_render_and_sample_fps(bank, clip, tmp_path):
@@ -236,7 +246,7 @@ def test_bad_inputs_get_one_line_errors(bank, clip, tmp_path):
 def test_truncated_video_is_finalised_and_reported(bank, tmp_path):
     cut = make_truncated(tmp_path / "whole.mp4", tmp_path)
     out, who = tmp_path / "out.mp4", tmp_path / "who.csv"
-    code, stdout, stderr = video(bank, cut, "--out", out, "--csv", who)
+    code, _, stderr = video(bank, cut, "--out", out, "--csv", who)
     assert code == 1 and "lost" in stderr and str(cut) in stderr, stderr
     result = stream_dump(out)
     assert 0 < result["frames"] < 100, "a valid, shorter output"
@@ -251,7 +261,7 @@ def test_folder_goes_on_past_a_bad_file(bank, clip, tmp_path):
     shutil.copy(clip, folder / "a.mp4")
     (folder / "b.mp4").write_bytes(b"broken")
     out, who = tmp_path / "out", tmp_path / "who"
-    code, stdout, stderr = video(bank, folder, "--out", out, "--csv", who)
+    code, _, stderr = video(bank, folder, "--out", out, "--csv", who)
     assert code == 1 and "b.mp4" in stderr
     assert (out / "a.mp4").is_file() and not (out / "b.mp4").exists()
     assert_interval(timeline(who / "a.csv"), "Grace Hopper", 1.0, 3.0)
@@ -297,10 +307,12 @@ def test_sampled_reading_equals_filtering_every_frame(tmp_path, source, fps):
     from annotate.media.video import Sampler, VideoReader
 
     # generated clips get B-frames ("veryfast"), as x264's defaults and most cameras' files have
-    path = {"clip": lambda: b_frame_clip(tmp_path / "b.mp4"),
-            "vfr": lambda: vfr_clip(tmp_path / "vfr.mp4", preset="veryfast")[0],
-            "trimmed": lambda: trimmed_clip(tmp_path / "trimmed.mp4"),
-            "shared": lambda: needs_shared("video", "video.mp4")}[source]()
+    path = {
+        "clip": lambda: b_frame_clip(tmp_path / "b.mp4"),
+        "vfr": lambda: vfr_clip(tmp_path / "vfr.mp4", preset="veryfast")[0],
+        "trimmed": lambda: trimmed_clip(tmp_path / "trimmed.mp4"),
+        "shared": lambda: needs_shared("video", "video.mp4"),
+    }[source]()
     with VideoReader(path) as reader:
         every = list(reader.frames())
         assert reader.skipped == 0 and reader.error is None
@@ -391,7 +403,9 @@ def test_jobs_give_the_same_results_as_one_at_a_time(bank, clip, tmp_path):
         runs[jobs] = out
     for name in ("a", "b"):
         assert (runs["1"] / f"{name}.csv").read_bytes() == (runs["2"] / f"{name}.csv").read_bytes()
-        one, two = ([json.loads(x) for x in (runs[j] / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()] for j in "12")
+        one, two = (
+            [json.loads(x) for x in (runs[j] / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()] for j in "12"
+        )
         assert len(one) == len(two) == 100 and sum(len(f["faces"]) for f in one) > 0
         for f1, f2 in zip(one, two):
             assert [(a["label"], a["track"]) for a in f1["faces"]] == [(b["label"], b["track"]) for b in f2["faces"]]
@@ -408,3 +422,31 @@ def test_a_clip_cut_without_reencoding_is_complete(bank, tmp_path):
     assert code == 0 and "stopped early" not in stderr, stderr
     assert "97 frame(s)" in stdout and stream_dump(out)["frames"] == 97
     assert_interval(timeline(who), "Eileen Collins", 0.0, 2.0 - 3 * FRAME)
+
+
+def test_library_api_and_the_through_rgb_baseline(bank, clip, tmp_path):
+    # the public API does what `annotate video` does; render_video(yuv=False), the benchmark's
+    # baseline, converts every picture through RGB, so untouched frames move too
+    import sys
+
+    import annotate
+
+    recognizer = annotate.Recognizer(device="cpu")
+    before = sys.getswitchinterval()
+    analysis = annotate.analyse_video(
+        clip, recognizer, annotate.load_bank(bank, recognizer), annotate.VideoOptions(switch_interval=0.001)
+    )
+    assert sys.getswitchinterval() == before
+    assert len(analysis.frames) == analysis.decoded == 100 and analysis.error is None
+    assert sorted(a.label for a in analysis.known()) == ["Eileen Collins", "Grace Hopper"]
+    lossless = annotate.VideoOptions(crf=0, preset="ultrafast")
+    source = decoded_planes(clip)
+    for yuv in (True, False):
+        out = tmp_path / f"yuv-{yuv}.mp4"
+        annotate.render_video(analysis, out, lossless, yuv=yuv)
+        result = decoded_planes(out)
+        assert len(result) == 100 and (result[37][:360] != source[37][:360]).sum() > 500, "faces are drawn"
+        assert np.array_equal(result[90], source[90]) == yuv, "nobody on screen: passed through only with yuv=True"
+    who = tmp_path / "who.csv"
+    annotate.to_csv(analysis, who)
+    assert_interval(timeline(who), "Eileen Collins", 0.0, 2.0)

@@ -71,7 +71,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, metavar="", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, metavar="", help="Print the version and exit."),
+    ] = False,
 ) -> None:
     """Find and name the people in photos and videos.
 
@@ -80,29 +83,89 @@ def main(
 
     Try it: `annotate samples demo && annotate photos demo/photos -b demo/facebank -o out/`
     """
+    Say.set(quiet=False, verbose=False)  # commands with -q/-v set their own
 
 
-def flag(*names: str, help: str) -> Any:  # noqa: A002  (typer's own keyword)
+def flag(*names: str, help: str) -> Any:
     """A boolean option shown as a flag (no `<bool>` value in --help)."""
     return typer.Option(*names, help=help, metavar="")
 
 
 # Options with one meaning in every command.
-BankOpt = Annotated[Optional[Path], typer.Option("--bank", "-b", metavar="PATH", show_default=False, help="Face bank: a folder of `<label>/` photo folders (its `facebank.npz` is built or refreshed when the photos change), or a `.npz` bank file. Default: `$ANNOTATE_BANK`, else the `facebank` folder in your user data folder (`annotate bank where`).")]
-ThresholdOpt = Annotated[Optional[float], typer.Option("--threshold", "-t", min=-1.0, max=1.0, show_default=False, help="Cosine similarity (-1 to 1, higher is more alike) a face needs to take a name; below it the face is Unknown. Raise it to name fewer strangers, lower it to miss fewer known people. Default: the model's, 0.331 for w600k_mbf (1% of strangers named on LFW).")]
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Recognition model: auto, a name from `annotate models`, or a .onnx/.pth/.pt path.")]
+BankOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--bank",
+        "-b",
+        metavar="PATH",
+        show_default=False,
+        help="Face bank: a folder of `<label>/` photo folders (its `facebank.npz` is built or refreshed when the photos change), or a `.npz` bank file. Default: `$ANNOTATE_BANK`, else the `facebank` folder in your user data folder (`annotate bank where`).",
+    ),
+]
+ThresholdOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--threshold",
+        "-t",
+        min=-1.0,
+        max=1.0,
+        show_default=False,
+        help="Cosine similarity (-1 to 1, higher is more alike) a face needs to take a name; below it the face is Unknown. Raise it to name fewer strangers, lower it to miss fewer known people. Default: the model's, 0.331 for w600k_mbf (1% of strangers named on LFW).",
+    ),
+]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model", "-m", help="Recognition model: auto, a name from `annotate models`, or a .onnx/.pth/.pt path."
+    ),
+]
 DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="auto (CUDA if available), cpu, cuda or cuda:N.")]
 MinFaceOpt = Annotated[int, typer.Option("--min-face", min=12, help="Smallest face to look for, in pixels.")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", help="The embedder's arithmetic: auto (fp16 on CUDA, fp32 on the CPU), fp32, bf16 or fp16 (CUDA only). On a CPU with AVX512-BF16 or AMX, bf16 embeds 2x faster; on LFW it scored 99.68% against fp32's 99.70%.")]
-ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, show_default=False, help="CPU threads for the networks. Default: the cores not already kept busy by other work (all of them on an idle machine); on a busy machine more threads than free cores run several times slower.")]
-BatchOpt = Annotated[Optional[int], typer.Option("--batch", min=1, show_default=False, help="Images (photos or video frames) per detector pass. Default: 32 on CUDA, 4 on the CPU.")]
+PrecisionOpt = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help="The embedder's arithmetic: auto (fp16 on CUDA, fp32 on the CPU), fp32, bf16 or fp16 (CUDA only). On a CPU with AVX512-BF16 or AMX, bf16 embeds 2x faster; on LFW it scored 99.68% against fp32's 99.70%.",
+    ),
+]
+ThreadsOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--threads",
+        min=1,
+        show_default=False,
+        help="CPU threads for the networks. Default: the cores not already kept busy by other work (all of them on an idle machine); on a busy machine more threads than free cores run several times slower.",
+    ),
+]
+BatchOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--batch",
+        min=1,
+        show_default=False,
+        help="Images (photos or video frames) per detector pass. Default: 32 on CUDA, 4 on the CPU.",
+    ),
+]
 OverwriteOpt = Annotated[bool, flag("--overwrite", help="Replace existing output files (never done otherwise).")]
 JsonOpt = Annotated[bool, flag("--json", help="Print the results on stdout as JSON instead of text.")]
 QuietOpt = Annotated[bool, flag("--quiet", "-q", help="Print only errors and warnings: no progress bars, no summary.")]
-VerboseOpt = Annotated[bool, flag("--verbose", "-v", help="Also print the model, device, threads and face bank in use.")]
-InputsArg = Annotated[list[Path], typer.Argument(metavar="INPUT...", show_default=False, help="Files, or folders searched recursively.")]
+VerboseOpt = Annotated[
+    bool, flag("--verbose", "-v", help="Also print the model, device, threads and face bank in use.")
+]
+InputsArg = Annotated[
+    list[Path], typer.Argument(metavar="INPUT", show_default=False, help="Files, or folders searched recursively.")
+]
 
 BANK_ENV = "ANNOTATE_BANK"
+
+
+def check_inputs(inputs: list[Path]) -> None:
+    """A one-line error for an input that is a flag's value by mistake (`--overwrite true`)."""
+    from ..errors import InputError
+
+    for given in inputs:
+        if given.name.lower() in ("true", "false", "yes", "no") and not given.exists():
+            raise InputError(f"{given}: no such file or folder (flags such as --overwrite take no value)")
 
 
 def default_bank() -> Path:
@@ -123,21 +186,26 @@ def bank_path(bank: Path | None) -> Path:
     path = default_bank()
     if not path.exists():
         where = f"${BANK_ENV} ({path})" if os.environ.get(BANK_ENV) else f"${BANK_ENV} (not set), then {path}"
-        raise BankError(f"no face bank given with --bank, and none found at {where}: make <label>/ folders of "
-                        f"photos there, or pass --bank FOLDER (try: annotate samples demo)")
+        raise BankError(
+            f"no face bank given with --bank, and none found at {where}: make <label>/ folders of "
+            f"photos there, or pass --bank FOLDER (try: annotate samples demo)"
+        )
     return path
 
 
-def recognizer_for(model: str, device: str, min_face: int, threshold: Optional[float], precision: str,
-                   threads: Optional[int]) -> Recognizer:
+def recognizer_for(
+    model: str, device: str, min_face: int, threshold: Optional[float], precision: str, threads: Optional[int]
+) -> Recognizer:
     """The detector and embedder, from settings resolved once."""
     from ..config import Config
     from ..recognition.recognizer import Recognizer
 
     recognizer = Recognizer(Config(model, device, min_face, threshold, precision, threads))
     c = recognizer.config
-    detail(f"model {recognizer.model_name} ({c.model}), device {c.device}, {c.precision}, {c.threads} CPU thread(s), "
-           f"min face {c.min_face} px, threshold {c.threshold:.3f}")
+    detail(
+        f"model {recognizer.model_name} ({c.model}), device {c.device}, {c.precision}, {c.threads} CPU thread(s), "
+        f"min face {c.min_face} px, threshold {c.threshold:.3f}"
+    )
     return recognizer
 
 
@@ -147,8 +215,18 @@ def bank_for(bank: Path | None, recognizer: Recognizer) -> FaceBank:
     from ..recognition.loading import open_bank
 
     path = bank_path(bank)
-    with bar(None, f"face bank {path.name}: embedding", "photo") as progress:
-        loaded = open_bank(path, recognizer, tick=progress.update)
+    bars: list[tqdm] = []  # made on the first photo embedded: none when the bank is current
+
+    def tick(n: int) -> None:
+        if not bars:
+            bars.append(bar(None, f"face bank {path}: embedding", "photo"))
+        bars[0].update(n)
+
+    try:
+        loaded = open_bank(path, recognizer, tick=tick)
+    finally:
+        for made in bars:
+            made.close()
     report = loaded.report
     if report is not None:
         try:
@@ -156,7 +234,9 @@ def bank_for(bank: Path | None, recognizer: Recognizer) -> FaceBank:
             saved = f"; saved {loaded.file}"
         except OSError as error:
             saved = f"; could not save {loaded.file} ({error.strerror or error}), so it is used unsaved"
-        warn(f"face bank {path}: embedded {len(report.embedded)} new or changed photo(s), reused {report.reused}{saved}")
+        warn(
+            f"face bank {path}: embedded {len(report.embedded)} new or changed photo(s), reused {report.reused}{saved}"
+        )
         for note in report.notes:
             warn(f"  {note}")
     detail(f"face bank {loaded.file}: {len(loaded.bank)} label(s)")

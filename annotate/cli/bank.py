@@ -9,12 +9,29 @@ from typing import Annotated, Optional
 import typer
 
 from .app import (
-    BankOpt, DeviceOpt, JsonOpt, MinFaceOpt, ModelOpt, PrecisionOpt, QuietOpt, Say, ThreadsOpt, ThresholdOpt,
-    VerboseOpt, app, bank_path, bar, default_bank, recognizer_for, say, warn,
+    BankOpt,
+    DeviceOpt,
+    JsonOpt,
+    MinFaceOpt,
+    ModelOpt,
+    PrecisionOpt,
+    QuietOpt,
+    Say,
+    ThreadsOpt,
+    ThresholdOpt,
+    VerboseOpt,
+    app,
+    bank_path,
+    bar,
+    default_bank,
+    recognizer_for,
+    say,
+    warn,
 )
 
 bank_app = typer.Typer(
-    no_args_is_help=True, rich_markup_mode="markdown",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
     help="Build and inspect the face bank: one averaged embedding per person, from `<bank>/<label>/*.jpg`.",
 )
 app.add_typer(bank_app, name="bank")
@@ -28,8 +45,23 @@ def _problems(problems: list[str]) -> None:
 
 @bank_app.command("build")
 def bank_build(
-    folder: Annotated[Optional[Path], typer.Argument(metavar="[FOLDER]", show_default=False, help="Folder of `<label>/` photo folders; the label is the folder name. Default: the default bank (`annotate bank where`).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", show_default=False, help="Bank file to write (`.npz`). Default: `FOLDER/facebank.npz`, which `--bank FOLDER` reads.")] = None,
+    folder: Annotated[
+        Optional[Path],
+        typer.Argument(
+            metavar="[FOLDER]",
+            show_default=False,
+            help="Folder of `<label>/` photo folders; the label is the folder name. Default: the default bank (`annotate bank where`).",
+        ),
+    ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            "-o",
+            show_default=False,
+            help="Bank file to write (`.npz`). Default: `FOLDER/facebank.npz`, which `--bank FOLDER` reads.",
+        ),
+    ] = None,
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = 50,
@@ -66,8 +98,10 @@ def bank_build(
     report.bank.save(target)
     for note in report.notes:
         warn(note)
-    say(f"wrote {target}: {len(report.bank)} label(s) from {len(report.bank.image_paths)} photo(s); "
-        f"embedded {len(report.embedded)}, reused {report.reused}")
+    say(
+        f"wrote {target}: {len(report.bank)} label(s) from {len(report.bank.image_paths)} photo(s); "
+        f"embedded {len(report.embedded)}, reused {report.reused}"
+    )
     _problems(quality_problems(report.bank, recognizer.threshold))
 
 
@@ -87,9 +121,19 @@ def bank_list(bank: BankOpt = None, threshold: ThresholdOpt = None, as_json: Jso
     limit = threshold if threshold is not None else default_threshold(stored.model)
     problems = quality_problems(stored, limit)
     if as_json:
-        typer.echo(json.dumps({"bank": str(file), "model": stored.model, "model_sha256": stored.model_sha256,
-                               "labels": dict(zip(stored.labels, stored.counts.tolist())), "problems": problems},
-                              ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "bank": str(file),
+                    "model": stored.model,
+                    "model_sha256": stored.model_sha256,
+                    "labels": dict(zip(stored.labels, stored.counts.tolist())),
+                    "problems": problems,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     say(f"{file}: {len(stored)} label(s), model {stored.model} ({stored.model_sha256[:12]})")
     for label, count in zip(stored.labels, stored.counts):

@@ -14,24 +14,30 @@ from tqdm import tqdm
 from .app import DeviceOpt, JsonOpt, MinFaceOpt, ModelOpt, PrecisionOpt, ThreadsOpt, ThresholdOpt, app, recognizer_for
 
 evaluate_app = typer.Typer(
-    no_args_is_help=True, rich_markup_mode="markdown",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
     help="Benchmark the whole pipeline (detection, alignment, embedding, matching) on labelled faces.",
 )
 app.add_typer(evaluate_app, name="evaluate")
 
-ImagesOpt = Annotated[Path, typer.Option("--images", help="Folder of `<Name>/<image>` folders, e.g. lfw-deepfunneled/.", show_default=False)]
+ImagesOpt = Annotated[
+    Path,
+    typer.Option("--images", help="Folder of `<Name>/<image>` folders, e.g. lfw-deepfunneled/.", show_default=False),
+]
 # --min-face defaults to 50 as in every command; the README's LFW numbers use 20, which
 # measured best there (99.70% vs 99.65% at 50; benchmarks/evaluate.md). LFW faces are 55-180 px wide.
 DEFAULT_MIN_FACE = 50
 
 
-def _embedder(model: str, device: str, min_face: int, threshold: Optional[float], precision: str, threads: Optional[int]):
+def _embedder(
+    model: str, device: str, min_face: int, threshold: Optional[float], precision: str, threads: Optional[int]
+):
     from ..evaluate.images import ImageEmbedder
 
     return ImageEmbedder(recognizer_for(model, device, min_face, threshold, precision, threads))
 
 
-class _bar:
+class _Bar:
     """A tqdm bar made on the first ``reset``, i.e. once the inputs have passed their checks
     and embedding begins; a run that stops at a bad input draws no bar."""
 
@@ -39,7 +45,7 @@ class _bar:
         self.bar: tqdm | None = None
         self.desc = "embedding"
 
-    def __enter__(self) -> _bar:
+    def __enter__(self) -> _Bar:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -63,7 +69,9 @@ class _bar:
 
 
 def _speed(count: int, seconds: float) -> str:
-    return f"embedded {count} image(s) in {seconds:.1f} s" + (f" ({count / seconds:.1f} images/s)" if count and seconds > 0 else "")
+    return f"embedded {count} image(s) in {seconds:.1f} s" + (
+        f" ({count / seconds:.1f} images/s)" if count and seconds > 0 else ""
+    )
 
 
 def _pct(value: float) -> str:
@@ -73,14 +81,26 @@ def _pct(value: float) -> str:
 @evaluate_app.command("lfw")
 def lfw(
     images: ImagesOpt,
-    pairs: Annotated[Path, typer.Option("--pairs", help="LFW pairs file: `10 300`, then 10 folds of 300 matched and 300 mismatched pairs.", show_default=False)],
+    pairs: Annotated[
+        Path,
+        typer.Option(
+            "--pairs",
+            help="LFW pairs file: `10 300`, then 10 folds of 300 matched and 300 mismatched pairs.",
+            show_default=False,
+        ),
+    ],
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = DEFAULT_MIN_FACE,
     precision: PrecisionOpt = "auto",
     threads: ThreadsOpt = None,
     as_json: JsonOpt = False,
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the ROC curve and similarity histograms to this image (needs `annotate[plot]`).")] = None,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--plot", help="Write the ROC curve and similarity histograms to this image (needs `annotate[plot]`)."
+        ),
+    ] = None,
 ) -> None:
     """Face verification on LFW, View 2: 10-fold accuracy, TAR at fixed FAR, ROC AUC.
 
@@ -99,12 +119,17 @@ def lfw(
         check_plot_path(plot)
     embedder = _embedder(model, device, min_face, None, precision, threads)
     start = time.perf_counter()
-    with _bar() as bar:
+    with _Bar() as bar:
         result = evaluate_lfw(images, pairs, embedder, bar)
     seconds = time.perf_counter() - start
     emb = embedder.recognizer.embedder
-    summary = {"model": emb.name, "model_sha256": emb.weights.sha256, "min_face": min_face, **result.summary(),
-               "seconds": seconds}
+    summary = {
+        "model": emb.name,
+        "model_sha256": emb.weights.sha256,
+        "min_face": min_face,
+        **result.summary(),
+        "seconds": seconds,
+    }
     if plot is not None:
         from ..evaluate.plot import plot_lfw
 
@@ -118,7 +143,13 @@ def lfw(
         ("pairs", f"{len(result.pairs)} in {result.pairs.n_folds} folds"),
         ("accuracy", f"{_pct(folds.mean)} ± {_pct(folds.std)} (mean ± std over folds)"),
         ("best threshold", f"{folds.thresholds.mean():.3f} (mean over folds; each chosen on the other folds)"),
-        *((f"TAR @ FAR={t.far_target:g}", f"{_pct(t.mean)} (test-fold FAR {_pct(t.fars.mean())}, threshold {t.thresholds.mean():.3f})") for t in result.tars),
+        *(
+            (
+                f"TAR @ FAR={t.far_target:g}",
+                f"{_pct(t.mean)} (test-fold FAR {_pct(t.fars.mean())}, threshold {t.thresholds.mean():.3f})",
+            )
+            for t in result.tars
+        ),
         ("ROC AUC", f"{result.auc:.5f}"),
         ("images", f"{len(result.images.faces)}; no face detected in {result.images.no_face} (centre crop used)"),
     ]
@@ -127,7 +158,10 @@ def lfw(
     typer.echo("fold  accuracy  threshold")
     for k, (acc, thr) in enumerate(zip(folds.accuracies, folds.thresholds), start=1):
         typer.echo(f"{k:>4}  {_pct(acc):>8}  {thr:9.3f}")
-    typer.echo(_speed(result.images.computed, seconds) + f"; {len(result.images.faces) - result.images.computed} from the cache")
+    typer.echo(
+        _speed(result.images.computed, seconds)
+        + f"; {len(result.images.faces) - result.images.computed} from the cache"
+    )
     if plot is not None:
         typer.echo(f"wrote {plot}")
 
@@ -135,7 +169,9 @@ def lfw(
 @evaluate_app.command("identify")
 def identify(
     images: ImagesOpt,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random choice of each person's 2 gallery images.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the random choice of each person's 2 gallery images.")
+    ] = 0,
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
     min_face: MinFaceOpt = DEFAULT_MIN_FACE,
@@ -158,30 +194,51 @@ def identify(
 
     embedder = _embedder(model, device, min_face, threshold, precision, threads)
     start = time.perf_counter()
-    with _bar() as bar:
+    with _Bar() as bar:
         result = evaluate_identify(images, embedder, seed, bar)
     seconds = time.perf_counter() - start
     emb = embedder.recognizer.embedder
-    summary = {"model": emb.name, "model_sha256": emb.weights.sha256, "min_face": min_face, "seed": seed,
-               **result.summary(), "seconds": seconds}
+    summary = {
+        "model": emb.name,
+        "model_sha256": emb.weights.sha256,
+        "min_face": min_face,
+        "seed": seed,
+        **result.summary(),
+        "seconds": seconds,
+    }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
     o, t, s = result.openset, result.threshold, summary
     rows = [
-        ("gallery", f"{s['gallery_people']} people, {s['gallery_images']} images ({s['gallery_no_face']} without a face, skipped)"),
-        ("probes", f"{s['known_probes']} of gallery people, {s['distractors']} distractors; no face detected in {s['probes_no_face']} (centre crop used)"),
+        (
+            "gallery",
+            f"{s['gallery_people']} people, {s['gallery_images']} images ({s['gallery_no_face']} without a face, skipped)",
+        ),
+        (
+            "probes",
+            f"{s['known_probes']} of gallery people, {s['distractors']} distractors; no face detected in {s['probes_no_face']} (centre crop used)",
+        ),
         ("rank-1 accuracy", _pct(o.rank1)),
-        (f"at threshold {t:.3f}", f"FAR {_pct(o.far(t))}, DIR {_pct(o.dir(t))}, {o.rejected(t)} known probe(s) Unknown, {o.misnamed(t)} misnamed"),
+        (
+            f"at threshold {t:.3f}",
+            f"FAR {_pct(o.far(t))}, DIR {_pct(o.dir(t))}, {o.rejected(t)} known probe(s) Unknown, {o.misnamed(t)} misnamed",
+        ),
         *((f"DIR @ FAR={far:g}", f"{_pct(d)} (threshold {thr:.4f})") for far, (d, thr) in result.at_far.items()),
     ]
     if 1e-2 in result.at_far:
         up = math.ceil(result.at_far[1e-2][1] * 1000) / 1000
-        rows.append(("threshold for FAR <= 1%", f"{up:.3f} (rounded up; FAR there {_pct(o.far(up))}, DIR {_pct(o.dir(up))})"))
-    typer.echo(f"Open-set identification: model {emb.name} ({emb.weights.sha256[:12]}), min face {min_face} px, seed {seed}")
+        rows.append(
+            ("threshold for FAR <= 1%", f"{up:.3f} (rounded up; FAR there {_pct(o.far(up))}, DIR {_pct(o.dir(up))})")
+        )
+    typer.echo(
+        f"Open-set identification: model {emb.name} ({emb.weights.sha256[:12]}), min face {min_face} px, seed {seed}"
+    )
     _table(rows)
-    typer.echo(_speed(s["gallery_embedded_now"] + s["probes_embedded_now"], seconds)
-               + f" ({s['gallery_embedded_now']} gallery, {s['probes_embedded_now']} probes); the rest from the cache")
+    typer.echo(
+        _speed(s["gallery_embedded_now"] + s["probes_embedded_now"], seconds)
+        + f" ({s['gallery_embedded_now']} gallery, {s['probes_embedded_now']} probes); the rest from the cache"
+    )
 
 
 def _table(rows: list[tuple[str, str]]) -> None:

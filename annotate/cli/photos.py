@@ -10,8 +10,27 @@ from typing import Annotated, Optional
 import typer
 
 from .app import (
-    BankOpt, BatchOpt, DeviceOpt, InputsArg, JsonOpt, MinFaceOpt, ModelOpt, OverwriteOpt, PrecisionOpt, QuietOpt,
-    ThreadsOpt, ThresholdOpt, VerboseOpt, Say, app, bank_for, bar, echo_error, recognizer_for, say,
+    BankOpt,
+    BatchOpt,
+    DeviceOpt,
+    InputsArg,
+    JsonOpt,
+    MinFaceOpt,
+    ModelOpt,
+    OverwriteOpt,
+    PrecisionOpt,
+    QuietOpt,
+    Say,
+    ThreadsOpt,
+    ThresholdOpt,
+    VerboseOpt,
+    app,
+    bank_for,
+    bar,
+    check_inputs,
+    echo_error,
+    recognizer_for,
+    say,
 )
 
 CSV_NAME = "faces.csv"
@@ -20,9 +39,27 @@ CSV_NAME = "faces.csv"
 @app.command()
 def photos(
     inputs: InputsArg,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", show_default=False, help="Folder for the annotated copies (and `faces.csv`, unless `--csv` says otherwise).")] = None,
-    csv: Annotated[Optional[Path], typer.Option("--csv", show_default=False, help="Table of every face, one row per face. Default: `OUT/faces.csv`.")] = None,
-    detections: Annotated[Optional[Path], typer.Option("--detections", show_default=False, help="Also write the table as JSON lines, one per face, to this file.")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            "-o",
+            show_default=False,
+            help="Folder for the annotated copies (and `faces.csv`, unless `--csv` says otherwise).",
+        ),
+    ] = None,
+    csv: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--csv", show_default=False, help="Table of every face, one row per face. Default: `OUT/faces.csv`."
+        ),
+    ] = None,
+    detections: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--detections", show_default=False, help="Also write the table as JSON lines, one per face, to this file."
+        ),
+    ] = None,
     bank: BankOpt = None,
     threshold: ThresholdOpt = None,
     model: ModelOpt = "auto",
@@ -50,9 +87,12 @@ def photos(
     from ..writers import PhotoTable, json_record, photo_rows
 
     Say.set(quiet, verbose)
+    check_inputs(inputs)
     csv = csv if csv is not None else (out / CSV_NAME if out is not None else None)
     if out is None and csv is None and detections is None and not as_json:
-        raise InputError("say where the results go: --out FOLDER for annotated copies, or --csv, --detections or --json")
+        raise InputError(
+            "say where the results go: --out FOLDER for annotated copies, or --csv, --detections or --json"
+        )
     tables = [p for p in (csv, detections) if p is not None]
     jobs = plan(inputs, out, overwrite, tables)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)

@@ -9,8 +9,29 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from .app import (
-    BankOpt, BatchOpt, DeviceOpt, InputsArg, JsonOpt, MinFaceOpt, ModelOpt, OverwriteOpt, PrecisionOpt, QuietOpt, Say,
-    ThreadsOpt, ThresholdOpt, VerboseOpt, app, bank_for, bar, echo_error, flag, recognizer_for, say, warn,
+    BankOpt,
+    BatchOpt,
+    DeviceOpt,
+    InputsArg,
+    JsonOpt,
+    MinFaceOpt,
+    ModelOpt,
+    OverwriteOpt,
+    PrecisionOpt,
+    QuietOpt,
+    Say,
+    ThreadsOpt,
+    ThresholdOpt,
+    VerboseOpt,
+    app,
+    bank_for,
+    bar,
+    check_inputs,
+    echo_error,
+    flag,
+    recognizer_for,
+    say,
+    warn,
 )
 
 if TYPE_CHECKING:
@@ -23,17 +44,64 @@ if TYPE_CHECKING:
 @app.command()
 def video(
     inputs: InputsArg,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", show_default=False, help="The relabelled video (.mp4/.mov/.mkv), or a folder for several.")] = None,
-    csv: Annotated[Optional[Path], typer.Option("--csv", show_default=False, help="Timeline CSV of who appears when (a folder for several videos).")] = None,
-    detections: Annotated[Optional[Path], typer.Option("--detections", show_default=False, help="JSON lines, one per analysed frame: every face's box, landmarks, label, similarity and track (a folder for several videos).")] = None,
-    no_render: Annotated[bool, flag("--no-render", help="Skip drawing and encoding: write only the CSV / detections.")] = False,
-    sample_fps: Annotated[Optional[float], typer.Option("--sample-fps", min=0.01, show_default=False, help="Analyse only this many frames per second (fast indexing).")] = None,
-    include_unknown: Annotated[bool, flag("--include-unknown", help="Also list unknown people (`Unknown #3`) in the CSV.")] = False,
-    merge_gap: Annotated[float, typer.Option("--merge-gap", min=0.0, help="Appearances of one person at most this many seconds apart make one CSV row.")] = 1.0,
-    max_gap: Annotated[int, typer.Option("--max-gap", min=0, help="Analysed frames a face may go unseen before its track ends.")] = 10,
-    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="libx264 quality: lower is better and bigger; 0 is lossless.")] = 18,
-    preset: Annotated[str, typer.Option("--preset", help="libx264 speed preset (ultrafast ... veryslow).")] = "veryfast",
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Videos processed at once, each in its own process with its own copy of the models (for several videos). On the CPU the threads are shared out among them.")] = 1,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out", "-o", show_default=False, help="The relabelled video (.mp4/.mov/.mkv), or a folder for several."
+        ),
+    ] = None,
+    csv: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--csv", show_default=False, help="Timeline CSV of who appears when (a folder for several videos)."
+        ),
+    ] = None,
+    detections: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--detections",
+            show_default=False,
+            help="JSON lines, one per analysed frame: every face's box, landmarks, label, similarity and track (a folder for several videos).",
+        ),
+    ] = None,
+    no_render: Annotated[
+        bool, flag("--no-render", help="Skip drawing and encoding: write only the CSV / detections.")
+    ] = False,
+    sample_fps: Annotated[
+        Optional[float],
+        typer.Option(
+            "--sample-fps",
+            min=0.01,
+            show_default=False,
+            help="Analyse only this many frames per second (fast indexing).",
+        ),
+    ] = None,
+    include_unknown: Annotated[
+        bool, flag("--include-unknown", help="Also list unknown people (`Unknown #3`) in the CSV.")
+    ] = False,
+    merge_gap: Annotated[
+        float,
+        typer.Option(
+            "--merge-gap", min=0.0, help="Appearances of one person at most this many seconds apart make one CSV row."
+        ),
+    ] = 1.0,
+    max_gap: Annotated[
+        int, typer.Option("--max-gap", min=0, help="Analysed frames a face may go unseen before its track ends.")
+    ] = 10,
+    crf: Annotated[
+        int, typer.Option("--crf", min=0, max=51, help="libx264 quality: lower is better and bigger; 0 is lossless.")
+    ] = 18,
+    preset: Annotated[
+        str, typer.Option("--preset", help="libx264 speed preset (ultrafast ... veryslow).")
+    ] = "veryfast",
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Videos processed at once, each in its own process with its own copy of the models (for several videos). On the CPU the threads are shared out among them.",
+        ),
+    ] = 1,
     bank: BankOpt = None,
     threshold: ThresholdOpt = None,
     model: ModelOpt = "auto",
@@ -61,6 +129,7 @@ def video(
     from ..video.job import plan_videos
 
     Say.set(quiet, verbose)
+    check_inputs(inputs)
     if no_render:
         out = None
     elif out is None:
@@ -70,17 +139,27 @@ def video(
     planned = plan_videos(inputs, out, csv, detections, overwrite)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(bank, recognizer)
-    options = VideoOptions(batch=batch, max_gap=max_gap, merge_gap=merge_gap, sample_fps=sample_fps, crf=crf, preset=preset)
+    options = VideoOptions(
+        batch=batch, max_gap=max_gap, merge_gap=merge_gap, sample_fps=sample_fps, crf=crf, preset=preset
+    )
     if jobs > 1 and len(planned) > 1:
-        failed = _in_parallel(planned, recognizer, face_bank, min(jobs, len(planned)), options, include_unknown, as_json)
+        failed = _in_parallel(
+            planned, recognizer, face_bank, min(jobs, len(planned)), options, include_unknown, as_json
+        )
     else:
         failed = _one_by_one(planned, recognizer, face_bank, options, include_unknown, as_json)
     if failed:
         raise typer.Exit(1)
 
 
-def _one_by_one(planned: list[VideoJob], recognizer: Recognizer, face_bank: FaceBank, options: VideoOptions,
-                include_unknown: bool, as_json: bool) -> int:
+def _one_by_one(
+    planned: list[VideoJob],
+    recognizer: Recognizer,
+    face_bank: FaceBank,
+    options: VideoOptions,
+    include_unknown: bool,
+    as_json: bool,
+) -> int:
     """Process the videos in turn, with a progress bar per pass; returns how many failed."""
     from ..errors import InputError
     from ..video.job import process_video
@@ -89,7 +168,7 @@ def _one_by_one(planned: list[VideoJob], recognizer: Recognizer, face_bank: Face
     for job in planned:
         bars: list = []
 
-        def progress(stage: str, total: int | None, name: str = job.source.name):
+        def progress(stage: str, total: int | None, name: str = job.source.name, bars: list = bars):
             for old in bars:
                 old.close()
             bars.append(bar(total, f"{name}: {stage}", "frame"))
@@ -108,8 +187,15 @@ def _one_by_one(planned: list[VideoJob], recognizer: Recognizer, face_bank: Face
     return failed
 
 
-def _in_parallel(planned: list[VideoJob], recognizer: Recognizer, face_bank: FaceBank, workers: int,
-                 options: VideoOptions, include_unknown: bool, as_json: bool) -> int:
+def _in_parallel(
+    planned: list[VideoJob],
+    recognizer: Recognizer,
+    face_bank: FaceBank,
+    workers: int,
+    options: VideoOptions,
+    include_unknown: bool,
+    as_json: bool,
+) -> int:
     """Process the videos in worker processes, with one progress bar over every pass of every
     video; returns how many failed."""
     from ..video.workers import WorkerSettings, process_videos
@@ -148,20 +234,35 @@ def _report(report: VideoReport, include_unknown: bool, as_json: bool) -> int:
         )
     shown = [a for a in analysis.appearances if include_unknown or a.label is not None]
     if as_json:
-        typer.echo(json.dumps({
-            "video": str(job.source), "frames": analysis.decoded, "analysed": len(analysis.frames),
-            "tracks": len(analysis.tracks), "lost": analysis.lost, "error": analysis.error,
-            "appearances": [{"label": a.name, "tracks": list(a.tracks), "start": round(a.start, 3), "end": round(a.end, 3)}
-                            for a in shown],
-        }, ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {
+                    "video": str(job.source),
+                    "frames": analysis.decoded,
+                    "analysed": len(analysis.frames),
+                    "tracks": len(analysis.tracks),
+                    "lost": analysis.lost,
+                    "error": analysis.error,
+                    "appearances": [
+                        {"label": a.name, "tracks": list(a.tracks), "start": round(a.start, 3), "end": round(a.end, 3)}
+                        for a in shown
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
         return failed
     people = sorted({a.name for a in shown})
-    say(f"{job.source}: {analysis.decoded} frame(s), {len(analysis.frames)} analysed, {len(analysis.tracks)} track(s); "
-        f"people: {', '.join(people) or 'none'}")
+    say(
+        f"{job.source}: {analysis.decoded} frame(s), {len(analysis.frames)} analysed, {len(analysis.tracks)} track(s); "
+        f"people: {', '.join(people) or 'none'}"
+    )
     unknown = sum(1 for t in analysis.tracks.values() if t.label is None)
     if not include_unknown and not analysis.known() and job.csv is not None:
-        warn(f"{job.csv}: nobody from the face bank was seen, so the timeline is empty; "
-             f"{unknown} unknown person(s) were (list them with --include-unknown)")
+        warn(
+            f"{job.csv}: nobody from the face bank was seen, so the timeline is empty; "
+            f"{unknown} unknown person(s) were (list them with --include-unknown)"
+        )
     for target in (job.output, job.csv, job.detections):
         if target is not None:
             say(f"wrote {target}")

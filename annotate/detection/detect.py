@@ -9,20 +9,20 @@ once from an integral image (an exact "area" resize) instead of one candidate at
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..runtime.devices import exact_fp32, resolve_device, run_bucketed
 from ..errors import DeviceError, InputError
 from ..faces import Faces
 from ..models.mtcnn import ONet, PNet, RNet, load_net
+from ..runtime.devices import exact_fp32, resolve_device, run_bucketed
+from ..runtime.resources import mtcnn_weights_dir
+from ..runtime.timing import stage
 from .nms import batched_nms
 from .resample import crops, integral, normalise, resize, table_dtype
-from ..runtime.timing import stage
-from ..runtime.resources import mtcnn_weights_dir
 
 _SUB_BATCH = 512  # R-Net / O-Net candidates per forward pass (CPU)
 _CUDA_SUB_BATCH, _CUDA_MIN_BUCKET = 8192, 256  # on CUDA: larger passes, padded (see ``run_bucketed``)
@@ -67,7 +67,9 @@ class FaceDetector:
     """MTCNN face detector.
 
     min_face: smallest face side searched for, in pixels. thresholds: score cut-offs of
-    P-Net, R-Net and O-Net. factor: scale step of the image pyramid.
+    P-Net, R-Net and O-Net. factor: scale step of the image pyramid. windows: P-Net's cells
+    at a scale -> their windows' corners (``cell_boxes``; benchmarks/emulate_cuda_division.py
+    passes the division CUDA did before it).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class FaceDetector:
         min_face: int = 50,
         thresholds: Sequence[float] = (0.6, 0.7, 0.7),
         factor: float = 0.709,
+        windows: Callable[[torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]] = cell_boxes,
     ) -> None:
         if min_face < 12:
             raise InputError(f"min_face must be at least 12 pixels, got {min_face}")
@@ -87,6 +90,7 @@ class FaceDetector:
         self.min_face = int(min_face)
         self.thresholds = tuple(float(t) for t in thresholds)
         self.factor = float(factor)
+        self.windows = windows
         folder = mtcnn_weights_dir()
         self.pnet = load_net(PNet(), folder / "pnet.pt").to(self.device)
         self.rnet = load_net(RNet(), folder / "rnet.pt").to(self.device)
@@ -208,8 +212,8 @@ class FaceDetector:
                 with stage("onet"):
                     boxes, image_idx, points = self._output(table, boxes, image_idx)
         with stage("download"):
-            boxes, image_idx, points = boxes.cpu().numpy(), image_idx.cpu().numpy(), points.cpu().numpy()
-        return [Faces(boxes[image_idx == i, :4], boxes[image_idx == i, 4], points[image_idx == i]) for i in range(n)]
+            boxes_np, idx_np, points_np = boxes.cpu().numpy(), image_idx.cpu().numpy(), points.cpu().numpy()
+        return [Faces(boxes_np[idx_np == i, :4], boxes_np[idx_np == i, 4], points_np[idx_np == i]) for i in range(n)]
 
     def _propose(self, table: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
         """P-Net over the pyramid -> squared candidate boxes (K,5) [xyxy, score], image index (K,)."""
@@ -221,7 +225,7 @@ class FaceDetector:
             mask = prob[:, 1] >= self.thresholds[0]
             where = mask.nonzero()
             image_idx, cell = where[:, 0], where[:, 1:].flip(1).to(reg.dtype)
-            q1, q2 = cell_boxes(cell, scale)
+            q1, q2 = self.windows(cell, scale)
             cand = torch.cat([q1, q2, prob[:, 1][mask][:, None], reg.permute(0, 2, 3, 1)[mask]], dim=1)
             with stage("nms"):
                 keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.5)

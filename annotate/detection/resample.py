@@ -93,7 +93,9 @@ def resize(table: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
     return _box_sums(table, idx, rows, cols)
 
 
-def crops(table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def crops(
+    table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor, size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Area-resample square crops of (K,4) boxes to (K,3,size,size), normalised.
 
     Boxes are truncated to integers and clipped to the image as facenet-pytorch's ``pad``.

@@ -17,9 +17,9 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..runtime import resources
 from ..errors import AnnotateError
 from ..faces import Faces
+from ..runtime import resources
 
 GREY = (128, 128, 128)
 _SATURATION = 0.75  # fixed HSV saturation/value of label colours; only the hue varies
@@ -43,7 +43,7 @@ def label_colour(label: str | None) -> tuple[int, int, int]:
 def _text_colour(fill: tuple[int, int, int]) -> tuple[int, int, int]:
     """White or black, whichever contrasts more with ``fill`` (WCAG relative luminance)."""
 
-    def linear(c: int) -> float:
+    def linear(c: float) -> float:
         c /= 255.0
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
@@ -82,7 +82,7 @@ class _Style:
 
 
 @lru_cache(maxsize=32)
-def _load_font(path: str, size: int) -> tuple[ImageFont.FreeTypeFont, int, int]:
+def _load_font(path: str, size: int) -> tuple[ImageFont.FreeTypeFont, float, float]:
     """The font at ``size`` px, with the top and bottom of its reference glyphs' ink relative
     to the baseline: every label of a size gets the same height and baseline, whatever its text."""
     font = ImageFont.truetype(path, size)
@@ -90,7 +90,7 @@ def _load_font(path: str, size: int) -> tuple[ImageFont.FreeTypeFont, int, int]:
     return font, ink_top, ink_bottom
 
 
-def _font(size: int) -> tuple[ImageFont.FreeTypeFont, int, int]:
+def _font(size: int) -> tuple[ImageFont.FreeTypeFont, float, float]:
     """``_load_font`` for the shipped label font (once per size); AnnotateError if it is
     missing or unreadable."""
     path = resources.font_path()
@@ -106,7 +106,7 @@ def _font(size: int) -> tuple[ImageFont.FreeTypeFont, int, int]:
 
 
 @lru_cache(maxsize=4096)
-def _text_metrics(text: str, size: int) -> tuple[float, tuple[int, int, int, int]]:
+def _text_metrics(text: str, size: int) -> tuple[float, tuple[float, float, float, float]]:
     """Advance width of ``text`` at ``size`` px and its ink box relative to the baseline origin
     (a glyph taller or wider than the reference ones can reach past the label). Cached: a
     video shows the same few labels on frame after frame."""
@@ -171,8 +171,10 @@ def crop_box(extent: tuple[float, float, float, float], width: int, height: int)
     to the image."""
     x1, y1, x2, y2 = extent
     return (
-        _clamp(math.floor(x1) - _MARGIN, 0, width), _clamp(math.floor(y1) - _MARGIN, 0, height),
-        _clamp(math.ceil(x2) + _MARGIN + 1, 0, width), _clamp(math.ceil(y2) + _MARGIN + 1, 0, height),
+        _clamp(math.floor(x1) - _MARGIN, 0, width),
+        _clamp(math.floor(y1) - _MARGIN, 0, height),
+        _clamp(math.ceil(x2) + _MARGIN + 1, 0, width),
+        _clamp(math.ceil(y2) + _MARGIN + 1, 0, height),
     )
 
 
@@ -221,19 +223,28 @@ def plan_patches(faces: Faces, width: int, height: int, similarity: bool = True)
 def _dots(points: np.ndarray, radius: int, width: int, height: int) -> list[tuple[float, float]]:
     """The (5,2) xy landmark ``points`` that are finite and whose dot reaches the image."""
     return [
-        (x, y) for x, y in points.astype(np.float64).tolist()
+        (x, y)
+        for x, y in points.astype(np.float64).tolist()
         if math.isfinite(x) and math.isfinite(y) and -radius <= x <= width + radius and -radius <= y <= height + radius
     ]
 
 
 def _marks(
-    corners: tuple[int, int, int, int] | None, dots: list[tuple[float, float]], style: _Style, colour: tuple[int, int, int]
+    corners: tuple[int, int, int, int] | None,
+    dots: list[tuple[float, float]],
+    style: _Style,
+    colour: tuple[int, int, int],
 ) -> Patch:
     """A face's box outline (corners inclusive, or None) and its landmarks: filled dots of
     ``style.radius`` px with a thin dark ring."""
     r, ring = style.radius, 1 if style.radius < 6 else 2
     extents = ([corners] if corners else []) + [(x - r, y - r, x + r, y + r) for x, y in dots]
-    extent = (min(e[0] for e in extents), min(e[1] for e in extents), max(e[2] for e in extents), max(e[3] for e in extents))
+    extent = (
+        min(e[0] for e in extents),
+        min(e[1] for e in extents),
+        max(e[2] for e in extents),
+        max(e[3] for e in extents),
+    )
 
     def paint(draw: ImageDraw.ImageDraw, dx: int, dy: int) -> None:
         if corners is not None:
@@ -254,7 +265,12 @@ def _label(text: str, colour: tuple[int, int, int], style: _Style, box_x1: int, 
     top = box_y1 - label_h if box_y1 - label_h >= 0 else max(box_y1, 0)
     left = min(max(box_x1, 0), max(image_width - label_w, 0))
     x, y = left + style.pad, top + style.pad - ink_top  # the text's baseline origin
-    extent = (min(left, x + ink[0]), min(top, y + ink[1]), max(left + label_w - 1, x + ink[2]), max(top + label_h - 1, y + ink[3]))
+    extent = (
+        min(left, x + ink[0]),
+        min(top, y + ink[1]),
+        max(left + label_w - 1, x + ink[2]),
+        max(top + label_h - 1, y + ink[3]),
+    )
     ink_colour = _text_colour(colour)
 
     def paint(draw: ImageDraw.ImageDraw, dx: int, dy: int) -> None:

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 
 import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageDraw
 
-from .draw import Patch, crop_box, plan_patches
 from ..faces import Faces
+from .draw import Patch, crop_box, plan_patches
 
 
 def draw_faces_yuv(planes: np.ndarray, faces: Faces, matrix: int | None = None, similarity: bool = True) -> np.ndarray:
@@ -28,12 +27,18 @@ def draw_faces_yuv(planes: np.ndarray, faces: Faces, matrix: int | None = None, 
     ``draw.draw_faces`` draws it. matrix: the planes' YUV matrix (FFmpeg's AVColorSpace, e.g. 1
     for BT.709; None: swscale's default, BT.601)."""
     if planes.dtype != np.uint8 or planes.ndim != 2 or planes.shape[0] % 3 or planes.shape[1] % 2:
-        raise ValueError(f"planes must be (H*3/2, W) uint8 yuv420p with H and W even, got {planes.dtype} {planes.shape}")
+        raise ValueError(
+            f"planes must be (H*3/2, W) uint8 yuv420p with H and W even, got {planes.dtype} {planes.shape}"
+        )
     out = planes.copy()
     height, width = planes.shape[0] * 2 // 3, planes.shape[1]
     y, u, v = _split(out, height, width)
     for (left, top, right, bottom), patches in _regions(plan_patches(faces, width, height, similarity), width, height):
-        luma, blue, red = y[top:bottom, left:right], u[top // 2 : bottom // 2, left // 2 : right // 2], v[top // 2 : bottom // 2, left // 2 : right // 2]
+        luma, blue, red = (
+            y[top:bottom, left:right],
+            u[top // 2 : bottom // 2, left // 2 : right // 2],
+            v[top // 2 : bottom // 2, left // 2 : right // 2],
+        )
         before = _to_rgb(luma, blue, red, matrix)
         canvas = Image.fromarray(before, "RGB")
         draw = ImageDraw.Draw(canvas)
@@ -56,7 +61,11 @@ def _split(planes: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.
     """Views of the Y (H,W), U and V (H/2,W/2) planes of (H*3/2,W) yuv420p."""
     quarter = (height // 2) * (width // 2)
     chroma = planes[height:].reshape(-1)
-    return planes[:height], chroma[:quarter].reshape(height // 2, width // 2), chroma[quarter:].reshape(height // 2, width // 2)
+    return (
+        planes[:height],
+        chroma[:quarter].reshape(height // 2, width // 2),
+        chroma[quarter:].reshape(height // 2, width // 2),
+    )
 
 
 def _regions(patches: list[Patch], width: int, height: int) -> list[tuple[tuple[int, int, int, int], list[Patch]]]:
@@ -76,7 +85,14 @@ def _regions(patches: list[Patch], width: int, height: int) -> list[tuple[tuple[
             for other, others in list(groups):
                 if other[0] < box[2] and box[0] < other[2] and other[1] < box[3] and box[1] < other[3]:
                     groups.remove((other, others))
-                    box = _rounded(min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]), max(box[3], other[3]), width, height)
+                    box = _rounded(
+                        min(box[0], other[0]),
+                        min(box[1], other[1]),
+                        max(box[2], other[2]),
+                        max(box[3], other[3]),
+                        width,
+                        height,
+                    )
                     members += others
                     grown = True
         groups.append((box, members))

@@ -18,9 +18,10 @@ from typing import Protocol
 
 import numpy as np
 
-from ..recognition.align import align_faces
 from ..faces import Faces
 from ..media import atomic_path, file_sha256, read_image
+from ..recognition.align import align_faces
+from ..runtime.devices import using_threads
 
 CACHE_VERSION = 1
 # Bump when detection, alignment or the choice of face changes what an image embeds to: it is
@@ -57,7 +58,9 @@ class EmbeddingCache:
                 with np.load(path, allow_pickle=False) as data:
                     if int(data["version"]) == CACHE_VERSION and data["embeddings"].shape[1:] == (dim,):
                         faces = data["faces"].tolist()
-                        self.entries = {str(s): (e, int(n)) for s, e, n in zip(data["sha256"], data["embeddings"], faces)}
+                        self.entries = {
+                            str(s): (e, int(n)) for s, e, n in zip(data["sha256"], data["embeddings"], faces)
+                        }
             except (OSError, ValueError, KeyError):
                 self.entries = {}  # unreadable: rebuilt and overwritten
 
@@ -76,13 +79,14 @@ class EmbeddingCache:
         if self.path is None or not self.unsaved:
             return
         keys = list(self.entries)
-        with atomic_path(self.path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(
-                    handle, version=np.array(CACHE_VERSION), sha256=np.array(keys, dtype=str),
-                    embeddings=np.stack([self.entries[k][0] for k in keys]).astype(np.float32),
-                    faces=np.array([self.entries[k][1] for k in keys], np.int32),
-                )
+        with atomic_path(self.path) as tmp, open(tmp, "wb") as handle:
+            np.savez(
+                handle,
+                version=np.array(CACHE_VERSION),
+                sha256=np.array(keys, dtype=str),
+                embeddings=np.stack([self.entries[k][0] for k in keys]).astype(np.float32),
+                faces=np.array([self.entries[k][1] for k in keys], np.int32),
+            )
         self.unsaved = 0
 
 
@@ -139,7 +143,7 @@ class Embedded:
 class ImageEmbedder:
     """Embeds whole images with a Recognizer's detector and embedder.
 
-    recognizer: an ``annotate.pipeline.Recognizer``; cache: the .npz file embeddings are kept
+    recognizer: an ``annotate.Recognizer`` (its threads are used); cache: the .npz file embeddings are kept
     in (None: ``cache_file(recognizer)``). batch: images per pass.
     """
 
@@ -152,12 +156,14 @@ class ImageEmbedder:
         """(H,W,3) uint8 RGB images -> (N,D) embeddings and (N,) faces found in each."""
         detector, embedder = self.recognizer.detector, self.recognizer.embedder
         chosen = []
-        found = detector.detect(list(images)) if len(images) else []
-        for image, faces in zip(images, found):
-            face = nearest_centre(faces, *image.shape[:2])
-            chosen.append(face if len(face) else fallback_face(*image.shape[:2]))
-        crops = align_faces(images, chosen, detector.device)
-        return embedder.embed(crops, flip=True), np.array([len(f) for f in found], np.int64)
+        with using_threads(self.recognizer.config.threads):
+            found = detector.detect(list(images)) if len(images) else []
+            for image, faces in zip(images, found):
+                face = nearest_centre(faces, *image.shape[:2])
+                chosen.append(face if len(face) else fallback_face(*image.shape[:2]))
+            crops = align_faces(images, chosen, detector.device)
+            vectors = embedder.embed(crops, flip=True)
+        return vectors, np.array([len(f) for f in found], np.int64)
 
     def embed_paths(self, paths: Sequence[Path], progress: Progress | None = None) -> Embedded:
         """Embed each image file once (by content), reusing and filling the cache.
@@ -180,7 +186,7 @@ class ImageEmbedder:
                     progress.update(len(chunk))
         finally:
             self.cache.save()
-        rows = [self.cache.get(s) for s in shas]
+        rows = [self.cache.entries[s] for s in shas]  # all cached by now: found there or just embedded
         dim = self.recognizer.embedder.embedding_size
         embeddings = np.stack([r[0] for r in rows]) if rows else np.zeros((0, dim), np.float32)
         return Embedded(embeddings, np.array([r[1] for r in rows], np.int64), len(todo))

@@ -36,8 +36,14 @@ def plot_lfw(path: Path, scores: np.ndarray, same: np.ndarray, threshold: float,
     roc, hist = fig.subplots(1, 2)
     floor = 0.5 / max(int((~same).sum()), 1)
     roc.plot(np.maximum(far, floor), tar, color="tab:blue")
-    roc.set(xscale="log", xlim=(floor, 1), ylim=(max(0.0, float(tar[far >= 1e-3][0]) - 0.02), 1.001),
-            xlabel="false accept rate", ylabel="true accept rate", title="ROC")
+    roc.set(
+        xscale="log",
+        xlim=(floor, 1),
+        ylim=(max(0.0, float(tar[far >= 1e-3][0]) - 0.02), 1.001),
+        xlabel="false accept rate",
+        ylabel="true accept rate",
+        title="ROC",
+    )
     roc.grid(True, which="both", alpha=0.3)
     bins = np.linspace(min(-0.3, scores.min()), 1.0, 80)
     hist.hist(scores[same], bins=bins, alpha=0.6, color="tab:green", label=f"same person ({int(same.sum())})")

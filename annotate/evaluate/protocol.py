@@ -1,7 +1,7 @@
 """Verification and open-set identification metrics: pure numpy, no models.
 
 Scores are cosine similarities; a pair (or a probe) is accepted when its score is at least
-the threshold (``score >= t``), as ``annotate.match`` does.
+the threshold (``score >= t``), as ``annotate.recognition.match`` does.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def read_pairs(path: Path) -> Pairs:
     folds, per = (1, int(lines[0][0])) if len(lines[0]) == 1 else (int(lines[0][0]), int(lines[0][1]))
     body = lines[1:]
     if folds < 1 or per < 1 or len(body) != 2 * folds * per:
-        raise InputError(f"{path}: header says {folds} fold(s) of {per}+{per} pairs, i.e. {2 * folds * per} lines, but there are {len(body)}")
+        raise InputError(
+            f"{path}: header says {folds} fold(s) of {per}+{per} pairs, i.e. {2 * folds * per} lines, but there are {len(body)}"
+        )
     first, second, same = [], [], []
     for number, fields in enumerate(body, start=2):
         matched = (number - 2) % (2 * per) < per
@@ -67,7 +69,9 @@ def read_pairs(path: Path) -> Pairs:
                 raise ValueError
         except ValueError:
             want = "name i j" if matched else "name1 i name2 j"
-            raise InputError(f"{path}:{number}: expected a {'matched' if matched else 'mismatched'} pair '{want}', got {' '.join(fields)!r}") from None
+            raise InputError(
+                f"{path}:{number}: expected a {'matched' if matched else 'mismatched'} pair '{want}', got {' '.join(fields)!r}"
+            ) from None
         first.append(a)
         second.append(b)
         same.append(matched)

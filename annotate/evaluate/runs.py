@@ -34,18 +34,32 @@ class LfwResult:
     def summary(self) -> dict:
         """The numbers, JSON-ready."""
         return {
-            "pairs": len(self.pairs), "folds": self.pairs.n_folds,
-            "accuracy_mean": self.folds.mean, "accuracy_std": self.folds.std,
+            "pairs": len(self.pairs),
+            "folds": self.pairs.n_folds,
+            "accuracy_mean": self.folds.mean,
+            "accuracy_std": self.folds.std,
             "threshold_mean": float(self.folds.thresholds.mean()),
-            "fold_accuracies": self.folds.accuracies.tolist(), "fold_thresholds": self.folds.thresholds.tolist(),
-            "tar_at_far": {f"{t.far_target:g}": {"tar_mean": t.mean, "fold_tars": t.tars.tolist(), "fold_fars": t.fars.tolist(),
-                                                 "fold_thresholds": t.thresholds.tolist()} for t in self.tars},
-            "roc_auc": self.auc, "images": len(self.images.faces), "images_no_face": self.images.no_face,
+            "fold_accuracies": self.folds.accuracies.tolist(),
+            "fold_thresholds": self.folds.thresholds.tolist(),
+            "tar_at_far": {
+                f"{t.far_target:g}": {
+                    "tar_mean": t.mean,
+                    "fold_tars": t.tars.tolist(),
+                    "fold_fars": t.fars.tolist(),
+                    "fold_thresholds": t.thresholds.tolist(),
+                }
+                for t in self.tars
+            },
+            "roc_auc": self.auc,
+            "images": len(self.images.faces),
+            "images_no_face": self.images.no_face,
             "images_embedded_now": self.images.computed,
         }
 
 
-def evaluate_lfw(images_dir: Path, pairs_file: Path, embedder: ImageEmbedder, progress: Progress | None = None) -> LfwResult:
+def evaluate_lfw(
+    images_dir: Path, pairs_file: Path, embedder: ImageEmbedder, progress: Progress | None = None
+) -> LfwResult:
     """Embed every image the pairs name (once each) and score the 10-fold protocol."""
     pairs = read_pairs(pairs_file)
     if pairs.n_folds < 2:
@@ -53,14 +67,18 @@ def evaluate_lfw(images_dir: Path, pairs_file: Path, embedder: ImageEmbedder, pr
     names = sorted(set(pairs.first) | set(pairs.second))
     missing = [n for n in names if not (images_dir / n).is_file()]
     if missing:
-        raise InputError(f"{len(missing)} image(s) named in {pairs_file} are missing under {images_dir}, e.g. {images_dir / missing[0]}")
+        raise InputError(
+            f"{len(missing)} image(s) named in {pairs_file} are missing under {images_dir}, e.g. {images_dir / missing[0]}"
+        )
     images = embedder.embed_paths([images_dir / n for n in names], progress)
     row = {n: i for i, n in enumerate(names)}
     a = images.embeddings[[row[n] for n in pairs.first]]
     b = images.embeddings[[row[n] for n in pairs.second]]
     scores = np.einsum("pd,pd->p", a, b).astype(np.float64)
     tars = tuple(tar_at_far(scores, pairs.same, pairs.folds, far) for far in TAR_FARS)
-    return LfwResult(pairs, scores, kfold_accuracy(scores, pairs.same, pairs.folds), tars, roc_auc(scores, pairs.same), images)
+    return LfwResult(
+        pairs, scores, kfold_accuracy(scores, pairs.same, pairs.folds), tars, roc_auc(scores, pairs.same), images
+    )
 
 
 @dataclass(frozen=True)
@@ -91,12 +109,16 @@ def split_tree(root: Path, seed: int = 0, per_person: int = 2, min_images: int =
         elif len(files) == 1:
             distractors.append(files[0])
     if not bank or not distractors:
-        raise InputError(f"{root}: needs people with at least {min_images} images and people with exactly one; "
-                         f"found {len(bank)} and {len(distractors)}")
+        raise InputError(
+            f"{root}: needs people with at least {min_images} images and people with exactly one; "
+            f"found {len(bank)} and {len(distractors)}"
+        )
     return Split(bank, known, distractors)
 
 
-def build_bank(recognizer, split: Split, cache: Path | None = None, progress: Progress | None = None) -> tuple[FaceBank, int, int]:
+def build_bank(
+    recognizer, split: Split, cache: Path | None = None, progress: Progress | None = None
+) -> tuple[FaceBank, int, int]:
     """The gallery bank, made by ``annotate.facebank.build`` with ``Recognizer.embed_files``
     (as ``annotate bank build``) from a temporary tree of links; the bank file is kept in the
     cache so a rerun embeds nothing. Returns the bank, the number of gallery images without a
@@ -125,7 +147,14 @@ def build_bank(recognizer, split: Split, cache: Path | None = None, progress: Pr
             (Path(tmp) / label).mkdir()
             for f in files:
                 _link(f, Path(tmp) / label / f.name)
-        report = build(Path(tmp), embed_files, emb.name, emb.weights.sha256, previous=previous, min_face=recognizer.detector.min_face)
+        report = build(
+            Path(tmp),
+            embed_files,
+            emb.name,
+            emb.weights.sha256,
+            previous=previous,
+            min_face=recognizer.detector.min_face,
+        )
     if report.embedded:
         report.bank.save(cache)
     no_face = int(np.sum(report.bank.image_faces == 0))
@@ -155,14 +184,22 @@ class IdentifyResult:
     def summary(self) -> dict:
         o, t = self.openset, self.threshold
         return {
-            "gallery_people": len(self.bank), "gallery_images": len(self.bank.image_paths), "gallery_no_face": self.bank_no_face,
-            "known_probes": len(o.known_correct), "distractors": len(o.distractor_scores),
+            "gallery_people": len(self.bank),
+            "gallery_images": len(self.bank.image_paths),
+            "gallery_no_face": self.bank_no_face,
+            "known_probes": len(o.known_correct),
+            "distractors": len(o.distractor_scores),
             "probes_no_face": self.probes.no_face,
-            "rank1": o.rank1, "threshold": t, "far_at_threshold": o.far(t), "dir_at_threshold": o.dir(t),
-            "known_unknown_at_threshold": o.rejected(t), "known_misnamed_at_threshold": o.misnamed(t),
+            "rank1": o.rank1,
+            "threshold": t,
+            "far_at_threshold": o.far(t),
+            "dir_at_threshold": o.dir(t),
+            "known_unknown_at_threshold": o.rejected(t),
+            "known_misnamed_at_threshold": o.misnamed(t),
             "dir_at_far": {f"{far:g}": {"dir": d, "threshold": thr} for far, (d, thr) in self.at_far.items()},
             "threshold_far_1pct": self.at_far[1e-2][1] if 1e-2 in self.at_far else None,
-            "gallery_embedded_now": self.bank_embedded, "probes_embedded_now": self.probes.computed,
+            "gallery_embedded_now": self.bank_embedded,
+            "probes_embedded_now": self.probes.computed,
         }
 
 
@@ -185,7 +222,9 @@ def evaluate_identify(
     index = {label: k for k, label in enumerate(bank.labels)}
     truth = np.array([index.get(label, -1) for _, label in split.known], np.int64)
     openset = OpenSet.from_similarities(
-        similarity_matrix(probes.embeddings[:n], bank.embeddings), truth, similarity_matrix(probes.embeddings[n:], bank.embeddings)
+        similarity_matrix(probes.embeddings[:n], bank.embeddings),
+        truth,
+        similarity_matrix(probes.embeddings[n:], bank.embeddings),
     )
     t = recognizer.threshold
     at_far = {far: openset.dir_at_far(far) for far in DIR_FARS}

@@ -52,7 +52,9 @@ def read_image(path: Path) -> np.ndarray:
     except UnidentifiedImageError as exc:
         raise InputError(f"{path}: not an image Pillow can read") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{path}: cannot decode ({str(exc) or type(exc).__name__}); the file may be truncated") from exc
+        raise InputError(
+            f"{path}: cannot decode ({str(exc) or type(exc).__name__}); the file may be truncated"
+        ) from exc
 
 
 def write_image(path: Path, image: np.ndarray) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
@@ -19,7 +20,9 @@ from ..errors import InputError
 from ..runtime.timing import stage
 from .h264 import is_non_reference, nal_length_size
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"})
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"}
+)
 FASTSTART = frozenset({"mp4", "mov"})
 UNSPECIFIED = 2  # AVCOL_SPC_UNSPECIFIED, AVCOL_PRI_UNSPECIFIED, AVCOL_TRC_UNSPECIFIED
 LIMITED_RANGE, _FULL_RANGE = 1, 2  # AVCOL_RANGE_MPEG (what libx264 is given here), AVCOL_RANGE_JPEG
@@ -117,14 +120,23 @@ def probe(path: Path) -> VideoInfo:
         rotation = _rotation(first)
         width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
-        duration = float(stream.duration * stream.time_base) if stream.duration else None
+        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
         if duration is None and container.duration:
             duration = container.duration / av.time_base
         copied = sum(1 for s in container.streams if s.type in ("audio", "subtitle"))
         time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
         return VideoInfo(
-            path, stream.codec_context.name, width, height, rotation, float(rate), time_base,
-            stream.frames or None, duration, copied, (first.colorspace, first.color_primaries, first.color_trc),
+            path,
+            stream.codec_context.name,
+            width,
+            height,
+            rotation,
+            float(rate),
+            time_base,
+            stream.frames or None,
+            duration,
+            copied,
+            (first.colorspace, first.color_primaries, first.color_trc),
             _sample_aspect(stream, rotation),
         )
     finally:
@@ -166,10 +178,12 @@ def passes_through(frame: av.VideoFrame) -> bool:
     """Whether the encoder (libx264, yuv420p, limited range) can take the decoder's picture as
     it is: 8-bit yuv420p, even width and height, not full range, no rotation to apply."""
     return (
-        frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0
-        and frame.color_range != _FULL_RANGE and not _rotation(frame)
+        frame.format.name == "yuv420p"
+        and frame.width % 2 == 0
+        and frame.height % 2 == 0
+        and frame.color_range != _FULL_RANGE
+        and not _rotation(frame)
     )
-
 
 
 class VideoReader:
@@ -188,6 +202,9 @@ class VideoReader:
         self.container = _open(path)
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
+        if self.stream.time_base is None:  # FFmpeg gives every demuxed stream one
+            raise InputError(f"{path}: the video stream has no time base")
+        self._time_base: Fraction = self.stream.time_base
         self._to_rgb = VideoReformatter()  # one swscale context for the stream, not one per frame
         context = self.stream.codec_context
         self._length_size = nal_length_size(context.name, context.extradata) if skip else None
@@ -203,7 +220,7 @@ class VideoReader:
         self.container.close()
 
     def _time(self, frame: av.VideoFrame) -> float:
-        return float(frame.pts * self.stream.time_base) if frame.pts is not None else self.decoded / self.info.fps
+        return float(frame.pts * self._time_base) if frame.pts is not None else self.decoded / self.info.fps
 
     def _frame(self, frame: av.VideoFrame, yuv: bool = False) -> Frame | YuvFrame:
         out: Frame | YuvFrame
@@ -211,7 +228,7 @@ class VideoReader:
             out = YuvFrame(self.decoded, frame.pts, self._time(frame), frame.to_ndarray())
         else:
             with stage("colour"):
-                rgb = self._to_rgb.reformat(frame, format="rgb24").to_ndarray()
+                rgb: np.ndarray = self._to_rgb.reformat(frame, format="rgb24").to_ndarray()
                 turns = _rotation(frame) // 90
                 if turns:
                     rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
@@ -242,14 +259,15 @@ class VideoReader:
                     continue
                 if packet.is_discard:  # before the start of an edit list: decoded, never shown
                     self.discarded += 1
-                elif sampler is not None and self._skippable(packet, sampler, recent):
+                elif sampler is not None and packet.pts is not None and self._skippable(packet, sampler, recent):
                     heapq.heappush(pending, packet.pts)
                     self.skipped += 1
                     continue
                 if packet.pts is not None:
                     recent.append(packet.pts)
                 with stage("decode"):
-                    decoded = packet.decode()
+                    # cast: packets of the video stream decode to VideoFrames (the stub gives every kind)
+                    decoded = cast("list[av.VideoFrame]", packet.decode())
                 for frame in decoded:
                     while pending and frame.pts is not None and pending[0] < frame.pts:
                         heapq.heappop(pending)
@@ -272,7 +290,7 @@ class VideoReader:
         earlier = max((p for p in recent if p < packet.pts), default=None)
         if earlier is None:
             return False
-        base = self.stream.time_base
+        base = self._time_base
         if sampler.could_pick(float(earlier * base), float(packet.pts * base)):
             return False
         return is_non_reference(memoryview(packet), self._length_size)

@@ -50,12 +50,12 @@ class VideoWriter:
         supported = self.container.supported_codecs
         self.copies, self.notes, self.copied_inputs = {}, [], []
         for src in copy:
-            name = src.codec_context.name if src.codec_context else None
-            if name in supported:
+            codec = src.codec_context.name if src.codec_context else None
+            if codec in supported:
                 self.copies[src.index] = self.container.add_stream_from_template(src)
                 self.copied_inputs.append(src)
             else:
-                self.notes.append(f"{src.type} stream {src.index} ({name}) cannot be stored in {out_format}; left out")
+                self.notes.append(f"{src.type} stream {src.index} ({codec}) cannot be stored in {out_format}; left out")
         self._to_yuv = VideoReformatter()  # one swscale context for the stream, not one per frame
         self._frame_ticks = 1 / (rate * info.time_base)  # one frame in time-base units, for frames without PTS
         self.frames = 0

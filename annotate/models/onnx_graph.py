@@ -104,7 +104,9 @@ class GraphReader:
         if len(inputs) != 1 or len(graph.output) != 1:
             self.fail(f"expected one input and one output, found {len(inputs)} and {len(graph.output)}")
         self.input_name: str = inputs[0].name
-        self.input_dims = [d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim]
+        self.input_dims = [
+            d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim
+        ]
         self.output_name: str = self._name(graph.output[0].name)
 
     def fail(self, reason: str) -> NoReturn:
@@ -134,6 +136,8 @@ class GraphReader:
             if axes is None and len(node.input) > 1:
                 axes = self.consts[node.input[1]].tolist()
             if node.op_type == "Unsqueeze":
+                if axes is None:
+                    raise ValueError("Unsqueeze without axes")
                 x = np.expand_dims(x, tuple(int(a) % (x.ndim + len(axes)) for a in axes))
             else:
                 x = np.squeeze(x, None if axes is None else tuple(int(a) for a in axes))
@@ -156,6 +160,13 @@ class GraphReader:
         if value is None:
             self.fail(f"{what} of node {node.name or node.op_type} is not a stored weight")
         return np.asarray(value, dtype=np.float32)
+
+    def _required(self, node: Any, index: int, what: str) -> np.ndarray:
+        """``_const``, failing if the input is absent."""
+        value = self._const(node, index, what)
+        if value is None:
+            self.fail(f"{what} of node {node.name or node.op_type} is missing")
+        return value
 
     def _next(self, tensor: str) -> list[Any]:
         return self.consumers.get(tensor, [])
@@ -192,7 +203,7 @@ class GraphReader:
 
     def _residual(self, tensor: str, nodes: list[Any]) -> tuple[ResidualOp, str]:
         """Two branches from ``tensor`` that meet at one Add; the shorter is the shortcut."""
-        branches = []
+        branches: list[tuple[list[Op], str, Any]] = []
         for node in nodes:
             if node.op_type == "Add":
                 branches.append(([], tensor, node))
@@ -219,7 +230,7 @@ class GraphReader:
         if kind == "BatchNormalization":
             return self._bn(node, attrs), out
         if kind == "PRelu":
-            slope = self._const(node, 1, "PRelu slope")
+            slope = self._required(node, 1, "PRelu slope")
             return PReluOp(slope.reshape(-1)), out
         if kind in {"Flatten", "Reshape"}:
             if kind == "Flatten" and attrs.get("axis", 1) != 1:
@@ -229,14 +240,14 @@ class GraphReader:
                 self.fail(f"Reshape {node.name} is not a flatten before the embedding layer")
             return FlattenOp(), out
         if kind == "Gemm":
-            w = self._const(node, 1, "Gemm weight")
+            w = self._required(node, 1, "Gemm weight")
             if attrs.get("transA", 0) or w.ndim != 2:
                 self.fail(f"unsupported Gemm {node.name}")
             w = (w if attrs.get("transB", 0) else w.T) * float(attrs.get("alpha", 1.0))
             b = self._const(node, 2, "Gemm bias")
             return LinearOp(w, None if b is None else b.reshape(-1) * float(attrs.get("beta", 1.0))), out
         if kind == "MatMul":
-            w = self._const(node, 1, "MatMul weight")
+            w = self._required(node, 1, "MatMul weight")
             bias, following = None, self._next(out)
             if len(following) == 1 and following[0].op_type == "Add" and self._bias_add(following[0]):
                 add = following[0]
@@ -246,14 +257,16 @@ class GraphReader:
         self.fail(f"unsupported operator {kind} (node {node.name})")
 
     def _conv(self, node: Any, attrs: dict[str, Any]) -> tuple[ConvOp, str]:
-        w = self._const(node, 1, "Conv weight")
+        w = self._required(node, 1, "Conv weight")
         if w.ndim != 4 or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             self.fail(f"unsupported Conv {node.name}")
         pads = list(attrs.get("pads", [0, 0, 0, 0]))
         if pads[:2] != pads[2:] or any(d != 1 for d in attrs.get("dilations", [1, 1])):
             self.fail(f"Conv {node.name} has asymmetric padding or dilation")
         stride = tuple(attrs.get("strides", [1, 1]))
-        op = ConvOp(w, self._const(node, 2, "Conv bias"), (stride[0], stride[1]), (pads[0], pads[1]), attrs.get("group", 1))
+        op = ConvOp(
+            w, self._const(node, 2, "Conv bias"), (stride[0], stride[1]), (pads[0], pads[1]), attrs.get("group", 1)
+        )
         out = node.output[0]
         following = self._next(out)
         if len(following) == 1 and following[0].op_type == "BatchNormalization":

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelError, WeightsError
-from .iresnet import IResNet, iresnet_from_layers
+from .iresnet import IBasicBlock, IResNet, iresnet_from_layers
 from .mobilefacenet import (
     BlockSpec,
     ConvAct,
@@ -58,7 +58,9 @@ def _kinds(ops: Sequence[Op]) -> list[type]:
 def _copy(path: Path, target: torch.Tensor, value: np.ndarray, what: str) -> None:
     """Copy ``value`` into ``target``; ModelError naming ``what`` if the shapes differ."""
     if tuple(value.shape) != tuple(target.shape):
-        raise ModelError(f"{path}: {what} has shape {tuple(value.shape)}, the architecture expects {tuple(target.shape)}")
+        raise ModelError(
+            f"{path}: {what} has shape {tuple(value.shape)}, the architecture expects {tuple(target.shape)}"
+        )
     with torch.no_grad():
         target.copy_(torch.from_numpy(np.array(value, dtype=np.float32)))
 
@@ -75,7 +77,9 @@ def _unit_var(eps: float) -> float:
     return float(v)
 
 
-def _set_bn(path: Path, bn: nn.modules.batchnorm._BatchNorm, op: BNOp | None, bias: np.ndarray | None, what: str) -> None:
+def _set_bn(
+    path: Path, bn: nn.modules.batchnorm._BatchNorm, op: BNOp | None, bias: np.ndarray | None, what: str
+) -> None:
     """Load BatchNorm ``op`` (or an identity if None) into ``bn``, absorbing a preceding conv ``bias``."""
     n = bn.num_features
     if op is None:
@@ -144,7 +148,10 @@ def _build_iresnet(path: Path, ops: list[Op]) -> IResNet:
     _set_conv(path, model.conv1, conv, "conv1")
     _set_bn(path, model.bn1, conv.bn, conv.bias, "bn1")
     _set_prelu(path, model.prelu, prelu, "prelu")
-    modules = [m for stage in (model.layer1, model.layer2, model.layer3, model.layer4) for m in stage]
+    # cast: the stages are nn.Sequential of the IBasicBlocks that iresnet_from_layers built
+    modules = [
+        cast(IBasicBlock, m) for stage in (model.layer1, model.layer2, model.layer3, model.layer4) for m in stage
+    ]
     stage_names = [f"layer{s + 1}.{j}" for s, n in enumerate(counts) for j in range(n)]
     for name, module, block in zip(stage_names, modules, blocks):
         block = cast(ResidualOp, block)
@@ -157,8 +164,10 @@ def _build_iresnet(path: Path, ops: list[Op]) -> IResNet:
         _set_bn(path, module.bn3, conv2.bn, conv2.bias, f"{name}.bn3")
         if block.shortcut:
             down = cast(ConvOp, block.shortcut[0])
-            _set_conv(path, module.downsample[0], down, f"{name}.downsample.0")
-            _set_bn(path, module.downsample[1], down.bn, down.bias, f"{name}.downsample.1")
+            # cast: a shortcut opens a stage (counts above), whose first block has a (conv1x1, bn) downsample
+            downsample = cast(nn.Sequential, module.downsample)
+            _set_conv(path, cast(nn.Conv2d, downsample[0]), down, f"{name}.downsample.0")
+            _set_bn(path, cast(nn.BatchNorm2d, downsample[1]), down.bn, down.bias, f"{name}.downsample.1")
     bn2, features = cast(BNOp, ops[-4]), cast(BNOp, ops[-1])
     _set_bn(path, model.bn2, bn2, None, "bn2")
     _set_linear(path, model.fc, linear)
@@ -252,6 +261,7 @@ def _build_mobilefacenet(path: Path, ops: list[Op], dims: list[int | None]) -> M
     for k, (module, (conv, prelu)) in enumerate(zip(convs, units)):
         weight, bias = _fold(conv)
         _set_conv(path, module.conv, ConvOp(weight, None, conv.stride, conv.padding, conv.groups), f"conv {k}")
+        assert module.conv.bias is not None  # ConvAct's conv is built with bias=True
         _copy(path, module.conv.bias, bias, f"conv {k} bias")
         if prelu is not None:
             _set_prelu(path, cast(nn.PReLU, module.prelu), prelu, f"conv {k} prelu")

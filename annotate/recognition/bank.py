@@ -7,8 +7,8 @@ sha256 and embedding, so a rebuild embeds only new or changed files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,17 +67,22 @@ class FaceBank:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the bank atomically as .npz (no pickles), replacing the file if it exists."""
-        with atomic_path(Path(path)) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(
-                    handle,
-                    format_version=np.array(FORMAT_VERSION),
-                    labels=np.array(self.labels, dtype=str), embeddings=self.embeddings, counts=self.counts,
-                    model=np.array(self.model), model_sha256=np.array(self.model_sha256),
-                    image_paths=np.array(self.image_paths, dtype=str), image_sha256=np.array(self.image_sha256, dtype=str),
-                    image_labels=np.array(self.image_labels, dtype=str), image_faces=self.image_faces,
-                    image_embeddings=self.image_embeddings, min_face=np.array(self.min_face),
-                )
+        with atomic_path(Path(path)) as tmp, open(tmp, "wb") as handle:
+            np.savez(
+                handle,
+                format_version=np.array(FORMAT_VERSION),
+                labels=np.array(self.labels, dtype=str),
+                embeddings=self.embeddings,
+                counts=self.counts,
+                model=np.array(self.model),
+                model_sha256=np.array(self.model_sha256),
+                image_paths=np.array(self.image_paths, dtype=str),
+                image_sha256=np.array(self.image_sha256, dtype=str),
+                image_labels=np.array(self.image_labels, dtype=str),
+                image_faces=self.image_faces,
+                image_embeddings=self.image_embeddings,
+                min_face=np.array(self.min_face),
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FaceBank:
@@ -87,11 +92,18 @@ class FaceBank:
             raise BankError(f"face bank file {path} not found")
         try:
             with np.load(path, allow_pickle=False) as data:
-                strings = lambda key: tuple(str(s) for s in data[key])  # noqa: E731
+                strings = lambda key: tuple(str(s) for s in data[key])
                 return cls(
-                    strings("labels"), data["embeddings"], data["counts"], str(data["model"]), str(data["model_sha256"]),
-                    strings("image_paths"), strings("image_sha256"), strings("image_labels"),
-                    data["image_faces"], data["image_embeddings"],
+                    strings("labels"),
+                    data["embeddings"],
+                    data["counts"],
+                    str(data["model"]),
+                    str(data["model_sha256"]),
+                    strings("image_paths"),
+                    strings("image_sha256"),
+                    strings("image_labels"),
+                    data["image_faces"],
+                    data["image_embeddings"],
                     int(data["min_face"]) if "min_face" in data.files else 0,
                 )
         except (OSError, ValueError, KeyError) as exc:
@@ -164,7 +176,10 @@ def build(
     sources = scan(root) if sources is None else sources
     cache: dict[str, tuple[np.ndarray, int]] = {}
     if previous is not None and previous.model_sha256 == model_sha256 and previous.min_face == min_face:
-        cache = {sha: (emb, int(n)) for sha, emb, n in zip(previous.image_sha256, previous.image_embeddings, previous.image_faces)}
+        cache = {
+            sha: (emb, int(n))
+            for sha, emb, n in zip(previous.image_sha256, previous.image_embeddings, previous.image_faces)
+        }
     todo = [s for s in sources if s.sha256 not in cache]
     outcomes = embed_files([root / s.relative for s in todo]) if todo else []
     notes, errors = [], {}
@@ -189,8 +204,16 @@ def build(
             notes.append(f"{s.relative}: {n} faces found; used the largest")
     labels, means, counts = _label_means([s.label for s in kept], img_emb, faces)
     bank = FaceBank(
-        labels, means, counts, model, model_sha256,
-        tuple(s.relative for s in kept), tuple(s.sha256 for s in kept), tuple(s.label for s in kept), faces, img_emb,
+        labels,
+        means,
+        counts,
+        model,
+        model_sha256,
+        tuple(s.relative for s in kept),
+        tuple(s.sha256 for s in kept),
+        tuple(s.label for s in kept),
+        faces,
+        img_emb,
         min_face,
     )
     embedded = tuple(s.relative for s in todo if s.relative not in errors)
@@ -199,12 +222,12 @@ def build(
 
 def _label_means(image_labels: Sequence[str], embeddings: np.ndarray, faces: np.ndarray):
     """Per label: the renormalised mean of its images' unit embeddings, and the image count."""
-    labels = sorted({l for l, n in zip(image_labels, faces) if n > 0})
+    labels = sorted({lab for lab, n in zip(image_labels, faces) if n > 0})
     dim = embeddings.shape[1] if embeddings.ndim == 2 else 512
     means = np.zeros((len(labels), dim), np.float32)
     counts = np.zeros(len(labels), np.int64)
     for k, label in enumerate(labels):
-        rows = [i for i, (l, n) in enumerate(zip(image_labels, faces)) if l == label and n > 0]
+        rows = [i for i, (own, n) in enumerate(zip(image_labels, faces)) if own == label and n > 0]
         mean = embeddings[rows].mean(axis=0)
         means[k] = mean / np.linalg.norm(mean)
         counts[k] = len(rows)
@@ -215,7 +238,11 @@ def quality_problems(bank: FaceBank, threshold: float) -> list[str]:
     """Likely mistakes: mislabelled images, labels with one image, and labels that look like one person."""
     problems = []
     index = {label: k for k, label in enumerate(bank.labels)}
-    used = [(p, l, e) for p, l, n, e in zip(bank.image_paths, bank.image_labels, bank.image_faces, bank.image_embeddings) if n > 0]
+    used = [
+        (p, lab, e)
+        for p, lab, n, e in zip(bank.image_paths, bank.image_labels, bank.image_faces, bank.image_embeddings)
+        if n > 0
+    ]
     sums = np.zeros_like(bank.embeddings)
     for _, label, emb in used:
         sums[index[label]] += emb

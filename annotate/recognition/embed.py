@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..runtime.devices import exact_fp32, resolve_device, resolve_precision, run_bucketed
 from ..errors import InputError
 from ..models import load_model
+from ..runtime.devices import exact_fp32, resolve_device, resolve_precision, run_bucketed
 from .weights import WeightsFile, default_threshold, find_weights
 
 
@@ -41,9 +43,12 @@ class Embedder:
         self.weights: WeightsFile = find_weights(model)
         self.net, self.arch = load_model(self.weights.path)
         # channels_last: 1.6x faster for MobileFaceNet's depthwise convs on the CPU (oneDNN)
-        self.net = self.net.to(self.device, self.dtype, memory_format=torch.channels_last).eval()
+        # (cast: Module.to takes memory_format, as torch documents, but its typed overloads leave it out)
+        to = cast(Callable[..., torch.nn.Module], self.net.to)
+        self.net = to(self.device, self.dtype, memory_format=torch.channels_last).eval()
         # from the network itself: a user's backbone.pth may not be 512-d
-        self.embedding_size: int = self.net.features.num_features
+        # (cast: both architectures end in a BatchNorm1d ``features``; Module attributes are typed Tensor | Module)
+        self.embedding_size: int = cast(torch.nn.BatchNorm1d, self.net.features).num_features
 
     @property
     def name(self) -> str:
@@ -65,7 +70,9 @@ class Embedder:
         fp32 means true fp32 on CUDA too, not cuDNN's default TF32 (``exact_fp32``)."""
         with exact_fp32(self.device) if self.dtype == torch.float32 else contextlib.nullcontext():
             return run_bucketed(
-                lambda x: self.net(x.contiguous(memory_format=torch.channels_last)).float(), batch, min(8, self.batch_size)
+                lambda x: self.net(x.contiguous(memory_format=torch.channels_last)).float(),
+                batch,
+                min(8, self.batch_size),
             )
 
     @torch.inference_mode()

@@ -29,7 +29,10 @@ class LoadedBank:
 
 
 def build_bank(
-    folder: str | os.PathLike[str], recognizer: Recognizer, previous: FaceBank | None = None, tick: Tick | None = None,
+    folder: str | os.PathLike[str],
+    recognizer: Recognizer,
+    previous: FaceBank | None = None,
+    tick: Tick | None = None,
     sources: list[SourceImage] | None = None,
 ) -> BuildReport:
     """Build a bank from ``folder/<label>/*.jpg``: each photo's largest face, flip-averaged; a
@@ -39,8 +42,15 @@ def build_bank(
     root = Path(folder)
     if previous is not None and previous.model_sha256 != recognizer.model_sha256:
         previous = None
-    return build(root, lambda paths: recognizer.embed_files(paths, tick=tick), recognizer.model_name,
-                 recognizer.model_sha256, previous, sources, recognizer.config.min_face)
+    return build(
+        root,
+        lambda paths: recognizer.embed_files(paths, tick=tick),
+        recognizer.model_name,
+        recognizer.model_sha256,
+        previous,
+        sources,
+        recognizer.config.min_face,
+    )
 
 
 def open_bank(spec: str | os.PathLike[str], recognizer: Recognizer, tick: Tick | None = None) -> LoadedBank:

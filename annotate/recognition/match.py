@@ -35,9 +35,7 @@ def assign(sims: np.ndarray, threshold: float) -> np.ndarray:
     return chosen
 
 
-def named(
-    faces: Faces, sims: np.ndarray, chosen: np.ndarray, labels: Sequence[str]
-) -> Faces:
+def named(faces: Faces, sims: np.ndarray, chosen: np.ndarray, labels: Sequence[str]) -> Faces:
     """``faces`` with the labels, similarities and nearest columns for (N,K) similarities to K
     bank ``labels`` and the (N,) chosen columns (-1: Unknown). A face's similarity is to its
     label, or to its nearest label when Unknown."""

@@ -40,9 +40,12 @@ class Recognizer:
         self.detector = FaceDetector(device=given.device, min_face=given.min_face)
         self.embedder = Embedder(model=given.model, device=self.detector.device, precision=given.precision)
         self.config = Config(
-            model=str(self.embedder.weights.path), device=str(self.detector.device), min_face=given.min_face,
+            model=str(self.embedder.weights.path),
+            device=str(self.detector.device),
+            min_face=given.min_face,
             threshold=self.embedder.threshold if given.threshold is None else float(given.threshold),
-            precision=self.embedder.precision, threads=given.threads or default_threads(),
+            precision=self.embedder.precision,
+            threads=given.threads or default_threads(),
         )
 
     @property
@@ -91,7 +94,9 @@ class Recognizer:
         """BankModelError if ``bank`` was made with another model than this recognizer's."""
         bank.check_model(self.model_name, self.model_sha256, path)
 
-    def embed_files(self, paths: Sequence[Path], batch: int = 16, tick: Tick | None = None) -> list[tuple[np.ndarray, int] | str]:
+    def embed_files(
+        self, paths: Sequence[Path], batch: int = 16, tick: Tick | None = None
+    ) -> list[tuple[np.ndarray, int] | str]:
         """For bank images: the flip-averaged embedding of each file's largest face and its face
         count, or an error message. A file without a face gives a zero vector and count 0.
         tick(n) is called as files are done."""

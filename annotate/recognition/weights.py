@@ -19,7 +19,6 @@ from ..models import SUFFIX_TEXT, WEIGHT_SUFFIXES
 from ..runtime.resources import source_checkout
 
 
-
 @dataclass(frozen=True)
 class ModelSpec:
     """A known recognition model: its file name, expected sha256 (None: any), embedding size,
@@ -47,12 +46,21 @@ KNOWN_MODELS: dict[str, ModelSpec] = {
         # Threshold not measured: no w600k_r50 weights could be had here, so it borrows
         # w600k_mbf's. Calibrate with `annotate evaluate identify --model w600k_r50.onnx`.
         ModelSpec(
-            "w600k_r50", "iresnet50", "w600k_r50.onnx", None, 512, CALIBRATED_THRESHOLD,
+            "w600k_r50",
+            "iresnet50",
+            "w600k_r50.onnx",
+            None,
+            512,
+            CALIBRATED_THRESHOLD,
             "ArcFace iResNet50, WebFace600K (insightface buffalo_l); non-commercial research licence",
         ),
         ModelSpec(
-            "w600k_mbf", "mobilefacenet", "w600k_mbf.onnx",
-            "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f", 512, CALIBRATED_THRESHOLD,
+            "w600k_mbf",
+            "mobilefacenet",
+            "w600k_mbf.onnx",
+            "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
+            512,
+            CALIBRATED_THRESHOLD,
             "ArcFace MobileFaceNet, WebFace600K (insightface buffalo_s); non-commercial research licence",
         ),
     )
@@ -107,7 +115,9 @@ def candidate_paths() -> list[tuple[str, Path]]:
         folders.insert(0, ("project weights/", checkout / "weights"))
     for where, folder in folders:
         if folder.is_dir():
-            found += [(where, p) for p in sorted(folder.iterdir()) if p.suffix.lower() in WEIGHT_SUFFIXES and p.is_file()]
+            found += [
+                (where, p) for p in sorted(folder.iterdir()) if p.suffix.lower() in WEIGHT_SUFFIXES and p.is_file()
+            ]
     insightface = Path.home() / ".insightface" / "models" / "buffalo_l" / "w600k_r50.onnx"
     if insightface.is_file():
         found.append(("~/.insightface", insightface))

@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import torch
 
@@ -16,7 +16,7 @@ T = TypeVar("T")
 
 
 def resolve_device(spec: str | torch.device = "auto") -> torch.device:
-    """"auto" -> CUDA when available, else CPU; "cpu", "cuda", "cuda:1" are checked to exist."""
+    """ "auto" -> CUDA when available, else CPU; "cpu", "cuda", "cuda:1" are checked to exist."""
     if isinstance(spec, torch.device):
         spec = str(spec)
     if spec == "auto":
@@ -44,12 +44,16 @@ def exact_fp32(device: torch.device) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         if device.type == "cuda":
             cudnn = torch.backends.cudnn
-            try:
+            # RuntimeError "a mix of the legacy and new APIs": the caller's choice stands
+            with contextlib.suppress(RuntimeError):
                 stack.enter_context(
-                    cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False)
+                    cudnn.flags(
+                        enabled=cudnn.enabled,
+                        benchmark=cudnn.benchmark,
+                        deterministic=cudnn.deterministic,
+                        allow_tf32=False,
+                    )
                 )
-            except RuntimeError:  # "a mix of the legacy and new APIs": the caller's choice stands
-                pass
         yield
 
 
@@ -64,14 +68,18 @@ def run_bucketed(net: Callable[[torch.Tensor], T], x: torch.Tensor, minimum: int
     n = len(x)
     size = max(minimum, 1 << max(n - 1, 0).bit_length())
     out = net(x if size == n else torch.cat([x, x.new_zeros(size - n, *x.shape[1:])]))
-    return out[:n] if isinstance(out, torch.Tensor) else type(out)(o[:n] for o in out)  # type: ignore[return-value]
+    # casts: T is the net's output, a tensor or else a tuple of tensors (as documented above)
+    if isinstance(out, torch.Tensor):
+        return cast(T, out[:n])
+    parts = cast(tuple[torch.Tensor, ...], out)
+    return cast(T, type(parts)(o[:n] for o in parts))
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def resolve_precision(spec: str, device: torch.device) -> torch.dtype:
-    """"auto" -> fp16 on CUDA, fp32 on the CPU; "fp32"; "bf16" on CUDA or on a CPU with
+    """ "auto" -> fp16 on CUDA, fp32 on the CPU; "fp32"; "bf16" on CUDA or on a CPU with
     native bfloat16 arithmetic; "fp16" on CUDA only. Anything else raises InputError."""
     if spec not in PRECISIONS:
         raise InputError(f"unknown precision {spec!r}: use {', '.join(PRECISIONS)}")
@@ -80,8 +88,10 @@ def resolve_precision(spec: str, device: torch.device) -> torch.dtype:
     if spec == "fp16" and device.type != "cuda":
         raise InputError("fp16 runs only on CUDA; on the CPU use bf16 (if the CPU has it) or fp32")
     if spec == "bf16" and device.type == "cpu" and not cpu_has_bf16():
-        raise InputError("this CPU has no native bfloat16 arithmetic (AVX512-BF16 or AMX), so bf16 would be "
-                         "slower than fp32: leave --precision at auto")
+        raise InputError(
+            "this CPU has no native bfloat16 arithmetic (AVX512-BF16 or AMX), so bf16 would be "
+            "slower than fp32: leave --precision at auto"
+        )
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[spec]
 
 

@@ -24,14 +24,15 @@ _switch_saved = 0.005
 
 
 @contextlib.contextmanager
-def quick_handoff() -> Iterator[None]:
+def quick_handoff(interval: float | None = None) -> Iterator[None]:
     """Within it (counted across threads), the interpreter's GIL switch interval is at most
-    0.2 ms; the previous interval comes back when the last user leaves."""
+    ``interval`` seconds (None: 0.2 ms, ``_SWITCH_INTERVAL``); it is never raised, and the
+    previous interval comes back when the last user leaves."""
     global _switch_users, _switch_saved
     with _switch_lock:
         if _switch_users == 0:
             _switch_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_switch_saved, _SWITCH_INTERVAL))
+        sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL if interval is None else interval))
         _switch_users += 1
     try:
         yield
@@ -47,11 +48,13 @@ class _Failure:
         self.error = error
 
 
-def prefetch(items: Iterable[T], size: int = 4, name: str = "stage") -> Iterator[T]:
+def prefetch(
+    items: Iterable[T], size: int = 4, name: str = "stage", switch_interval: float | None = None
+) -> Iterator[T]:
     """Yield ``items`` as produced by a daemon thread, at most ``size`` ahead, so that producer
     and consumer overlap while memory stays bounded. An exception in the producer is raised
     in the consumer; if the consumer stops early, the producer stops at its next item. While
-    it runs, the GIL changes hands quickly (``quick_handoff``)."""
+    it runs, the GIL changes hands quickly: ``quick_handoff(switch_interval)``."""
     buffer: queue.Queue = queue.Queue(maxsize=max(1, size))
     stop = threading.Event()
 
@@ -78,7 +81,7 @@ def prefetch(items: Iterable[T], size: int = 4, name: str = "stage") -> Iterator
                 close()
 
     worker = threading.Thread(target=produce, name=name, daemon=True)
-    with quick_handoff():
+    with quick_handoff(switch_interval):
         worker.start()
         try:
             while True:
@@ -87,7 +90,7 @@ def prefetch(items: Iterable[T], size: int = 4, name: str = "stage") -> Iterator
                     return
                 if isinstance(item, _Failure):
                     raise item.error
-                yield item  # type: ignore[misc]
+                yield item
         finally:
             stop.set()
             worker.join(timeout=5)

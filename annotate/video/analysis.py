@@ -39,7 +39,9 @@ class VideoOptions:
     """batch: frames per detector pass (None: 32 on CUDA, 4 on the CPU). max_gap: analysed
     frames a track may go unseen. merge_gap: seconds between appearances of one label that
     still make one timeline row. sample_fps: analyse only this many frames per second (None:
-    every frame). crf, preset: libx264's, for rendering."""
+    every frame). crf, preset: libx264's, for rendering. switch_interval: the most seconds a
+    thread holds the GIL while the decode, draw and encode threads run (None: 0.2 ms, see
+    ``runtime.threads``; benchmarks/bench_video.py --gil-switch compares others)."""
 
     batch: int | None = None
     max_gap: int = 10
@@ -47,6 +49,7 @@ class VideoOptions:
     sample_fps: float | None = None
     crf: int = 18
     preset: str = "veryfast"
+    switch_interval: float | None = None
 
     def __post_init__(self) -> None:
         if self.batch is not None and self.batch < 1:
@@ -57,6 +60,8 @@ class VideoOptions:
             raise InputError("max_gap and merge_gap must not be negative")
         if not 0 <= self.crf <= 51:
             raise InputError(f"crf must be 0 to 51, got {self.crf}")
+        if self.switch_interval is not None and not self.switch_interval > 0:
+            raise InputError(f"switch_interval must be positive, got {self.switch_interval}")
 
     def batch_for(self, device: str) -> int:
         """Frames per detector pass: 32 on CUDA, 4 on the CPU (where the detector splits a pass
@@ -97,8 +102,9 @@ class _Seen:
     similarities: np.ndarray
 
 
-def _scan(reader: VideoReader, recognizer: Recognizer, bank: FaceBank, options: VideoOptions,
-          tick: Callable[[int], object]) -> tuple[list[_Seen], TrackSums]:
+def _scan(
+    reader: VideoReader, recognizer: Recognizer, bank: FaceBank, options: VideoOptions, tick: Callable[[int], object]
+) -> tuple[list[_Seen], TrackSums]:
     """Decode, detect, embed and track; each face's bank similarities and each track's summed embedding."""
     tracker = IoUTracker(max_gap=options.max_gap)
     seen, sums = [], TrackSums()
@@ -108,6 +114,8 @@ def _scan(reader: VideoReader, recognizer: Recognizer, bank: FaceBank, options: 
 
     def flush() -> None:
         for frame, faces in zip(batch, recognizer.describe([f.image for f in batch])):
+            if faces.embeddings is None:
+                raise ValueError("Recognizer.describe returned faces without embeddings")
             with stage("track"):
                 tracks = tracker.update(faces.boxes)
                 sums.add(tracks, faces.embeddings)
@@ -116,7 +124,8 @@ def _scan(reader: VideoReader, recognizer: Recognizer, bank: FaceBank, options: 
             seen.append(_Seen(frame.index, frame.time, faces.with_columns(embeddings=None, tracks=tracks), sims))
         batch.clear()
 
-    for frame in prefetch(reader.frames(options.sample_fps), size=2 * size, name="decode"):
+    frames = reader.frames(options.sample_fps)
+    for frame in prefetch(frames, size=2 * size, name="decode", switch_interval=options.switch_interval):
         tick(frame.index + 1 - decoded)
         decoded = frame.index + 1
         batch.append(frame)
@@ -135,19 +144,30 @@ def _named(frame: _Seen, tracks: dict[int, Track], labels: dict[str, int], bank_
     ids = faces.tracks.tolist() if faces.tracks is not None else []
     names = [tracks[t].label for t in ids]
     if sims.shape[1] == 0:
-        return FrameFaces(frame.index, frame.time, faces.with_columns(
-            labels=tuple(names), similarities=np.zeros(len(ids)), nearest=(None,) * len(ids)))
+        return FrameFaces(
+            frame.index,
+            frame.time,
+            faces.with_columns(labels=tuple(names), similarities=np.zeros(len(ids)), nearest=(None,) * len(ids)),
+        )
     best = sims.argmax(axis=1)
     cols = [labels[n] if n is not None else b for n, b in zip(names, best.tolist())]
-    return FrameFaces(frame.index, frame.time, faces.with_columns(
-        labels=tuple(names), similarities=sims[np.arange(len(ids)), cols].reshape(-1),
-        nearest=tuple(bank_labels[b] for b in best.tolist()),
-    ))
+    return FrameFaces(
+        frame.index,
+        frame.time,
+        faces.with_columns(
+            labels=tuple(names),
+            similarities=sims[np.arange(len(ids)), cols].reshape(-1),
+            nearest=tuple(bank_labels[b] for b in best.tolist()),
+        ),
+    )
 
 
 def analyse_video(
-    source: str | os.PathLike[str], recognizer: Recognizer, bank: FaceBank | None = None,
-    options: VideoOptions | None = None, progress: Progress = no_progress,
+    source: str | os.PathLike[str],
+    recognizer: Recognizer,
+    bank: FaceBank | None = None,
+    options: VideoOptions | None = None,
+    progress: Progress = no_progress,
 ) -> VideoAnalysis:
     """Find, follow and name the people of a video. bank: None names nobody. A file FFmpeg
     cannot open is an InputError; a video that stops decoding part-way is analysed as far as

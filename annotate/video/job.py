@@ -63,7 +63,12 @@ def plan_videos(
         return target / name
 
     jobs = [
-        VideoJob(f.source, place(out, f.relative, None), place(csv, f.relative, ".csv"), place(detections, f.relative, ".jsonl"))
+        VideoJob(
+            f.source,
+            place(out, f.relative, None),
+            place(csv, f.relative, ".csv"),
+            place(detections, f.relative, ".jsonl"),
+        )
         for f in files
     ]
     check_targets((j.source, t) for j in jobs for t in (j.output, j.csv, j.detections) if t is not None)
@@ -75,7 +80,11 @@ def plan_videos(
 
 
 def process_video(
-    job: VideoJob, recognizer: Recognizer, bank: FaceBank, options: VideoOptions, progress: Progress,
+    job: VideoJob,
+    recognizer: Recognizer,
+    bank: FaceBank,
+    options: VideoOptions,
+    progress: Progress,
     include_unknown: bool = False,
 ) -> VideoReport:
     """Analyse one video, write its timeline and detections, and render it (each where the job

@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
+import av
 import numpy as np
 
 from ..drawing.draw import draw_faces
 from ..drawing.draw_yuv import draw_faces_yuv
 from ..errors import InputError
+from ..faces import Faces
 from ..media import atomic_path, refuse_existing
 from ..media.video import Frame, VideoReader, YuvFrame
 from ..media.writer import VideoWriter
@@ -38,14 +40,21 @@ def output_format(path: Path) -> str:
 
 
 def render_video(
-    analysis: VideoAnalysis, output: str | os.PathLike[str], options: VideoOptions | None = None,
-    tick: Callable[[int], object] | None = None, overwrite: bool = False,
+    analysis: VideoAnalysis,
+    output: str | os.PathLike[str],
+    options: VideoOptions | None = None,
+    tick: Callable[[int], object] | None = None,
+    overwrite: bool = False,
+    *,
+    yuv: bool = True,
 ) -> list[str]:
     """Draw every frame of the analysed video with its named faces and encode it to ``output``
     (.mp4, .m4v, .mov or .mkv) with libx264, keeping every frame's timestamp, the rotation,
     colour tags and the audio and subtitle streams. The file appears under its name only when
-    complete. options: crf and preset (default: the analysis's). tick(n): frames written.
-    Returns notes (e.g. streams that could not be copied)."""
+    complete. options: crf, preset and switch_interval (default: the analysis's). tick(n):
+    frames written. yuv: draw on the decoder's yuv420p pictures where they can go to the
+    encoder as they are (False converts every picture to RGB and back: the baseline of
+    benchmarks/bench_render.py). Returns notes (e.g. streams that could not be copied)."""
     out = Path(output)
     container = output_format(out)
     refuse_existing([out], overwrite)
@@ -59,9 +68,10 @@ def render_video(
         writer = VideoWriter(tmp, info, reader.side_streams(), container, options.crf, options.preset)
         shown: FrameFaces | None = None
 
-        def drawn() -> Iterator[tuple[np.ndarray, int | None] | object]:
+        def drawn() -> Iterator[tuple[np.ndarray, int | None] | av.Packet]:
             nonlocal shown
-            for item in prefetch(reader.packets(writer.sources, yuv=True), size=8, name="decode"):
+            decoded = reader.packets(writer.sources, yuv=yuv)
+            for item in prefetch(decoded, size=8, name="decode", switch_interval=options.switch_interval):
                 if not isinstance(item, (Frame, YuvFrame)):
                     yield item
                     continue
@@ -70,6 +80,7 @@ def render_video(
                     shown = record
                 elif shown is None or item.time - shown.time >= hold:
                     shown = None
+                draw: Callable[[np.ndarray, Faces], np.ndarray]
                 if isinstance(item, YuvFrame):
                     picture, draw = item.planes, partial(draw_faces_yuv, matrix=info.matrix)
                 else:
@@ -79,7 +90,7 @@ def render_video(
                         picture = draw(picture, shown.faces)
                 yield picture, item.pts
 
-        for item in prefetch(drawn(), size=8, name="draw"):
+        for item in prefetch(drawn(), size=8, name="draw", switch_interval=options.switch_interval):
             if isinstance(item, tuple):
                 writer.write(*item)
                 if tick is not None:

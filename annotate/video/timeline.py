@@ -63,8 +63,17 @@ def appearances(frames: Sequence[FrameFaces], end_time: float, merge_gap: float 
     track). end_time: when the last analysed frame ends."""
     rows: list[Appearance] = []
     spans = [
-        Appearance(s["label"], (t,), s["start"], s["end"], s["first"], s["last"], len(s["sims"]),
-                   float(np.mean(s["sims"])), float(np.max(s["sims"])))
+        Appearance(
+            s["label"],
+            (t,),
+            s["start"],
+            s["end"],
+            s["first"],
+            s["last"],
+            len(s["sims"]),
+            float(np.mean(s["sims"])),
+            float(np.max(s["sims"])),
+        )
         for t, s in _spans(frames, end_time).items()
     ]
     for new in sorted(spans, key=lambda a: (a.name, a.start)):
@@ -72,8 +81,13 @@ def appearances(frames: Sequence[FrameFaces], end_time: float, merge_gap: float 
         if last is not None and new.label is not None and last.label == new.label and new.start - last.end <= merge_gap:
             total = last.frames + new.frames
             rows[-1] = Appearance(
-                new.label, last.tracks + new.tracks, last.start, max(last.end, new.end), last.start_frame,
-                max(last.end_frame, new.end_frame), total,
+                new.label,
+                last.tracks + new.tracks,
+                last.start,
+                max(last.end, new.end),
+                last.start_frame,
+                max(last.end_frame, new.end_frame),
+                total,
                 (last.mean_similarity * last.frames + new.mean_similarity * new.frames) / total,
                 max(last.max_similarity, new.max_similarity),
             )

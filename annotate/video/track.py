@@ -70,7 +70,7 @@ class IoUTracker:
                 ids[b] = self._next
                 self._next += 1
         # live tracks: matched or new ones are fresh; the others age and end after max_gap
-        keep = [(i, box, 0) for i, box in zip(ids, boxes)]
+        keep: list[tuple[int | np.integer, np.ndarray, int]] = [(i, box, 0) for i, box in zip(ids, boxes)]
         keep += [
             (self._ids[t], self._boxes[t], self._unseen[t] + 1)
             for t in range(len(self._ids))
@@ -125,5 +125,7 @@ def name_tracks(seen: TrackSums, bank: np.ndarray, labels: Sequence[str], thresh
         c = chosen.get(track, -1)
         best = int(sims[r].argmax()) if sims.shape[1] else -1
         similarity = float(sims[r, c if c >= 0 else best]) if best >= 0 else 0.0
-        tracks[track] = Track(track, labels[c] if c >= 0 else None, similarity, labels[best] if best >= 0 else None, means[r])
+        tracks[track] = Track(
+            track, labels[c] if c >= 0 else None, similarity, labels[best] if best >= 0 else None, means[r]
+        )
     return tracks

@@ -39,7 +39,9 @@ class WorkerSettings:
     include_unknown: bool = False
 
     @classmethod
-    def sharing(cls, recognizer: Recognizer, bank: FaceBank, workers: int, include_unknown: bool = False) -> WorkerSettings:
+    def sharing(
+        cls, recognizer: Recognizer, bank: FaceBank, workers: int, include_unknown: bool = False
+    ) -> WorkerSettings:
         """Settings that rebuild ``recognizer`` in each of ``workers`` processes; on the CPU
         they share out its threads."""
         config = recognizer.config
@@ -107,7 +109,9 @@ def process_videos(
         tasks.put((index, job, options))
     for _ in range(workers):
         tasks.put(None)
-    processes = [context.Process(target=_worker_main, args=(settings, tasks, events, stop), daemon=True) for _ in range(workers)]
+    processes = [
+        context.Process(target=_worker_main, args=(settings, tasks, events, stop), daemon=True) for _ in range(workers)
+    ]
     for process in processes:
         process.start()
     remaining = len(jobs)
