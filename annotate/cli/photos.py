@@ -146,14 +146,16 @@ def align(
     from ..errors import AnnotateError
     from ..media import IMAGE_SUFFIXES, check_out_dir, find_inputs, read_image, write_image
     from ..recognition.align import align_faces
+    from ..runtime import cpuload
     from ..runtime.devices import default_threads, using_threads
 
     Say.set(quiet, False)
     check_out_dir(inputs, out)
     jobs = find_inputs(inputs, IMAGE_SUFFIXES)
+    started = cpuload.sample()
     detector = FaceDetector(device=device, min_face=min_face)
     errors = written = 0
-    with using_threads(threads or default_threads()), bar(len(jobs), "photos", "photo") as progress:
+    with using_threads(threads or default_threads(since=started)), bar(len(jobs), "photos", "photo") as progress:
         for job in jobs:
             progress.update(1)
             try:

@@ -14,6 +14,7 @@ from ..detection.detect import FaceDetector
 from ..errors import AnnotateError
 from ..faces import Faces
 from ..media import read_image
+from ..runtime import cpuload
 from ..runtime.devices import default_threads, using_threads
 from ..runtime.timing import stage
 from .align import align_faces
@@ -34,9 +35,10 @@ class Recognizer:
     """
 
     def __init__(self, config: Config | None = None, **settings: Any) -> None:
-        given = Config(**settings) if config is None else config
         if config is not None and settings:
             raise TypeError("pass a Config or keyword settings, not both")
+        given = Config(**settings) if config is None else config
+        load_started = cpuload.sample()  # the thread count is chosen from the load while the models load
         self.detector = FaceDetector(device=given.device, min_face=given.min_face)
         self.embedder = Embedder(model=given.model, device=self.detector.device, precision=given.precision)
         self.config = Config(
@@ -45,7 +47,7 @@ class Recognizer:
             min_face=given.min_face,
             threshold=self.embedder.threshold if given.threshold is None else float(given.threshold),
             precision=self.embedder.precision,
-            threads=given.threads or default_threads(),
+            threads=given.threads or default_threads(since=load_started),
         )
 
     @property

@@ -11,6 +11,7 @@ from typing import TypeVar, cast
 import torch
 
 from ..errors import InputError
+from .cpuload import CpuTimes, busy_since
 
 T = TypeVar("T")
 
@@ -116,29 +117,28 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def busy_cores(loadavg: Path = Path("/proc/loadavg")) -> int:
-    """Cores that other work keeps busy: the larger of the 1-minute load average and the tasks
-    running right now besides this one (Linux's /proc/loadavg; elsewhere the load average)."""
+def load_average() -> float:
+    """The 1-minute load average (0 where the OS has none)."""
     try:
-        fields = loadavg.read_text().split()
-        return max(round(float(fields[0])), int(fields[3].split("/")[0]) - 1)
-    except (OSError, IndexError, ValueError):
-        try:
-            return round(os.getloadavg()[0])
-        except (AttributeError, OSError):
-            return 0
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
-def default_threads() -> int:
+def default_threads(since: CpuTimes | None = None) -> int:
     """CPU threads for the networks when none are asked for: the usable cores less those that
-    other work keeps busy (``busy_cores``), at least 1.
+    other processes kept busy since ``since`` (a ``cpuload.sample()``; where that cannot be
+    measured, or without one, less the 1-minute load average), at least 1.
 
     Why: torch's OpenMP threads wait for each other at every layer, so a thread that shares
-    its core with another process stalls the others. On the 2-core VM beside one busy
-    process, 2 threads took 1.7x as long as 1, while on an idle machine 2 threads were 1.4x
-    faster (benchmarks/bench_threads.py; numbers in benchmarks/README.md)."""
+    its core with another process holds the others up. On the 2-core VM beside one busy
+    process, 2 threads took 1.6-1.9x as long as 1, while on an idle machine 2 threads were
+    1.4-1.8x faster (benchmarks/bench_threads.py; numbers in benchmarks/README.md)."""
     cores = usable_cores()
-    return max(1, min(cores, cores - busy_cores()))
+    busy = busy_since(since) if since is not None else None
+    if busy is None:
+        busy = load_average()
+    return max(1, min(cores, cores - round(busy)))
 
 
 @contextlib.contextmanager
