@@ -18,7 +18,7 @@ class Config:
     threshold: cosine similarity in [-1, 1] a face needs to take a bank label (None: the model's).
     precision: the embedder's arithmetic: "auto" (fp16 on CUDA, fp32 on the CPU), "fp32", "bf16", "fp16".
     threads: CPU threads for the networks (None: ``default_threads()``).
-    ``Recognizer.config`` holds the resolved values (a weights path, "cpu" or "cuda:0", a
+    ``Recognizer.config`` holds the resolved values (a weights path, "cpu" or "cuda[:N]", a
     number, "fp32"...), which rebuild the same recognizer in another process.
     """
 

@@ -47,3 +47,15 @@ class BankModelError(BankError):
         super().__init__(
             f"{where} was built with model {bank_model} ({bank_sha256[:12]}), but this run uses {model} ({model_sha256[:12]})"
         )
+
+
+class MissingPackageError(AnnotateError):
+    """An optional package is not installed. extra: the annotate extra that brings it."""
+
+    def __init__(self, package: str, purpose: str, extra: str) -> None:
+        self.package, self.extra = package, extra
+        super().__init__(f"{purpose} needs {package}, which is not installed")
+
+
+class PrecisionError(InputError):
+    """An arithmetic this device cannot run, or would run slower than fp32."""

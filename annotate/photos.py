@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ def plan(inputs: Sequence[Path], out_dir: Path | None, overwrite: bool, tables: 
         raise InputError("no photos found in the inputs (looked for " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")")
     copies = [out_dir / job.relative for job in jobs] if out_dir is not None else []
     check_targets((job.source, target) for job, target in zip(jobs, copies))
+    if len({t.resolve() for t in tables}) < len(tables):
+        raise InputError(f"{tables[0]}: the CSV and JSON lines would be written to the same file")
     sources = {job.source.resolve() for job in jobs}
     for table in tables:
         if table.resolve() in sources or table.resolve() in {c.resolve() for c in copies}:
@@ -57,13 +60,17 @@ def plan(inputs: Sequence[Path], out_dir: Path | None, overwrite: bool, tables: 
 
 
 def recognise_photos(
-    jobs: Sequence[InputFile], recognizer: Recognizer, bank: FaceBank | None = None, batch: int = 8
+    photos: Sequence[InputFile | str | os.PathLike[str]],
+    recognizer: Recognizer,
+    bank: FaceBank | None = None,
+    batch: int = 8,
 ) -> Iterator[PhotoResult]:
-    """Faces and names of each photo, ``batch`` photos at a time (equal sizes share a detector
-    pass, all faces of a batch are embedded together), in input order. An unreadable photo
-    gives a result with its error, and the others go on."""
+    """Faces and names of each photo (paths, or the ``plan`` of a command), ``batch`` photos at
+    a time (equal sizes share a detector pass, all faces of a batch are embedded together), in
+    input order. An unreadable photo gives a result with its error, and the others go on."""
     if batch < 1:
         raise InputError(f"batch must be at least 1, got {batch}")
+    jobs = [p if isinstance(p, InputFile) else InputFile(Path(p), Path(Path(p).name)) for p in photos]
     for start in range(0, len(jobs), batch):
         chunk = jobs[start : start + batch]
         images: list[np.ndarray] = []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_cli
 
 import annotate
 from annotate.config import Config
@@ -68,7 +68,7 @@ def test_samples_ship_with_the_package():
         "Eileen Collins",
         "Grace Hopper",
     ]
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(annotate.AnnotateError, match=r"no sample 'nothing\.mp4'"):
         annotate.sample_path("nothing.mp4")
 
 
@@ -135,3 +135,41 @@ def test_using_threads_restores_the_callers_setting():
     with devices.using_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_read_image_takes_a_string_path():
+    image = annotate.read_image(str(annotate.sample_path("photos") / "both.jpg"))
+    assert image.dtype == np.uint8 and image.shape[2] == 3
+    with pytest.raises(annotate.AnnotateError, match="no such file"):
+        annotate.read_image("no/such/photo.jpg")
+
+
+def test_video_options_refuse_what_libx264_would_refuse_later():
+    with pytest.raises(InputError, match="preset"):
+        annotate.VideoOptions(preset="quick")
+    code, _, err = run_cli("video", ROOT / "samples" / "clip.mp4", "-o", "x.mp4", "--preset", "quick")
+    assert code == 2 and "unknown libx264 preset 'quick'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_outputs_of_one_run_never_name_the_same_file(tmp_path):
+    clip = annotate.sample_path("clip.mp4")
+    same = tmp_path / "x.txt"
+    code, _, err = run_cli("video", clip, "--no-render", "--csv", same, "--detections", same)
+    assert code == 2 and "name the same file" in err and not same.exists()
+    code, _, err = run_cli("photos", annotate.sample_path("photos"), "--csv", same, "--detections", same)
+    assert code == 2 and "same file" in err and not same.exists()
+
+
+def test_machine_load_counts_only_the_cores_this_process_may_use(tmp_path, monkeypatch):
+    stat = tmp_path / "stat"
+    stat.write_text(
+        "cpu  700 0 300 100 0 0 0 0 0 0\n"
+        "cpu0 600 0 200 50 0 0 0 0 0 0\n"  # busy, but not ours
+        "cpu1 100 0 100 50 0 0 0 0 0 0\n"
+        "intr 12345\n"
+    )
+    monkeypatch.setattr(cpuload.os, "sched_getaffinity", lambda pid: {1}, raising=False)
+    ticks = cpuload.os.sysconf("SC_CLK_TCK")
+    assert cpuload.sample(stat).machine_busy == pytest.approx(200 / ticks)
+    monkeypatch.setattr(cpuload.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert cpuload.sample(stat).machine_busy == pytest.approx(1000 / ticks)

@@ -119,15 +119,32 @@ def test_single_image_and_duplicate_label_warnings(recognizer, bank_dir):
     assert not any("Grace Hopper" in p for p in problems)
 
 
-def test_bank_of_another_model_must_be_rebuilt(recognizer, bank_dir, tmp_path):
+def test_bank_of_another_model_is_refused_by_name_and_rebuilt_in_a_folder(recognizer, bank_dir, tmp_path):
     report, _ = build_with(recognizer, bank_dir)
     other = FaceBank(*[getattr(report.bank, f) for f in ("labels", "embeddings", "counts")], "w600k_r50", "ab" * 32)
-    other.save(bank_dir / BANK_FILE)
+    other.save(tmp_path / "other.npz")
     with pytest.raises(BankModelError, match="built with model w600k_r50"):
-        load_bank(bank_dir, recognizer)
-    # the command line words the advice
-    code, _, err = photos_cli(bank_dir, tmp_path)
+        load_bank(tmp_path / "other.npz", recognizer)
+    code, _, err = photos_cli(tmp_path / "other.npz", tmp_path)
     assert code == 2 and "rebuild it: annotate bank build" in err and "Traceback" not in err
+    # a folder's bank file is only a cache of its photos: made again, with a note, nothing written
+    other.save(bank_dir / BANK_FILE)
+    before = (bank_dir / BANK_FILE).read_bytes()
+    loaded = open_bank(bank_dir, recognizer)
+    assert loaded.report is not None and "built with model w600k_r50" in loaded.report.notes[0]
+    assert loaded.bank.model == recognizer.model_name and (bank_dir / BANK_FILE).read_bytes() == before
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 not a zip", b"\x93NUMPY"])
+def test_a_damaged_bank_file_is_one_line_and_a_folder_rebuilds_it(recognizer, bank_dir, tmp_path, damage):
+    (tmp_path / "bad.npz").write_bytes(damage)
+    with pytest.raises(BankError, match="unreadable"):
+        FaceBank.load(tmp_path / "bad.npz")
+    code, _, err = run_cli("bank", "list", "--bank", tmp_path / "bad.npz")
+    assert code == 2 and err.startswith("error: face bank file") and len(err.strip().splitlines()) == 1
+    (bank_dir / BANK_FILE).write_bytes(damage)
+    loaded = open_bank(bank_dir, recognizer)
+    assert loaded.report is not None and "unreadable" in loaded.report.notes[0] and len(loaded.bank) == 2
 
 
 def test_open_bank_builds_in_memory_and_the_cli_saves_it(recognizer, bank_dir, tmp_path):

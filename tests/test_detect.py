@@ -189,5 +189,10 @@ def test_running_out_of_gpu_memory_halves_the_batch_and_finds_the_same_faces(det
             np.testing.assert_allclose(a.scores, b.scores, rtol=0, atol=1e-5)
     assert tried == [5, 2, 2, 1, 2, 2, 1]  # the second call (the last three) starts at the size that fitted
     limit = 0
-    with pytest.raises(DeviceError, match=r"ran out of memory detecting faces in one 640x360 image; .*--device cpu"):
+    with pytest.raises(
+        DeviceError, match=r"ran out of memory detecting faces in one 640x360 image, even alone"
+    ) as caught:
         gpu_like.detect(frames[:1])
+    from annotate.cli import advice
+
+    assert advice(caught.value) == "run on the CPU with --device cpu"  # the command line words the way out

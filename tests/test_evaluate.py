@@ -201,8 +201,11 @@ def test_plot_needs_matplotlib(tmp_path, monkeypatch):
     from annotate.evaluate.plot import plot_lfw
 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(AnnotateError, match=r"pip install 'annotate\[plot\]'"):
+    with pytest.raises(AnnotateError, match="plotting needs matplotlib, which is not installed") as caught:
         plot_lfw(tmp_path / "roc.png", np.array([0.1, 0.9]), np.array([False, True]), 0.5, "t")
+    from annotate.cli import advice
+
+    assert advice(caught.value) == "pip install 'annotate[plot]'"
 
 
 def test_lfw_smoke_20_pairs(tmp_path, monkeypatch):

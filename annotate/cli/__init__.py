@@ -9,7 +9,15 @@ import sys
 
 import typer
 
-from ..errors import AnnotateError, BankError, BankModelError, OutputExistsError
+from ..errors import (
+    AnnotateError,
+    BankError,
+    BankModelError,
+    DeviceError,
+    MissingPackageError,
+    OutputExistsError,
+    PrecisionError,
+)
 from . import bank, evaluate, models, photos, samples, video  # noqa: F401  (registers the commands)
 from .app import app
 
@@ -22,6 +30,12 @@ def advice(error: AnnotateError) -> str:
     """What the user can do about a core error, in the command line's words ("" if nothing)."""
     if isinstance(error, OutputExistsError):
         return "pass --overwrite to replace them"
+    if isinstance(error, DeviceError):
+        return "run on the CPU with --device cpu"
+    if isinstance(error, PrecisionError):
+        return "leave --precision at auto"
+    if isinstance(error, MissingPackageError):
+        return f"pip install 'annotate[{error.extra}]'"
     if isinstance(error, BankModelError):
         return f"rebuild it: annotate bank build FOLDER --model {error.model}"
     if isinstance(error, BankError) and ("not found" in str(error) or "unreadable" in str(error)):
@@ -37,4 +51,8 @@ def run() -> None:
         hint = advice(error)
         message = f"{error}; {hint}" if hint and "annotate " not in str(error) else str(error)
         typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+        sys.exit(EXIT_ERROR)
+    except OSError as error:  # a disk that fills up, a folder that vanishes: the facts, in a line
+        where = f"{error.filename}: " if error.filename else ""
+        typer.secho(f"error: {where}{error.strerror or error}", err=True, fg=typer.colors.RED)
         sys.exit(EXIT_ERROR)

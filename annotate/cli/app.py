@@ -176,9 +176,9 @@ def default_bank() -> Path:
     return Path(env).expanduser() if env else user_data_dir() / "facebank"
 
 
-def bank_path(bank: Path | None) -> Path:
+def bank_path(bank: Path | None, how: str = "pass --bank FOLDER") -> Path:
     """The face bank a command uses: ``--bank``, else the default; a one-line error naming
-    where it looked when there is none."""
+    where it looked when there is none (``how``: the command's way to name one)."""
     from ..errors import BankError
 
     if bank is not None:
@@ -187,8 +187,8 @@ def bank_path(bank: Path | None) -> Path:
     if not path.exists():
         where = f"${BANK_ENV} ({path})" if os.environ.get(BANK_ENV) else f"${BANK_ENV} (not set), then {path}"
         raise BankError(
-            f"no face bank given with --bank, and none found at {where}: make <label>/ folders of "
-            f"photos there, or pass --bank FOLDER (try: annotate samples demo)"
+            f"no face bank given, and none found at {where}: make <label>/ folders of "
+            f"photos there, or {how} (try: annotate samples demo)"
         )
     return path
 

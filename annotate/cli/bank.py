@@ -80,17 +80,17 @@ def bank_build(
     Example: `annotate bank build ~/people` (then `annotate photos ... -b ~/people`)
     """
     from ..errors import BankError
-    from ..recognition.bank import FaceBank, quality_problems, scan
-    from ..recognition.loading import bank_file, build_bank
+    from ..recognition.bank import quality_problems, scan
+    from ..recognition.loading import bank_file, build_bank, stored_bank
 
     Say.set(quiet, verbose)
-    source = bank_path(folder)
+    source = bank_path(folder, "give FOLDER")
+    sources = scan(source)
     target = out if out is not None else bank_file(source)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
-    previous = FaceBank.load(target) if target.is_file() else None
-    if previous is not None and previous.model_sha256 != recognizer.model_sha256:
-        warn(f"{target} was built with {previous.model}; rebuilding it with {recognizer.model_name}")
-    sources = scan(source)
+    previous, why = stored_bank(target, recognizer)
+    if why:
+        warn(why)
     with bar(len(sources), "embedding", "photo") as progress:
         report = build_bank(source, recognizer, previous, tick=progress.update, sources=sources)
     if len(report.bank) == 0:

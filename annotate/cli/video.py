@@ -136,12 +136,12 @@ def video(
         raise InputError("say where the relabelled video goes with --out, or pass --no-render with --csv")
     if out is None and csv is None and detections is None and not as_json:
         raise InputError("--no-render writes only the timeline: give --csv, --detections or --json")
-    planned = plan_videos(inputs, out, csv, detections, overwrite)
-    recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
-    face_bank = bank_for(bank, recognizer)
     options = VideoOptions(
         batch=batch, max_gap=max_gap, merge_gap=merge_gap, sample_fps=sample_fps, crf=crf, preset=preset
     )
+    planned = plan_videos(inputs, out, csv, detections, overwrite)
+    recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
+    face_bank = bank_for(bank, recognizer)
     if jobs > 1 and len(planned) > 1:
         failed = _in_parallel(
             planned, recognizer, face_bank, min(jobs, len(planned)), options, include_unknown, as_json

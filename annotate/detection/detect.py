@@ -138,8 +138,8 @@ class FaceDetector:
         if tried == 1:
             h, w = shape[:2]
             raise DeviceError(
-                f"the GPU ({self.device}) ran out of memory detecting faces in one {w}x{h} image; "
-                "close other programs using it, or use --device cpu"
+                f"the GPU ({self.device}) ran out of memory detecting faces in one {w}x{h} image, "
+                "even alone; other programs may hold its memory, and the CPU can do it"
             ) from error
         self._fits[shape] = tried // 2
         return tried // 2

@@ -94,7 +94,8 @@ def cache_file(recognizer, kind: str = "") -> Path:
     """Where embeddings made by ``recognizer`` are cached: one file per model, detector setting,
     precision and pipeline version. kind: a suffix for caches of another sort (e.g. "-bank")."""
     emb = recognizer.embedder
-    name = f"{emb.weights.sha256[:16]}-min{recognizer.detector.min_face}-{emb.precision}-v{PIPELINE_VERSION}{kind}.npz"
+    config = recognizer.config
+    name = f"{emb.weights.sha256[:16]}-min{config.min_face}-{config.precision}-v{PIPELINE_VERSION}{kind}.npz"
     return cache_root() / "embeddings" / name
 
 

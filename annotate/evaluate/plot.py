@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AnnotateError
+from ..errors import AnnotateError, MissingPackageError
 from ..media import atomic_path
 from .protocol import roc_curve
 
@@ -17,10 +17,12 @@ def check_plot_path(path: Path) -> None:
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise AnnotateError("--plot needs matplotlib, which is not installed: pip install 'annotate[plot]'") from exc
+        raise MissingPackageError("matplotlib", "plotting", "plot") from exc
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in Figure().canvas.get_supported_filetypes():
-        raise AnnotateError(f"--plot {path}: cannot tell the image format from the suffix; use .png, .pdf or .svg")
+        raise AnnotateError(
+            f"{path}: matplotlib cannot tell an image format from the suffix (.png, .pdf and .svg work)"
+        )
 
 
 def plot_lfw(path: Path, scores: np.ndarray, same: np.ndarray, threshold: float, title: str) -> None:

@@ -153,7 +153,7 @@ def build_bank(
             emb.name,
             emb.weights.sha256,
             previous=previous,
-            min_face=recognizer.detector.min_face,
+            min_face=recognizer.config.min_face,
         )
     if report.embedded:
         report.bank.save(cache)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -31,12 +32,13 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def read_image(path: Path) -> np.ndarray:
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode an image file -> (H,W,3) uint8 RGB, turned upright per its EXIF orientation.
 
-    Raises InputError naming the file when it is empty, not an image, truncated, or so large
-    that it looks like a decompression bomb.
+    Raises InputError naming the file when it is missing, empty, not an image, truncated, or
+    so large that it looks like a decompression bomb.
     """
+    path = Path(path)
     try:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: empty file (0 bytes)")
@@ -49,6 +51,8 @@ def read_image(path: Path) -> np.ndarray:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(f"{path}: refused, too many pixels for a photo (decompression bomb?): {exc}") from exc
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
     except UnidentifiedImageError as exc:
         raise InputError(f"{path}: not an image Pillow can read") from exc
     except (OSError, SyntaxError, ValueError) as exc:

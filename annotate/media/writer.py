@@ -4,6 +4,7 @@ audio and subtitle streams."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -25,10 +26,18 @@ class VideoWriter:
         self, path: Path, info: VideoInfo, copy: Sequence, out_format: str, crf: int = 18, preset: str = "veryfast"
     ) -> None:
         options = {"movflags": "+faststart"} if out_format in FASTSTART else {}
+        self.path = path
         try:
             self.container = av.open(str(path), "w", format=out_format, options=options)
         except (av.FFmpegError, ValueError) as exc:
             raise InputError(f"{path}: cannot write a {out_format} file ({ffmpeg_reason(exc)})") from exc
+        try:
+            self._setup(info, copy, out_format, crf, preset)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _setup(self, info: VideoInfo, copy: Sequence, out_format: str, crf: int, preset: str) -> None:
         rate = Fraction(info.fps).limit_denominator(1001 * 1000)
         self.stream = self.container.add_stream("libx264", rate=rate)
         self.stream.width, self.stream.height = info.width + info.width % 2, info.height + info.height % 2
@@ -81,8 +90,11 @@ class VideoWriter:
         frame.pts = pts if pts is not None else round(self.frames * self._frame_ticks)
         frame.time_base = self.stream.codec_context.time_base
         with stage("encode"):
-            for packet in self.stream.encode(frame):
-                self.container.mux(packet)
+            try:
+                for packet in self.stream.encode(frame):
+                    self.container.mux(packet)
+            except av.FFmpegError as exc:
+                raise InputError(f"{self.path}: libx264 refused the picture ({ffmpeg_reason(exc)})") from exc
         self.frames += 1
 
     def mux(self, packet: av.Packet) -> None:
@@ -93,6 +105,16 @@ class VideoWriter:
             self.container.mux(packet)
 
     def close(self) -> None:
-        for packet in self.stream.encode():
-            self.container.mux(packet)
+        """Flush the encoder and finish the file."""
+        try:
+            for packet in self.stream.encode():
+                self.container.mux(packet)
+        except av.FFmpegError as exc:
+            self.abort()
+            raise InputError(f"{self.path}: libx264 failed at the end ({ffmpeg_reason(exc)})") from exc
         self.container.close()
+
+    def abort(self) -> None:
+        """Close the container after a failure (the file is incomplete; its caller removes it)."""
+        with contextlib.suppress(av.FFmpegError, OSError, ValueError):  # the file is being thrown away
+            self.container.close()

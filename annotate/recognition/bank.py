@@ -8,6 +8,7 @@ sha256 and embedding, so a rebuild embeds only new or changed files.
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,8 +107,8 @@ class FaceBank:
                     data["image_embeddings"],
                     int(data["min_face"]) if "min_face" in data.files else 0,
                 )
-        except (OSError, ValueError, KeyError) as exc:
-            raise BankError(f"face bank file {path} is unreadable ({exc})") from exc
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise BankError(f"face bank file {path} is unreadable ({exc or type(exc).__name__})") from exc
 
     def check_model(self, model: str, model_sha256: str, path: Path | None = None) -> None:
         """BankModelError if the bank was made with another model (``path``: where it was read)."""

@@ -5,7 +5,7 @@ writes: the caller saves a rebuilt bank if it wants to."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import BankError
@@ -55,26 +55,41 @@ def build_bank(
 
 def open_bank(spec: str | os.PathLike[str], recognizer: Recognizer, tick: Tick | None = None) -> LoadedBank:
     """The bank at ``spec``: a .npz file as it is, or a folder's ``facebank.npz`` when current,
-    else built from the folder's photos (not saved). BankError if there is none, if it was made
-    with another model, or if a folder gives no faces."""
+    else built from the folder's photos (not saved). A folder's bank file that is unreadable
+    or was made with another model is out of date like any other, and its report says so.
+    BankError if there is no bank, if a named .npz is unreadable or of another model, or if a
+    folder gives no faces."""
     path = Path(spec).expanduser()
     file = bank_file(path)
-    stored = FaceBank.load(file) if file.is_file() else None
-    if stored is not None:
-        recognizer.check_bank(stored, file)
     if file == path:
-        if stored is None:
-            raise BankError(f"face bank file {path} not found")
-        return LoadedBank(stored, file, None)
+        named = FaceBank.load(file)
+        recognizer.check_bank(named, file)
+        return LoadedBank(named, file, None)
     if not path.is_dir():
         raise BankError(f"face bank {path} not found: neither a folder of <label>/ photo folders nor a .npz file")
+    stored, why = stored_bank(file, recognizer)
     sources = scan(path)
     if stored is not None and is_current(stored, sources, recognizer.config.min_face):
         return LoadedBank(stored, file, None)
     report = build_bank(path, recognizer, stored, tick, sources)
     if len(report.bank) == 0:
         raise BankError(f"no faces found in the photos under {path}/<label>/")
+    if why:
+        report = replace(report, notes=(why, *report.notes))
     return LoadedBank(report.bank, file, report)
+
+
+def stored_bank(file: Path, recognizer: Recognizer) -> tuple[FaceBank | None, str]:
+    """A folder's bank file, if it is there, readable and of ``recognizer``'s model; else None
+    and why it is not used ("" when there is no file)."""
+    if not file.is_file():
+        return None, ""
+    try:
+        stored = FaceBank.load(file)
+        recognizer.check_bank(stored, file)
+    except BankError as error:
+        return None, f"{error}; made again"
+    return stored, ""
 
 
 def load_bank(spec: str | os.PathLike[str], recognizer: Recognizer) -> FaceBank:

@@ -28,12 +28,27 @@ class CpuTimes:
     wall: float
 
 
-def _machine_busy(stat: Path) -> float | None:
-    """Seconds of CPU all cores spent on anything but idling, from the first line of /proc/stat."""
+def _cores() -> set[int] | None:
+    """The cores this process may run on (None: any)."""
     try:
-        fields = stat.read_text().split("\n", 1)[0].split()
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
-        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+
+
+def _machine_busy(stat: Path) -> float | None:
+    """Seconds of CPU that the cores this process may use spent on anything but idling, from
+    their ``cpuN`` lines of /proc/stat (work on other cores does not take threads from us)."""
+    cores = _cores()
+    try:
+        busy = 0
+        for line in stat.read_text().splitlines():
+            name, *fields = line.split()
+            if not name.startswith("cpu") or name == "cpu" or (cores is not None and int(name[3:]) not in cores):
+                continue
+            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+            busy += user + nice + system + irq + softirq + steal
+        return busy / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, AttributeError):
         return None
 

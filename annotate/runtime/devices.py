@@ -10,7 +10,7 @@ from typing import TypeVar, cast
 
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, PrecisionError
 from .cpuload import CpuTimes, busy_since
 
 T = TypeVar("T")
@@ -87,11 +87,11 @@ def resolve_precision(spec: str, device: torch.device) -> torch.dtype:
     if spec == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
     if spec == "fp16" and device.type != "cuda":
-        raise InputError("fp16 runs only on CUDA; on the CPU use bf16 (if the CPU has it) or fp32")
+        raise PrecisionError("fp16 runs only on CUDA, not on the CPU (bf16, where the CPU has it, or fp32 do)")
     if spec == "bf16" and device.type == "cpu" and not cpu_has_bf16():
-        raise InputError(
-            "this CPU has no native bfloat16 arithmetic (AVX512-BF16 or AMX), so bf16 would be "
-            "slower than fp32: leave --precision at auto"
+        raise PrecisionError(
+            "bf16 was asked for, but this CPU has no native bfloat16 arithmetic (AVX512-BF16 or "
+            "AMX), so it would be slower than fp32 (precision auto)"
         )
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[spec]
 

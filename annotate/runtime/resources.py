@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..errors import InputError
+
 # name inside annotate/_data -> folder of the source checkout, relative to its root
 SHIPPED = {
     "mtcnn": "weights/mtcnn",
@@ -51,7 +53,7 @@ def sample_path(name: str) -> Path:
     "clip.mp4" (a 4 s clip of them with sound) or "facebank" (their labelled photos)."""
     path = shipped("facebank") if name == "facebank" else shipped("samples") / name
     if not path.exists():
-        raise FileNotFoundError(f"no sample {name!r}: expected {path}")
+        raise InputError(f"no sample {name!r}: expected {path}")
     return path
 
 

@@ -90,12 +90,26 @@ def render_video(
                         picture = draw(picture, shown.faces)
                 yield picture, item.pts
 
-        for item in prefetch(drawn(), size=8, name="draw", switch_interval=options.switch_interval):
-            if isinstance(item, tuple):
-                writer.write(*item)
-                if tick is not None:
-                    tick(1)
-            else:
-                writer.mux(item)
+        try:
+            _encode(writer, drawn(), tick, options)
+        except BaseException:
+            writer.abort()
+            raise
         writer.close()
     return writer.notes
+
+
+def _encode(
+    writer: VideoWriter,
+    drawn: Iterator[tuple[np.ndarray, int | None] | av.Packet],
+    tick: Callable[[int], object] | None,
+    options: VideoOptions,
+) -> None:
+    """Encode the drawn pictures and mux the copied packets, in the order they come."""
+    for item in prefetch(drawn, size=8, name="draw", switch_interval=options.switch_interval):
+        if isinstance(item, tuple):
+            writer.write(*item)
+            if tick is not None:
+                tick(1)
+        else:
+            writer.mux(item)
