@@ -152,3 +152,13 @@ def test_quiet_photos_run_prints_nothing(bank_dir, tmp_path):
     with open(out / "faces.csv", newline="", encoding="utf-8") as handle:
         assert sorted(r["label"] for r in csv.DictReader(handle)) == ["Eileen Collins", "Grace Hopper"]
     assert (out / "both.jpg").is_file()
+
+
+def test_align_refuses_two_photos_whose_crops_share_a_name(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes((ROOT / "samples" / "photos" / "both.jpg").read_bytes())
+    (folder / "a.png").write_bytes((ROOT / "samples" / "photos" / "no_face.png").read_bytes())
+    code, _, err = run_cli("align", folder, "-o", tmp_path / "crops", "--device", "cpu")
+    assert code == 2 and "would both write their crops as a_<face>.png" in err
+    assert not (tmp_path / "crops").exists()

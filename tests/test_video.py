@@ -304,7 +304,8 @@ def test_sampled_reading_equals_filtering_every_frame(tmp_path, source, fps):
     # --sample-fps skips the RGB conversion of frames it does not analyse, and does not even
     # decode the H.264 pictures that it cannot pick and that no frame references; the plain
     # path decodes and converts every frame and filters afterwards
-    from annotate.media.video import Sampler, VideoReader
+    from annotate.media.sampling import Sampler
+    from annotate.media.video import VideoReader
 
     # generated clips get B-frames ("veryfast"), as x264's defaults and most cameras' files have
     path = {

@@ -143,7 +143,7 @@ def align(
     detection score, from 0.
     """
     from ..detection.detect import FaceDetector
-    from ..errors import AnnotateError
+    from ..errors import AnnotateError, InputError
     from ..media import IMAGE_SUFFIXES, check_out_dir, find_inputs, read_image, write_image
     from ..recognition.align import align_faces
     from ..runtime import cpuload
@@ -152,6 +152,11 @@ def align(
     Say.set(quiet, False)
     check_out_dir(inputs, out)
     jobs = find_inputs(inputs, IMAGE_SUFFIXES)
+    stems: dict[Path, Path] = {}
+    for job in jobs:  # a.jpg and a.png would both write a_0.png
+        first = stems.setdefault(job.relative.with_suffix(""), job.source)
+        if first != job.source:
+            raise InputError(f"{first} and {job.source} would both write their crops as {job.relative.stem}_<face>.png")
     started = cpuload.sample()
     detector = FaceDetector(device=device, min_face=min_face)
     errors = written = 0

@@ -19,6 +19,7 @@ from av.video.reformatter import VideoReformatter
 from ..errors import InputError
 from ..runtime.timing import stage
 from .h264 import is_non_reference, nal_length_size
+from .sampling import Sampler
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"}
@@ -141,28 +142,6 @@ def probe(path: Path) -> VideoInfo:
         )
     finally:
         container.close()
-
-
-class Sampler:
-    """Picks the first frame at or after each tick of a 1/fps grid; called with frame times
-    in seconds, in order."""
-
-    def __init__(self, fps: float) -> None:
-        self.fps = float(fps)
-        self.next_time = -np.inf
-
-    def __call__(self, time: float) -> bool:
-        if time < self.next_time - 1e-9:
-            return False
-        self.next_time = (np.floor(time * self.fps + 1e-6) + 1) / self.fps
-        return True
-
-    def could_pick(self, earlier: float, time: float) -> bool:
-        """False when a frame at ``time`` cannot be picked because some frame at ``earlier``
-        (< time) comes before it and no tick of the grid lies in (earlier, time]. Any frame
-        between the two only narrows that interval, so ``earlier`` need not be the frame just
-        before: an earlier one gives a safe answer."""
-        return np.floor(time * self.fps + 1e-6) != np.floor(earlier * self.fps - 1e-6)
 
 
 def _sample_aspect(stream: av.video.stream.VideoStream, rotation: int) -> Fraction | None:
