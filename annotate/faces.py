@@ -13,6 +13,11 @@ import numpy as np
 UNKNOWN = "Unknown"
 
 
+def unknown_name(track: int | None = None) -> str:
+    """What an unknown person is called: "Unknown", or "Unknown #3" when followed as track 3."""
+    return UNKNOWN if track is None else f"{UNKNOWN} #{track}"
+
+
 def _column(name: str, value: object, shape: tuple[int | None, ...], dtype: type) -> np.ndarray:
     """Return ``value`` as a read-only contiguous array of ``dtype``, checking its shape (None = any)."""
     arr: np.ndarray = np.ascontiguousarray(value, dtype=dtype)
@@ -148,10 +153,7 @@ class Faces:
         if self.labels is None:
             return [""] * len(self)
         tracks = [None] * len(self) if self.tracks is None else self.tracks.tolist()
-        return [
-            label if label is not None else (UNKNOWN if track is None else f"{UNKNOWN} #{track}")
-            for label, track in zip(self.labels, tracks)
-        ]
+        return [label if label is not None else unknown_name(track) for label, track in zip(self.labels, tracks)]
 
     @property
     def widths(self) -> np.ndarray:

@@ -24,6 +24,7 @@ from .media import (
 )
 from .recognition.bank import FaceBank
 from .recognition.recognizer import Recognizer
+from .runtime.devices import default_batch
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,12 @@ def recognise_photos(
     photos: Sequence[InputFile | str | os.PathLike[str]],
     recognizer: Recognizer,
     bank: FaceBank | None = None,
-    batch: int = 8,
+    batch: int | None = None,
 ) -> Iterator[PhotoResult]:
     """Faces and names of each photo (paths, or the ``plan`` of a command), ``batch`` photos at
     a time (equal sizes share a detector pass, all faces of a batch are embedded together), in
     input order. An unreadable photo gives a result with its error, and the others go on."""
+    batch = batch or default_batch(recognizer.config.device)
     if batch < 1:
         raise InputError(f"batch must be at least 1, got {batch}")
     jobs = [p if isinstance(p, InputFile) else InputFile(Path(p), Path(Path(p).name)) for p in photos]

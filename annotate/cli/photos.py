@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -99,14 +100,13 @@ def photos(
     face_bank = bank_for(bank, recognizer)
     names: Counter[str] = Counter()
     faces = errors = 0
-    size = batch or (32 if recognizer.config.device.startswith("cuda") else 4)
     with PhotoTable(csv, detections, overwrite=True) as table, bar(len(jobs), "photos", "photo") as progress:
-        for result in recognise_photos(jobs, recognizer, face_bank, size):
+        for result in recognise_photos(jobs, recognizer, face_bank, batch):
             if out is not None and result.error is None:
                 try:
                     save_annotated(result, out)
                 except InputError as error:
-                    result = type(result)(result.source, result.relative, result.faces, None, str(error))
+                    result = replace(result, image=None, error=str(error))
             table.add(result)
             progress.update(1)
             if as_json:

@@ -39,11 +39,8 @@ def build_bank(
     label's entry is the normalised mean of its photos. Photos of ``previous`` with the same
     contents, model and min_face are not embedded again. tick(n): files embedded.
     sources: ``scan(folder)``, if the caller has it."""
-    root = Path(folder)
-    if previous is not None and previous.model_sha256 != recognizer.model_sha256:
-        previous = None
     return build(
-        root,
+        Path(folder),
         lambda paths: recognizer.embed_files(paths, tick=tick),
         recognizer.model_name,
         recognizer.model_sha256,

@@ -117,6 +117,12 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def default_batch(device: str) -> int:
+    """Images per detector pass: 32 on CUDA, 4 on the CPU (where the detector splits a pass
+    into cache-sized chunks anyway, so larger batches gain nothing)."""
+    return 32 if device.startswith("cuda") else 4
+
+
 def load_average() -> float:
     """The 1-minute load average (0 where the OS has none)."""
     try:
@@ -132,8 +138,8 @@ def default_threads(since: CpuTimes | None = None) -> int:
 
     Why: torch's OpenMP threads wait for each other at every layer, so a thread that shares
     its core with another process holds the others up. On the 2-core VM beside one busy
-    process, 2 threads took 1.6-1.9x as long as 1, while on an idle machine 2 threads were
-    1.4-1.8x faster (benchmarks/bench_threads.py; numbers in benchmarks/README.md)."""
+    process, 2 threads took 1.7-2.1x as long as 1, while on an idle machine 2 threads were
+    1.3-1.8x faster (benchmarks/bench_threads.py; numbers in benchmarks/README.md)."""
     cores = usable_cores()
     busy = busy_since(since) if since is not None else None
     if busy is None:

@@ -20,8 +20,9 @@ from ..errors import InputError
 from ..faces import Faces
 from ..media.video import VideoInfo, VideoReader, probe
 from ..recognition.bank import FaceBank
-from ..recognition.match import similarity_matrix
+from ..recognition.match import named, similarity_matrix
 from ..recognition.recognizer import Recognizer
+from ..runtime.devices import default_batch
 from ..runtime.threads import prefetch
 from ..runtime.timing import stage
 from .timeline import Appearance, FrameFaces, appearances
@@ -81,9 +82,8 @@ class VideoOptions:
             raise InputError(f"switch_interval must be positive, got {self.switch_interval}")
 
     def batch_for(self, device: str) -> int:
-        """Frames per detector pass: 32 on CUDA, 4 on the CPU (where the detector splits a pass
-        into cache-sized chunks anyway, so larger batches gain nothing), unless set."""
-        return self.batch or (32 if device.startswith("cuda") else 4)
+        """Frames per detector pass: ``batch``, else ``runtime.devices.default_batch``."""
+        return self.batch or default_batch(device)
 
 
 @dataclass(frozen=True)
@@ -154,29 +154,13 @@ def _scan(
     return seen, sums
 
 
-def _named(frame: _Seen, tracks: dict[int, Track], labels: dict[str, int], bank_labels: tuple[str, ...]) -> FrameFaces:
-    """The frame's faces with their tracks' names; each face's similarity is to its track's
-    label (to its own nearest label when Unknown)."""
-    faces, sims = frame.faces, frame.similarities
-    ids = faces.tracks.tolist() if faces.tracks is not None else []
+def _named(frame: _Seen, tracks: dict[int, Track], index: dict[str, int], labels: tuple[str, ...]) -> FrameFaces:
+    """The frame's faces named as their tracks are (``match.named``: each face's similarity is to
+    its track's label, or to its own nearest label when Unknown)."""
+    ids = frame.faces.tracks.tolist() if frame.faces.tracks is not None else []
     names = [tracks[t].label for t in ids]
-    if sims.shape[1] == 0:
-        return FrameFaces(
-            frame.index,
-            frame.time,
-            faces.with_columns(labels=tuple(names), similarities=np.zeros(len(ids)), nearest=(None,) * len(ids)),
-        )
-    best = sims.argmax(axis=1)
-    cols = [labels[n] if n is not None else b for n, b in zip(names, best.tolist())]
-    return FrameFaces(
-        frame.index,
-        frame.time,
-        faces.with_columns(
-            labels=tuple(names),
-            similarities=sims[np.arange(len(ids)), cols].reshape(-1),
-            nearest=tuple(bank_labels[b] for b in best.tolist()),
-        ),
-    )
+    chosen = np.array([-1 if label is None else index[label] for label in names], np.int64)
+    return FrameFaces(frame.index, frame.time, named(frame.faces, frame.similarities, chosen, labels))
 
 
 def analyse_video(

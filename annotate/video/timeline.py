@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..faces import UNKNOWN, Faces
+from ..faces import Faces, unknown_name
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Appearance:
     @property
     def name(self) -> str:
         """The label, or "Unknown #track"."""
-        return self.label if self.label is not None else f"{UNKNOWN} #{self.tracks[0]}"
+        return self.label if self.label is not None else unknown_name(self.tracks[0])
 
 
 def _spans(frames: Sequence[FrameFaces], end_time: float) -> dict[int, dict]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..faces import unknown_name
 from ..recognition.match import assign, similarity_matrix
 
 
@@ -99,7 +100,7 @@ class Track:
     @property
     def name(self) -> str:
         """The label, or "Unknown #id"."""
-        return self.label if self.label is not None else f"Unknown #{self.id}"
+        return self.label if self.label is not None else unknown_name(self.id)
 
 
 def name_tracks(seen: TrackSums, bank: np.ndarray, labels: Sequence[str], threshold: float) -> dict[int, Track]:
