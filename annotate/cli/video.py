@@ -222,27 +222,27 @@ def _in_parallel(
 
 def _report(report: VideoReport, include_unknown: bool, as_json: bool) -> int:
     """Print what happened to one video; returns 1 if it failed part-way, else 0."""
-    job, analysis = report.job, report.analysis
+    job = report.job
     for note in report.notes:
         warn(f"{job.source}: {note}")
     failed = 0
-    if analysis.error:
+    if report.error:
         failed = 1
         echo_error(
-            f"{job.source}: decoding stopped early ({analysis.error}); {analysis.lost} frame(s) lost, "
-            f"{analysis.decoded} kept" + (f" in {job.output}" if job.output else "")
+            f"{job.source}: decoding stopped early ({report.error}); {report.lost} frame(s) lost, "
+            f"{report.decoded} kept" + (f" in {job.output}" if job.output else "")
         )
-    shown = [a for a in analysis.appearances if include_unknown or a.label is not None]
+    shown = [a for a in report.appearances if include_unknown or a.label is not None]
     if as_json:
         typer.echo(
             json.dumps(
                 {
                     "video": str(job.source),
-                    "frames": analysis.decoded,
-                    "analysed": len(analysis.frames),
-                    "tracks": len(analysis.tracks),
-                    "lost": analysis.lost,
-                    "error": analysis.error,
+                    "frames": report.decoded,
+                    "analysed": report.analysed,
+                    "tracks": len(report.tracks),
+                    "lost": report.lost,
+                    "error": report.error,
                     "appearances": [
                         {"label": a.name, "tracks": list(a.tracks), "start": round(a.start, 3), "end": round(a.end, 3)}
                         for a in shown
@@ -254,11 +254,11 @@ def _report(report: VideoReport, include_unknown: bool, as_json: bool) -> int:
         return failed
     people = sorted({a.name for a in shown})
     say(
-        f"{job.source}: {analysis.decoded} frame(s), {len(analysis.frames)} analysed, {len(analysis.tracks)} track(s); "
+        f"{job.source}: {report.decoded} frame(s), {report.analysed} analysed, {len(report.tracks)} track(s); "
         f"people: {', '.join(people) or 'none'}"
     )
-    unknown = sum(1 for t in analysis.tracks.values() if t.label is None)
-    if not include_unknown and not analysis.known() and job.csv is not None:
+    unknown = sum(1 for t in report.tracks.values() if t.label is None)
+    if not include_unknown and not any(a.label is not None for a in report.appearances) and job.csv is not None:
         warn(
             f"{job.csv}: nobody from the face bank was seen, so the timeline is empty; "
             f"{unknown} unknown person(s) were (list them with --include-unknown)"

@@ -16,6 +16,8 @@ from ..recognition.recognizer import Recognizer
 from ..writers import to_csv, to_jsonl
 from .analysis import Progress, VideoAnalysis, VideoOptions, analyse_video
 from .render import OUTPUT_FORMATS, output_format, render_video
+from .timeline import Appearance
+from .track import Track
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,23 @@ class VideoJob:
 
 @dataclass(frozen=True)
 class VideoReport:
-    """What happened to one video: its analysis, and the render's notes."""
+    """What happened to one video, small enough to send back from a worker process: its counts,
+    tracks and appearances, and the render's notes. The per-frame faces are not kept: they went
+    into the files the job asked for (a long video has a Faces per analysed frame)."""
 
     job: VideoJob
-    analysis: VideoAnalysis
+    decoded: int
+    analysed: int
+    lost: int
+    error: str | None
+    tracks: dict[int, Track]
+    appearances: tuple[Appearance, ...]
     notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, job: VideoJob, analysis: VideoAnalysis, notes: list[str]) -> VideoReport:
+        a = analysis
+        return cls(job, a.decoded, len(a.frames), a.lost, a.error, a.tracks, a.appearances, notes)
 
 
 def _output_name(relative: Path) -> Path:
@@ -100,4 +114,4 @@ def process_video(
     notes: list[str] = []
     if job.output is not None:
         notes = render_video(analysis, job.output, tick=progress("render", analysis.decoded), overwrite=True)
-    return VideoReport(job, analysis, notes)
+    return VideoReport.of(job, analysis, notes)
