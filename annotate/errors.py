@@ -30,6 +30,14 @@ class DeviceError(AnnotateError):
     """The device cannot do the work asked of it (e.g. the GPU's memory cannot hold one frame)."""
 
 
+class MissingInputError(InputError):
+    """An input file or folder that does not exist. path: as given."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path}: no such file or folder")
+
+
 class OutputExistsError(InputError):
     """Outputs that already exist and would be replaced. paths: all of them."""
 

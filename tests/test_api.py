@@ -155,7 +155,7 @@ def test_outputs_of_one_run_never_name_the_same_file(tmp_path):
     clip = annotate.sample_path("clip.mp4")
     same = tmp_path / "x.txt"
     code, _, err = run_cli("video", clip, "--no-render", "--csv", same, "--detections", same)
-    assert code == 2 and "name the same file" in err and not same.exists()
+    assert code == 2 and f"two outputs of {clip} would both be written to {same}" in err and not same.exists()
     code, _, err = run_cli("photos", annotate.sample_path("photos"), "--csv", same, "--detections", same)
     assert code == 2 and "same file" in err and not same.exists()
 

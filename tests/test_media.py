@@ -11,7 +11,7 @@ from conftest import ROOT
 from PIL import Image
 
 from annotate.errors import InputError
-from annotate.media import atomic_path, read_image, write_image
+from annotate.media import atomic_path, check_targets, find_inputs, read_image, write_image
 
 
 def tiny_png_header(width: int, height: int) -> bytes:
@@ -103,3 +103,22 @@ def test_check_targets_refuses_replacing_an_input_and_shared_outputs(tmp_path):
         check_targets([(a, tmp_path / "out" / "x.jpg"), (b, tmp_path / "out" / "sub" / ".." / "x.jpg")])
     with pytest.raises(InputError, match="replace the input"):
         check_targets([(a, tmp_path / "a" / "x.jpg")])
+
+
+def test_a_file_reached_twice_is_one_input(tmp_path):
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    for name in ("a.jpg", "sub/b.jpg"):
+        (tmp_path / "in" / name).write_bytes(b"x")
+    found = find_inputs([tmp_path / "in", tmp_path / "in" / "a.jpg", tmp_path / "in" / "sub" / "b.jpg"], {".jpg"})
+    assert [(f.source.name, f.relative.as_posix()) for f in found] == [("a.jpg", "a.jpg"), ("b.jpg", "sub/b.jpg")]
+
+
+def test_one_output_named_twice_is_refused(tmp_path):
+    a, b, out = tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "x"
+    with pytest.raises(InputError, match=r"a\.mp4 and .*b\.mp4 would both be written to"):
+        check_targets([(a, out), (b, out)])
+    with pytest.raises(InputError, match=r"two outputs of .*a\.mp4 would both be written to"):
+        check_targets([(a, out), (a, out)])
+    with pytest.raises(InputError, match="would replace the input"):
+        check_targets([(a, a)])
+    check_targets([(a, tmp_path / "y"), (a, out), (b, tmp_path / "z")])

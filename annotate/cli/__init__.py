@@ -14,6 +14,7 @@ from ..errors import (
     BankError,
     BankModelError,
     DeviceError,
+    MissingInputError,
     MissingPackageError,
     OutputExistsError,
     PrecisionError,
@@ -28,6 +29,8 @@ EXIT_ERROR = 2  # the command could not run; 1: it ran, but some inputs failed
 
 def advice(error: AnnotateError) -> str:
     """What the user can do about a core error, in the command line's words ("" if nothing)."""
+    if isinstance(error, MissingInputError) and error.path.name.lower() in ("true", "false", "yes", "no"):
+        return "flags such as --overwrite take no value"
     if isinstance(error, OutputExistsError):
         return "pass --overwrite to replace them"
     if isinstance(error, DeviceError):

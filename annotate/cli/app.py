@@ -159,15 +159,6 @@ InputsArg = Annotated[
 BANK_ENV = "ANNOTATE_BANK"
 
 
-def check_inputs(inputs: list[Path]) -> None:
-    """A one-line error for an input that is a flag's value by mistake (`--overwrite true`)."""
-    from ..errors import InputError
-
-    for given in inputs:
-        if given.name.lower() in ("true", "false", "yes", "no") and not given.exists():
-            raise InputError(f"{given}: no such file or folder (flags such as --overwrite take no value)")
-
-
 def default_bank() -> Path:
     """``$ANNOTATE_BANK``, else ``<user data folder>/facebank``."""
     from ..runtime.resources import user_data_dir

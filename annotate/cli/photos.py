@@ -28,7 +28,6 @@ from .app import (
     app,
     bank_for,
     bar,
-    check_inputs,
     echo_error,
     recognizer_for,
     say,
@@ -88,7 +87,6 @@ def photos(
     from ..writers import PhotoTable, json_record, photo_rows
 
     Say.set(quiet, verbose)
-    check_inputs(inputs)
     csv = csv if csv is not None else (out / CSV_NAME if out is not None else None)
     if out is None and csv is None and detections is None and not as_json:
         raise InputError(

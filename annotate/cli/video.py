@@ -26,7 +26,6 @@ from .app import (
     app,
     bank_for,
     bar,
-    check_inputs,
     echo_error,
     flag,
     recognizer_for,
@@ -129,7 +128,6 @@ def video(
     from ..video.job import plan_videos
 
     Say.set(quiet, verbose)
-    check_inputs(inputs)
     if no_render:
         out = None
     elif out is None:

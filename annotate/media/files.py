@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, OutputExistsError
+from ..errors import InputError, MissingInputError, OutputExistsError
 
 
 @dataclass(frozen=True)
@@ -26,18 +26,29 @@ def find_inputs(inputs: Iterable[Path], suffixes: Iterable[str]) -> list[InputFi
 
     A folder's files with one of ``suffixes`` keep their path relative to that folder; a file given directly keeps
     only its name. Files with other suffixes inside folders are ignored; a file given by
-    name is always tried, so a mislabelled one gets an error instead of silence.
+    name is always tried, so a mislabelled one gets an error instead of silence. A file
+    reached twice (given twice, or a folder and a file in it) is one input, the first.
+    MissingInputError for an input that does not exist.
     """
-    jobs: list[InputFile] = []
+    found: list[InputFile] = []
     suffixes = frozenset(suffixes)
     for given in inputs:
         if given.is_dir():
-            for path in sorted(p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in suffixes):
-                jobs.append(InputFile(path, path.relative_to(given)))
+            found += [
+                InputFile(path, path.relative_to(given))
+                for path in sorted(p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+            ]
         elif given.exists():
-            jobs.append(InputFile(given, Path(given.name)))
+            found.append(InputFile(given, Path(given.name)))
         else:
-            raise InputError(f"{given}: no such file or folder")
+            raise MissingInputError(given)
+    seen: set[Path] = set()
+    jobs = []
+    for job in found:
+        key = job.source.resolve()
+        if key not in seen:
+            seen.add(key)
+            jobs.append(job)
     return jobs
 
 
@@ -65,15 +76,18 @@ def check_out_dir(inputs: Iterable[Path], out_dir: Path) -> None:
 
 
 def check_targets(pairs: Iterable[tuple[Path, Path]]) -> None:
-    """Refuse (source, output) pairs where an output would replace its own input, or where two
-    inputs would be written to the same output (the second would silently replace the first)."""
+    """Refuse (source, output) pairs where an output would replace its own input, or where one
+    output is named twice, by two inputs or by two outputs of one input (the second would
+    silently replace the first)."""
     writers: dict[Path, Path] = {}
     for source, target in pairs:
         key = target.resolve()
         if key == source.resolve():
             raise InputError(f"{target}: the output would replace the input")
-        if key in writers and writers[key] != source:
-            raise InputError(f"{writers[key]} and {source} would both be written to {target}")
+        if key in writers:
+            first = writers[key]
+            both = f"two outputs of {source}" if first == source else f"{first} and {source}"
+            raise InputError(f"{both} would both be written to {target}")
         writers[key] = source
 
 

@@ -89,9 +89,6 @@ def plan_videos(
     for job in jobs:
         if job.output is not None:
             output_format(job.output)
-        targets = [t.resolve() for t in (job.output, job.csv, job.detections) if t is not None]
-        if len(set(targets)) < len(targets):
-            raise InputError(f"{job.source}: two of its outputs (video, CSV, detections) name the same file")
     refuse_existing([p for j in jobs for p in (j.output, j.csv, j.detections) if p is not None], overwrite)
     return jobs
 
