@@ -173,3 +173,27 @@ def test_machine_load_counts_only_the_cores_this_process_may_use(tmp_path, monke
     assert cpuload.sample(stat).machine_busy == pytest.approx(200 / ticks)
     monkeypatch.setattr(cpuload.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert cpuload.sample(stat).machine_busy == pytest.approx(1000 / ticks)
+
+
+def test_the_wheel_carries_what_the_runtime_reads():
+    # setup.py copies SHIPPED's folders into annotate/_data at build time; runtime.resources
+    # reads the same names: both tables must agree, and the patterns must cover each file read
+    import ast
+
+    from annotate.runtime import resources
+
+    tree = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
+    node = next(n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "SHIPPED")
+    built = ast.literal_eval(node.value)
+    assert {name: folder for name, (folder, _) in built.items()} == resources.SHIPPED
+    copied = {
+        (name, path.relative_to(ROOT / folder).as_posix())
+        for name, (folder, patterns) in built.items()
+        for pattern in patterns
+        for path in (ROOT / folder).glob(pattern)
+    }
+    needed = [("mtcnn", f"{net}.pt") for net in ("pnet", "rnet", "onet")]
+    needed += [("fonts", resources.font_path().name), ("samples", "clip.mp4")]
+    needed += [("samples", f"photos/{p.name}") for p in annotate.sample_path("photos").iterdir()]
+    needed += [("facebank", p.relative_to(ROOT / "facebank").as_posix()) for p in (ROOT / "facebank").glob("*/*.jpg")]
+    assert [item for item in needed if item not in copied] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -61,6 +62,37 @@ def echo_error(message: str) -> None:
 def bar(total: int | None, desc: str, unit: str) -> tqdm:
     """A progress bar on stderr (none with --quiet)."""
     return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, disable=Say.quiet, leave=False)
+
+
+class Bars:
+    """One progress bar at a time, made only when work comes (none for a bank that is current):
+    ``stage(desc, total, unit)`` closes the last bar and returns the new one's update;
+    ``lazy(desc, unit)`` returns an update that makes its bar on its first call."""
+
+    def __init__(self) -> None:
+        self._bar: tqdm | None = None
+
+    def stage(self, desc: str, total: int | None, unit: str) -> Callable[[int], object]:
+        self.close()
+        self._bar = bar(total, desc, unit)
+        return self._bar.update
+
+    def lazy(self, desc: str, unit: str) -> Callable[[int], None]:
+        def tick(n: int) -> None:
+            (self._bar.update if self._bar is not None else self.stage(desc, None, unit))(n)
+
+        return tick
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _version(value: bool) -> None:
@@ -206,18 +238,8 @@ def bank_for(bank: Path | None, recognizer: Recognizer) -> FaceBank:
     from ..recognition.loading import open_bank
 
     path = bank_path(bank)
-    bars: list[tqdm] = []  # made on the first photo embedded: none when the bank is current
-
-    def tick(n: int) -> None:
-        if not bars:
-            bars.append(bar(None, f"face bank {path}: embedding", "photo"))
-        bars[0].update(n)
-
-    try:
-        loaded = open_bank(path, recognizer, tick=tick)
-    finally:
-        for made in bars:
-            made.close()
+    with Bars() as bars:
+        loaded = open_bank(path, recognizer, tick=bars.lazy(f"face bank {path}: embedding", "photo"))
     report = loaded.report
     if report is not None:
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -10,6 +12,7 @@ import typer
 
 from .app import (
     BankOpt,
+    Bars,
     BatchOpt,
     DeviceOpt,
     InputsArg,
@@ -164,25 +167,21 @@ def _one_by_one(
 
     failed = 0
     for job in planned:
-        bars: list = []
-
-        def progress(stage: str, total: int | None, name: str = job.source.name, bars: list = bars):
-            for old in bars:
-                old.close()
-            bars.append(bar(total, f"{name}: {stage}", "frame"))
-            return bars[-1].update
-
-        try:
-            report = process_video(job, recognizer, face_bank, options, progress, include_unknown)
-        except InputError as error:
-            failed += 1
-            echo_error(str(error))
-            continue
-        finally:
-            for old in bars:
-                old.close()
+        with Bars() as bars:
+            progress = partial(_stage_bar, bars, job.source.name)
+            try:
+                report = process_video(job, recognizer, face_bank, options, progress, include_unknown)
+            except InputError as error:
+                failed += 1
+                echo_error(str(error))
+                continue
         failed += _report(report, include_unknown, as_json)
     return failed
+
+
+def _stage_bar(bars: Bars, name: str, stage: str, total: int | None) -> Callable[[int], object]:
+    """The bar of one pass over a video ("analyse", "render"), in frames."""
+    return bars.stage(f"{name}: {stage}", total, "frame")
 
 
 def _in_parallel(

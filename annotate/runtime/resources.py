@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..errors import InputError
 
-# name inside annotate/_data -> folder of the source checkout, relative to its root
+# name inside annotate/_data -> folder of the source checkout, relative to its root; setup.py
+# copies the same folders (tests/test_api.py checks that the two agree)
 SHIPPED = {
     "mtcnn": "weights/mtcnn",
     "fonts": "fonts",
