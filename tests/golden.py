@@ -94,16 +94,17 @@ def photos(work: Path) -> dict[str, str]:
     return {k: v.replace(str(ROOT) + "/", "") for k, v in result.items()}
 
 
-def videos(work: Path) -> dict[str, Path]:
-    """The videos with a face bank each: name -> (video, bank folder). Shared ones only if present."""
-    clip = work / "scene.mp4"
-    make_clip(clip)
-    found = {"scene": (clip, demo_bank(work / "s"))}
-    if (SHARED / "video" / "video.mp4").is_file():
-        found["video"] = (SHARED / "video" / "video.mp4", demo_bank(work / "v"))
-    if (SHARED / "video" / "hamilton" / "short_hamilton_clip.mp4").is_file():
-        found["hamilton"] = (SHARED / "video" / "hamilton" / "short_hamilton_clip.mp4", hamilton_bank(work))
-    return found
+VIDEOS = {"scene": None, "video": ("video.mp4",), "hamilton": ("hamilton", "short_hamilton_clip.mp4")}
+
+
+def video_input(work: Path, name: str) -> tuple[Path, Path]:
+    """The video ``name`` (a key of VIDEOS) and its face bank folder, made in ``work``: the
+    generated clip, or a video under ../shared/data/video (which the caller checks is there)."""
+    if name == "scene":
+        make_clip(work / "scene.mp4")
+        return work / "scene.mp4", demo_bank(work / "s")
+    source = SHARED.joinpath("video", *VIDEOS[name])
+    return source, hamilton_bank(work) if name == "hamilton" else demo_bank(work / "v")
 
 
 def video(work: Path, name: str, source: Path, bank: Path) -> dict[str, object]:
@@ -177,7 +178,10 @@ def record() -> None:
         work = Path(tmp)
         result = photos(work)
         (GOLDEN / "photos.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        for name, (source, bank) in videos(work).items():
+        for name, parts in VIDEOS.items():
+            if parts is not None and not SHARED.joinpath("video", *parts).is_file():
+                continue
+            source, bank = video_input(work, name)
             outputs = video(work, name, source, bank)
             (GOLDEN / f"{name}.json").write_text(
                 json.dumps(outputs, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -23,13 +23,11 @@ def test_photos_give_the_golden_outputs(tmp_path):
             assert got[name] == want[name], f"{name}: the annotated pixels changed"
 
 
-@pytest.mark.parametrize("name", ["scene", "video", "hamilton"])
+@pytest.mark.parametrize("name", list(golden.VIDEOS))
 def test_videos_give_the_golden_outputs(name, tmp_path):
-    if name == "video":
-        needs_shared("video", "video.mp4")
-    if name == "hamilton":
-        needs_shared("video", "hamilton", "short_hamilton_clip.mp4")
-    source, bank = golden.videos(tmp_path)[name]
+    if golden.VIDEOS[name] is not None:
+        needs_shared("video", *golden.VIDEOS[name])
+    source, bank = golden.video_input(tmp_path, name)
     want, got = _golden(name), golden.video(tmp_path, name, source, bank)
     assert golden.differences("csv", want["csv"], got["csv"]) == []
     assert golden.differences("jsonl", want["jsonl"], got["jsonl"]) == []

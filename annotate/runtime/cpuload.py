@@ -36,6 +36,12 @@ def _cores() -> set[int] | None:
         return None
 
 
+def usable_cores() -> int:
+    """How many cores this process may run on (its affinity mask where the OS has one)."""
+    cores = _cores()
+    return len(cores) if cores is not None else os.cpu_count() or 1
+
+
 def _machine_busy(stat: Path) -> float | None:
     """Seconds of CPU that the cores this process may use spent on anything but idling, from
     their ``cpuN`` lines of /proc/stat (work on other cores does not take threads from us)."""

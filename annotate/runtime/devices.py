@@ -11,7 +11,7 @@ from typing import TypeVar, cast
 import torch
 
 from ..errors import InputError, PrecisionError
-from .cpuload import CpuTimes, busy_since
+from .cpuload import CpuTimes, busy_since, usable_cores
 
 T = TypeVar("T")
 
@@ -107,14 +107,6 @@ def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
         except (AttributeError, RuntimeError):
             return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def default_batch(device: str) -> int:
