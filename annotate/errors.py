@@ -26,6 +26,14 @@ class BankError(AnnotateError):
     """The face bank is missing, unreadable, or was built with another model."""
 
 
+class BankFileError(BankError):
+    """A bank file that is missing, empty, not a bank, or damaged. path: the file; problem: what is wrong."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"face bank file {path} {problem}")
+
+
 class DeviceError(AnnotateError):
     """The device cannot do the work asked of it (e.g. the GPU's memory cannot hold one frame)."""
 
@@ -43,7 +51,10 @@ class OutputExistsError(InputError):
 
     def __init__(self, paths: list[Path]) -> None:
         self.paths = paths
-        super().__init__(f"{len(paths)} output file(s) already exist, e.g. {paths[0]}")
+        if len(paths) == 1:
+            super().__init__(f"{paths[0]}: already exists")
+        else:
+            super().__init__(f"{len(paths)} output files already exist, e.g. {paths[0]}")
 
 
 class BankModelError(BankError):
@@ -65,5 +76,20 @@ class MissingPackageError(AnnotateError):
         super().__init__(f"{purpose} needs {package}, which is not installed")
 
 
+class OutputError(AnnotateError):
+    """An output that cannot be written (full disk, read-only, no permission, a file in the
+    way, a muxer that refuses the streams). path: the final name. reason: the system's words."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: cannot write ({reason})")
+
+
 class PrecisionError(InputError):
     """An arithmetic this device cannot run, or would run slower than fp32."""
+
+
+class InputWarning(UserWarning):
+    """Something a user should know about an input that still ran: a file of a type not read,
+    an animated image of which only the first frame is used, damaged metadata. The command
+    line prints each as a line; a library caller filters them with ``warnings``."""

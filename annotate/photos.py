@@ -17,11 +17,13 @@ from .media import (
     InputFile,
     check_out_dir,
     check_targets,
+    check_writable,
     find_inputs,
     read_image,
     refuse_existing,
     write_image,
 )
+from .media.photo import UNREAD_IMAGE_SUFFIXES
 from .recognition.bank import FaceBank
 from .recognition.recognizer import Recognizer
 from .runtime.devices import default_batch
@@ -39,13 +41,21 @@ class PhotoResult:
     error: str | None = None
 
 
-def plan(inputs: Sequence[Path], out_dir: Path | None, overwrite: bool, tables: Sequence[Path] = ()) -> list[InputFile]:
+def plan(
+    inputs: Sequence[Path],
+    out_dir: Path | None,
+    overwrite: bool,
+    tables: Sequence[Path] = (),
+    skip_existing: bool = False,
+) -> list[InputFile]:
     """The photos of ``inputs`` (files, folders searched recursively), after the safety checks
     for copies under ``out_dir`` (None: no copies): not inside an input folder, no two inputs
-    writing one file, and no existing file (nor any of ``tables``) replaced unless ``overwrite``."""
+    writing one file, every output location writable, and no existing file (nor any of
+    ``tables``) replaced unless ``overwrite`` (``skip_existing``: existing ones are kept, and
+    the caller leaves them be)."""
     if out_dir is not None:
         check_out_dir(inputs, out_dir)
-    jobs = find_inputs(inputs, IMAGE_SUFFIXES)
+    jobs = find_inputs(inputs, IMAGE_SUFFIXES, UNREAD_IMAGE_SUFFIXES)
     if not jobs:
         raise InputError("no photos found in the inputs (looked for " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")")
     copies = [out_dir / job.relative for job in jobs] if out_dir is not None else []
@@ -56,7 +66,9 @@ def plan(inputs: Sequence[Path], out_dir: Path | None, overwrite: bool, tables: 
     for table in tables:
         if table.resolve() in sources or table.resolve() in {c.resolve() for c in copies}:
             raise InputError(f"{table}: the table would replace a photo")
-    refuse_existing(copies + list(tables), overwrite)
+    check_writable([out_dir] if out_dir is not None else [], tables)
+    if not skip_existing:
+        refuse_existing(copies + list(tables), overwrite)
     return jobs
 
 
@@ -89,14 +101,12 @@ def recognise_photos(
         yield from results
 
 
-def save_annotated(result: PhotoResult, out_dir: Path) -> Path:
+def save_annotated(result: PhotoResult, out_dir: Path, replace: bool = False) -> Path:
     """Write the photo with its faces drawn to ``out_dir / result.relative``, atomically, in
-    the photo's format; returns the path. InputError if it cannot be written."""
+    the photo's format; returns the path. OutputExistsError if the file exists (unless
+    ``replace``), OutputError if it cannot be written."""
     if result.image is None or result.faces is None:
         raise ValueError(f"{result.source} has no picture to draw on ({result.error})")
     output = out_dir / result.relative
-    try:
-        write_image(output, draw_faces(result.image, result.faces))
-    except OSError as error:
-        raise InputError(f"{output}: cannot write ({error})") from error
+    write_image(output, draw_faces(result.image, result.faces), replace)
     return output

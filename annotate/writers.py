@@ -37,6 +37,7 @@ PHOTO_COLUMNS = (
     "lmy",
     "rmx",
     "rmy",
+    "error",
 )
 TIMELINE_COLUMNS = (
     "label",
@@ -52,18 +53,20 @@ TIMELINE_COLUMNS = (
 
 
 def photo_rows(result: PhotoResult) -> list[dict[str, Any]]:
-    """Table rows of one photo: one per face, or one with an empty label when it has none."""
+    """Table rows of one photo: one per face, or one with an empty label when it has none, or
+    one with its ``error`` when it could not be read or written."""
     path = str(result.source)
     faces = result.faces
     if faces is None or len(faces) == 0:
-        return [dict.fromkeys(PHOTO_COLUMNS, "") | {"path": path}]
+        return [dict.fromkeys(PHOTO_COLUMNS, "") | {"path": path, "error": result.error or ""}]
     rows = []
     sims = faces.similarities
     for i, name in enumerate(faces.names()):
         box = [round(float(v), 1) for v in faces.boxes[i]]
         marks = [round(float(v), 1) for v in faces.landmarks[i].ravel()]
         sim = "" if sims is None else round(float(sims[i]), 4)
-        rows.append(dict(zip(PHOTO_COLUMNS, [path, i, name, sim, *box, round(float(faces.scores[i]), 4), *marks])))
+        values = [path, i, name, sim, *box, round(float(faces.scores[i]), 4), *marks, result.error or ""]
+        rows.append(dict(zip(PHOTO_COLUMNS, values)))
     return rows
 
 
@@ -101,9 +104,15 @@ def _frame_faces(faces: Faces) -> list[dict[str, Any]]:
 
 @contextmanager
 def _text_file(path: str | os.PathLike[str], overwrite: bool) -> Iterator[IO[str]]:
+    """A UTF-8 text file, written atomically. A file name that is not valid UTF-8 (its bytes
+    were decoded with surrogate escapes) is written with backslash escapes (``\\udcff``), which
+    JSON reads back as the same string: the file stays UTF-8 and the run goes on."""
     target = Path(path)
     refuse_existing([target], overwrite)
-    with atomic_path(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+    with (
+        atomic_path(target, overwrite) as tmp,
+        open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as handle,
+    ):
         yield handle
 
 

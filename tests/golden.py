@@ -170,15 +170,20 @@ def differences(kind: str, want: str, got: str) -> list[str]:
     return out[:10]
 
 
-def record() -> None:
+def record(cases: list[str]) -> None:
+    """Record the named cases (all of them when none is named): "photos" and the VIDEOS keys."""
     import tempfile
 
     GOLDEN.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        result = photos(work)
-        (GOLDEN / "photos.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        if not cases or "photos" in cases:
+            result = photos(work)
+            text = json.dumps(result, indent=1, ensure_ascii=False) + "\n"
+            (GOLDEN / "photos.json").write_text(text, encoding="utf-8")
         for name, parts in VIDEOS.items():
+            if cases and name not in cases:
+                continue
             if parts is not None and not SHARED.joinpath("video", *parts).is_file():
                 continue
             source, bank = video_input(work, name)
@@ -190,4 +195,6 @@ def record() -> None:
 
 
 if __name__ == "__main__":
-    record()
+    import sys
+
+    record(sys.argv[1:])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from conftest import ROOT, run_cli
+from PIL import Image
 
-from annotate.errors import BankError, BankModelError
+from annotate.errors import BankError, BankFileError, BankModelError
 from annotate.recognition.bank import BANK_FILE, FaceBank, build, quality_problems
 from annotate.recognition.loading import load_bank, open_bank
 from annotate.recognition.recognizer import Recognizer
@@ -135,16 +137,71 @@ def test_bank_of_another_model_is_refused_by_name_and_rebuilt_in_a_folder(recogn
     assert loaded.bank.model == recognizer.model_name and (bank_dir / BANK_FILE).read_bytes() == before
 
 
-@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 not a zip", b"\x93NUMPY"])
-def test_a_damaged_bank_file_is_one_line_and_a_folder_rebuilds_it(recognizer, bank_dir, tmp_path, damage):
-    (tmp_path / "bad.npz").write_bytes(damage)
-    with pytest.raises(BankError, match="unreadable"):
+def _damaged(good: bytes, how: str) -> bytes:
+    """A bank file's bytes damaged as disks and users damage them."""
+    if how == "empty":
+        return b""
+    if how == "text":
+        return b"labels: Eileen, Grace\n"
+    if how == "truncated":
+        return good[: len(good) // 2]
+    if how == "bit-flipped":
+        middle = len(good) // 2
+        return good[:middle] + bytes([good[middle] ^ 0x40]) + good[middle + 1 :]
+    return b"PK\x03\x04 not a zip"
+
+
+@pytest.mark.parametrize(
+    "how, says",
+    [
+        ("empty", "is empty"),
+        ("text", "not a face bank"),
+        ("truncated", "damaged"),
+        ("bit-flipped", "damaged"),
+        ("fake-zip", "damaged"),
+    ],
+)
+def test_a_damaged_bank_file_is_one_line_and_a_folder_rebuilds_it(recognizer, bank_dir, tmp_path, how, says):
+    good = tmp_path / "good.npz"
+    open_bank(bank_dir, recognizer).bank.save(good)
+    (tmp_path / "bad.npz").write_bytes(_damaged(good.read_bytes(), how))
+    with pytest.raises(BankFileError, match=says):
         FaceBank.load(tmp_path / "bad.npz")
     code, _, err = run_cli("bank", "list", "--bank", tmp_path / "bad.npz")
-    assert code == 2 and err.startswith("error: face bank file") and len(err.strip().splitlines()) == 1
-    (bank_dir / BANK_FILE).write_bytes(damage)
+    assert code == 2 and err.startswith("error: face bank file") and len(err.strip().splitlines()) == 1, err
+    assert "annotate bank build" in err
+    (bank_dir / BANK_FILE).write_bytes(_damaged(good.read_bytes(), how))
     loaded = open_bank(bank_dir, recognizer)
-    assert loaded.report is not None and "unreadable" in loaded.report.notes[0] and len(loaded.bank) == 2
+    assert loaded.report is not None and says in loaded.report.notes[0] and len(loaded.bank) == 2
+    code, _, err = run_cli("bank", "build", bank_dir)
+    assert code == 0 and says in err, err
+    assert FaceBank.load(bank_dir / BANK_FILE).labels == ("Eileen Collins", "Grace Hopper")
+
+
+def test_a_bank_of_nan_or_wrong_sized_embeddings_is_refused_in_one_line(recognizer, bank_dir, tmp_path):
+    bank = open_bank(bank_dir, recognizer).bank
+    replace(bank, embeddings=np.full_like(bank.embeddings, np.nan)).save(tmp_path / "nan.npz")
+    with pytest.raises(BankFileError, match="not finite unit vectors"):
+        FaceBank.load(tmp_path / "nan.npz")
+    code, _, err = run_cli("bank", "list", "--bank", tmp_path / "nan.npz")
+    assert code == 2 and "not finite unit vectors" in err and "Traceback" not in err
+    short = bank.embeddings[:, :128] / np.linalg.norm(bank.embeddings[:, :128], axis=1, keepdims=True)
+    replace(bank, embeddings=short, image_embeddings=bank.image_embeddings[:, :128]).save(tmp_path / "short.npz")
+    with pytest.raises(BankError, match="128-value embeddings, but w600k_mbf makes 512"):
+        recognizer.check_bank(FaceBank.load(tmp_path / "short.npz"))
+    code, _, err = run_cli(
+        "photos", ROOT / "samples" / "photos", "--csv", tmp_path / "f.csv", "-b", tmp_path / "short.npz"
+    )
+    assert code == 2 and "128-value" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_label_whose_photos_give_no_face_is_reported_as_a_label(recognizer, bank_dir):
+    (bank_dir / "Nobody").mkdir()
+    Image.new("RGB", (200, 200), (90, 120, 150)).save(bank_dir / "Nobody" / "wall.jpg")
+    report = open_bank(bank_dir, recognizer).report
+    assert report is not None and "label 'Nobody': none of its 1 photo(s) gave a face" in "\n".join(report.notes)
+    assert report.bank.labels == ("Eileen Collins", "Grace Hopper")
 
 
 def test_open_bank_builds_in_memory_and_the_cli_saves_it(recognizer, bank_dir, tmp_path):

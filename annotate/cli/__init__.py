@@ -5,22 +5,26 @@ Each command lives in a module named after it; importing them registers them on 
 
 from __future__ import annotations
 
+import signal
 import sys
+import warnings
 
 import typer
 
 from ..errors import (
     AnnotateError,
     BankError,
+    BankFileError,
     BankModelError,
     DeviceError,
+    InputWarning,
     MissingInputError,
     MissingPackageError,
     OutputExistsError,
     PrecisionError,
 )
 from . import bank, evaluate, models, photos, samples, video  # noqa: F401  (registers the commands)
-from .app import app
+from .app import app, show_warning
 
 __all__ = ["app", "run"]
 
@@ -32,7 +36,7 @@ def advice(error: AnnotateError) -> str:
     if isinstance(error, MissingInputError) and error.path.name.lower() in ("true", "false", "yes", "no"):
         return "flags such as --overwrite take no value"
     if isinstance(error, OutputExistsError):
-        return "pass --overwrite to replace them"
+        return "pass --overwrite to replace, or --skip-existing to keep and finish the rest"
     if isinstance(error, DeviceError):
         return "run on the CPU with --device cpu"
     if isinstance(error, PrecisionError):
@@ -41,13 +45,31 @@ def advice(error: AnnotateError) -> str:
         return f"pip install 'annotate[{error.extra}]'"
     if isinstance(error, BankModelError):
         return f"rebuild it: annotate bank build FOLDER --model {error.model}"
-    if isinstance(error, BankError) and ("not found" in str(error) or "unreadable" in str(error)):
+    if isinstance(error, BankFileError) or (isinstance(error, BankError) and "not found" in str(error)):
         return "build one with: annotate bank build FOLDER"
     return ""
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _setup() -> None:
+    """SIGTERM stops a run as Ctrl-C does (unfinished files are removed on the way out); file
+    names that are not valid UTF-8 print with escapes instead of stopping the run; warnings
+    print as one line each, every time."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    warnings.showwarning = show_warning
+    warnings.simplefilter("always", InputWarning)
+
+
 def run() -> None:
     """Entry point that turns project errors into one-line messages."""
+    _setup()
     try:
         app()
     except AnnotateError as error:

@@ -59,6 +59,20 @@ def echo_error(message: str) -> None:
     tqdm.write(f"error: {message}", file=sys.stderr)
 
 
+def show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """``warnings.showwarning`` for the command line: one line, ``warning: ...``, no source."""
+    warn(f"warning: {message}")
+
+
+def clean_leftovers(folders: list[Path]) -> None:
+    """Remove what killed runs left in the output folders (unfinished ``.part`` files), and say so."""
+    from ..media import remove_stale_parts
+
+    removed = remove_stale_parts(folders)
+    if removed:
+        warn(f"removed {len(removed)} unfinished file(s) left by a stopped run, e.g. {removed[0]}")
+
+
 def bar(total: int | None, desc: str, unit: str) -> tqdm:
     """A progress bar on stderr (none with --quiet)."""
     return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, disable=Say.quiet, leave=False)
@@ -179,6 +193,13 @@ BatchOpt = Annotated[
     ),
 ]
 OverwriteOpt = Annotated[bool, flag("--overwrite", help="Replace existing output files (never done otherwise).")]
+SkipExistingOpt = Annotated[
+    bool,
+    flag(
+        "--skip-existing",
+        help="Keep the outputs that already exist and make the rest: finishes a run that was stopped.",
+    ),
+]
 JsonOpt = Annotated[bool, flag("--json", help="Print the results on stdout as JSON instead of text.")]
 QuietOpt = Annotated[bool, flag("--quiet", "-q", help="Print only errors and warnings: no progress bars, no summary.")]
 VerboseOpt = Annotated[
@@ -235,6 +256,7 @@ def recognizer_for(
 def bank_for(bank: Path | None, recognizer: Recognizer) -> FaceBank:
     """The face bank for photos and video: read, or refreshed from its folder (with a progress
     bar) and saved beside its photos; says what a refresh did."""
+    from ..errors import AnnotateError
     from ..recognition.loading import open_bank
 
     path = bank_path(bank)
@@ -245,8 +267,8 @@ def bank_for(bank: Path | None, recognizer: Recognizer) -> FaceBank:
         try:
             loaded.bank.save(loaded.file)
             saved = f"; saved {loaded.file}"
-        except OSError as error:
-            saved = f"; could not save {loaded.file} ({error.strerror or error}), so it is used unsaved"
+        except AnnotateError as error:
+            saved = f"; could not save it ({error}), so it is used unsaved"
         warn(
             f"face bank {path}: embedded {len(report.embedded)} new or changed photo(s), reused {report.reused}{saved}"
         )

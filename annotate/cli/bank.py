@@ -80,6 +80,7 @@ def bank_build(
     Example: `annotate bank build ~/people` (then `annotate photos ... -b ~/people`)
     """
     from ..errors import BankError
+    from ..media import check_writable
     from ..recognition.bank import quality_problems, scan
     from ..recognition.loading import bank_file, build_bank, stored_bank
 
@@ -87,6 +88,7 @@ def bank_build(
     source = bank_path(folder, "give FOLDER")
     sources = scan(source)
     target = out if out is not None else bank_file(source)
+    check_writable(files=[target])
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     previous, why = stored_bank(target, recognizer)
     if why:

@@ -22,13 +22,16 @@ from .app import (
     PrecisionOpt,
     QuietOpt,
     Say,
+    SkipExistingOpt,
     ThreadsOpt,
     ThresholdOpt,
     VerboseOpt,
     app,
     bank_for,
     bar,
+    clean_leftovers,
     echo_error,
+    flag,
     recognizer_for,
     say,
 )
@@ -60,6 +63,9 @@ def photos(
             "--detections", show_default=False, help="Also write the table as JSON lines, one per face, to this file."
         ),
     ] = None,
+    no_render: Annotated[
+        bool, flag("--no-render", help="Write only the table (`OUT/faces.csv`), no copies: for indexing a library.")
+    ] = False,
     bank: BankOpt = None,
     threshold: ThresholdOpt = None,
     model: ModelOpt = "auto",
@@ -69,6 +75,7 @@ def photos(
     threads: ThreadsOpt = None,
     batch: BatchOpt = None,
     overwrite: OverwriteOpt = False,
+    skip_existing: SkipExistingOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -82,7 +89,7 @@ def photos(
 
     Example: `annotate photos ~/Pictures/party -o named/ -b ~/people`
     """
-    from ..errors import InputError
+    from ..errors import AnnotateError, InputError
     from ..photos import plan, recognise_photos, save_annotated
     from ..writers import PhotoTable, json_record, photo_rows
 
@@ -92,18 +99,30 @@ def photos(
         raise InputError(
             "say where the results go: --out FOLDER for annotated copies, or --csv, --detections or --json"
         )
+    if overwrite and skip_existing:
+        raise InputError("--overwrite replaces existing outputs and --skip-existing keeps them: choose one")
+    copies = None if no_render else out
     tables = [p for p in (csv, detections) if p is not None]
-    jobs = plan(inputs, out, overwrite, tables)
+    jobs = plan(inputs, copies, overwrite, tables, skip_existing)
+    kept = {p for p in tables if skip_existing and p.exists()}
+    done = {j.source for j in jobs if copies is not None and skip_existing and (copies / j.relative).exists()}
+    if len(kept) == len(tables) and not as_json:  # no table to fill: photos whose copy exists need nothing
+        jobs = [j for j in jobs if j.source not in done]
+    if not jobs:
+        say("nothing to do: every output exists")
+        return
+    clean_leftovers([*(copies / j.relative.parent for j in jobs if copies is not None), *(p.parent for p in tables)])
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(bank, recognizer)
     names: Counter[str] = Counter()
     faces = errors = 0
-    with PhotoTable(csv, detections, overwrite=True) as table, bar(len(jobs), "photos", "photo") as progress:
+    fresh = PhotoTable(None if csv in kept else csv, None if detections in kept else detections, overwrite)
+    with fresh as table, bar(len(jobs), "photos", "photo") as progress:
         for result in recognise_photos(jobs, recognizer, face_bank, batch):
-            if out is not None and result.error is None:
+            if copies is not None and result.error is None and result.source not in done:
                 try:
-                    save_annotated(result, out)
-                except InputError as error:
+                    save_annotated(result, copies, replace=overwrite)
+                except AnnotateError as error:
                     result = replace(result, image=None, error=str(error))
             table.add(result)
             progress.update(1)
@@ -118,9 +137,10 @@ def photos(
                 names.update(result.faces.names())
     if not as_json:
         named = ", ".join(f"{name} x{count}" for name, count in names.most_common()) or "none"
-        say(f"{len(jobs)} photo(s), {faces} face(s), {errors} error(s); names: {named}")
+        skipped = f", {len(done)} copy(ies) kept" if done else ""
+        say(f"{len(jobs)} photo(s), {faces} face(s), {errors} error(s){skipped}; names: {named}")
         for target in tables:
-            say(f"wrote {target}")
+            say(f"kept {target}" if target in kept else f"wrote {target}")
     if errors:
         raise typer.Exit(1)
 
@@ -133,6 +153,7 @@ def align(
     min_face: MinFaceOpt = 50,
     threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
+    skip_existing: SkipExistingOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Write the aligned 112x112 face crops that the recognition model sees.
@@ -141,23 +162,28 @@ def align(
     detection score, from 0.
     """
     from ..detection.detect import FaceDetector
-    from ..errors import AnnotateError, InputError
-    from ..media import IMAGE_SUFFIXES, check_out_dir, find_inputs, read_image, write_image
+    from ..errors import AnnotateError, InputError, OutputExistsError
+    from ..media import IMAGE_SUFFIXES, check_out_dir, check_writable, find_inputs, read_image, write_image
+    from ..media.photo import UNREAD_IMAGE_SUFFIXES
     from ..recognition.align import align_faces
     from ..runtime import cpuload
     from ..runtime.devices import default_threads, using_threads
 
     Say.set(quiet, False)
+    if overwrite and skip_existing:
+        raise InputError("--overwrite replaces existing outputs and --skip-existing keeps them: choose one")
     check_out_dir(inputs, out)
-    jobs = find_inputs(inputs, IMAGE_SUFFIXES)
+    jobs = find_inputs(inputs, IMAGE_SUFFIXES, UNREAD_IMAGE_SUFFIXES)
     stems: dict[Path, Path] = {}
     for job in jobs:  # a.jpg and a.png would both write a_0.png
         first = stems.setdefault(job.relative.with_suffix(""), job.source)
         if first != job.source:
             raise InputError(f"{first} and {job.source} would both write their crops as {job.relative.stem}_<face>.png")
+    check_writable([out])
+    clean_leftovers([out / j.relative.parent for j in jobs])
     started = cpuload.sample()
     detector = FaceDetector(device=device, min_face=min_face)
-    errors = written = 0
+    errors = written = kept = 0
     with using_threads(threads or default_threads(since=started)), bar(len(jobs), "photos", "photo") as progress:
         for job in jobs:
             progress.update(1)
@@ -170,12 +196,18 @@ def align(
             crops = align_faces(image, detector.detect(image), detector.device).round().clamp(0, 255).byte()
             for i, crop in enumerate(crops.permute(0, 2, 3, 1).cpu().numpy()):
                 target = out / job.relative.parent / f"{job.relative.stem}_{i}.png"
-                if target.exists() and not overwrite:
-                    errors += 1
-                    echo_error(f"{target} exists; pass --overwrite to replace it")
+                if skip_existing and target.exists():
+                    kept += 1
                     continue
-                write_image(target, crop)
+                try:
+                    write_image(target, crop, replace=overwrite)
+                except AnnotateError as error:
+                    errors += 1
+                    hint = "; pass --overwrite or --skip-existing" if isinstance(error, OutputExistsError) else ""
+                    echo_error(f"{error}{hint}")
+                    continue
                 written += 1
-    say(f"{len(jobs)} photo(s), {written} crop(s) written to {out}, {errors} error(s)")
+    also = f", {kept} kept" if kept else ""
+    say(f"{len(jobs)} photo(s), {written} crop(s) written to {out}{also}, {errors} error(s)")
     if errors:
         raise typer.Exit(1)

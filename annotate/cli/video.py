@@ -23,12 +23,14 @@ from .app import (
     PrecisionOpt,
     QuietOpt,
     Say,
+    SkipExistingOpt,
     ThreadsOpt,
     ThresholdOpt,
     VerboseOpt,
     app,
     bank_for,
     bar,
+    clean_leftovers,
     echo_error,
     flag,
     recognizer_for,
@@ -113,6 +115,7 @@ def video(
     threads: ThreadsOpt = None,
     batch: BatchOpt = None,
     overwrite: OverwriteOpt = False,
+    skip_existing: SkipExistingOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -140,15 +143,21 @@ def video(
     options = VideoOptions(
         batch=batch, max_gap=max_gap, merge_gap=merge_gap, sample_fps=sample_fps, crf=crf, preset=preset
     )
-    planned = plan_videos(inputs, out, csv, detections, overwrite)
+    if overwrite and skip_existing:
+        raise InputError("--overwrite replaces existing outputs and --skip-existing keeps them: choose one")
+    planned = plan_videos(inputs, out, csv, detections, overwrite, skip_existing)
+    if not planned:
+        say("nothing to do: every output exists")
+        return
+    clean_leftovers([t.parent for j in planned for t in (j.output, j.csv, j.detections) if t is not None])
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(bank, recognizer)
     if jobs > 1 and len(planned) > 1:
         failed = _in_parallel(
-            planned, recognizer, face_bank, min(jobs, len(planned)), options, include_unknown, as_json
+            planned, recognizer, face_bank, min(jobs, len(planned)), options, include_unknown, as_json, overwrite
         )
     else:
-        failed = _one_by_one(planned, recognizer, face_bank, options, include_unknown, as_json)
+        failed = _one_by_one(planned, recognizer, face_bank, options, include_unknown, as_json, overwrite)
     if failed:
         raise typer.Exit(1)
 
@@ -160,9 +169,12 @@ def _one_by_one(
     options: VideoOptions,
     include_unknown: bool,
     as_json: bool,
+    overwrite: bool,
 ) -> int:
-    """Process the videos in turn, with a progress bar per pass; returns how many failed."""
-    from ..errors import InputError
+    """Process the videos in turn, with a progress bar per pass; returns how many failed. A
+    video that fails (unreadable, an output that cannot be written) gets one line, and the
+    next one goes on."""
+    from ..errors import AnnotateError
     from ..video.job import process_video
 
     failed = 0
@@ -170,8 +182,8 @@ def _one_by_one(
         with Bars() as bars:
             progress = partial(_stage_bar, bars, job.source.name)
             try:
-                report = process_video(job, recognizer, face_bank, options, progress, include_unknown)
-            except InputError as error:
+                report = process_video(job, recognizer, face_bank, options, progress, include_unknown, overwrite)
+            except AnnotateError as error:
                 failed += 1
                 echo_error(str(error))
                 continue
@@ -192,12 +204,13 @@ def _in_parallel(
     options: VideoOptions,
     include_unknown: bool,
     as_json: bool,
+    overwrite: bool,
 ) -> int:
     """Process the videos in worker processes, with one progress bar over every pass of every
     video; returns how many failed."""
     from ..video.workers import WorkerSettings, process_videos
 
-    settings = WorkerSettings.sharing(recognizer, face_bank, workers, include_unknown)
+    settings = WorkerSettings.sharing(recognizer, face_bank, workers, include_unknown, overwrite)
     failed = 0
     with bar(0, f"{len(planned)} videos, {workers} at a time", "frame") as progress:
 

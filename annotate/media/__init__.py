@@ -5,9 +5,11 @@ from .files import (
     atomic_path,
     check_out_dir,
     check_targets,
+    check_writable,
     file_sha256,
     find_inputs,
     refuse_existing,
+    remove_stale_parts,
 )
 from .photo import IMAGE_SUFFIXES, read_image, write_image
 
@@ -17,9 +19,11 @@ __all__ = [
     "atomic_path",
     "check_out_dir",
     "check_targets",
+    "check_writable",
     "file_sha256",
     "find_inputs",
     "read_image",
     "refuse_existing",
+    "remove_stale_parts",
     "write_image",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import warnings
 from pathlib import Path
@@ -9,11 +11,45 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from .files import atomic_path
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+_PILLOW_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+_HEIF_SUFFIXES = frozenset({".heic", ".heif", ".hif"})
+# photos of kinds not read here: a folder's are named in a warning rather than passed over in silence
+OTHER_IMAGE_SUFFIXES = frozenset(
+    {".avif", ".jxl", ".svg", ".psd", ".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".rw2", ".raf"} | _HEIF_SUFFIXES
+)
 JPEG_QUALITY = 95
+
+
+def _heif_installed() -> bool:
+    """Whether pillow-heif (``annotate[heif]``) is there to read HEIC/HEIF, the format of
+    iPhone photos; it is registered with Pillow on the first read, not at import."""
+    return importlib.util.find_spec("pillow_heif") is not None
+
+
+def _avif_readable() -> bool:
+    from PIL import features
+
+    return bool(features.check("avif"))
+
+
+def _readable_suffixes() -> frozenset[str]:
+    extra = {".avif"} if _avif_readable() else set()
+    return _PILLOW_SUFFIXES | extra | (_HEIF_SUFFIXES if _heif_installed() else set())
+
+
+IMAGE_SUFFIXES = _readable_suffixes()
+UNREAD_IMAGE_SUFFIXES = OTHER_IMAGE_SUFFIXES - IMAGE_SUFFIXES
+
+
+@functools.cache
+def _register_heif() -> None:
+    if _heif_installed():
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
@@ -34,38 +70,54 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode an image file -> (H,W,3) uint8 RGB, turned upright per its EXIF orientation.
+    An animated image gives its first frame.
 
-    Raises InputError naming the file when it is missing, empty, not an image, truncated, or
-    so large that it looks like a decompression bomb.
+    Raises InputError naming the file when it is missing, empty, unreadable, not an image,
+    truncated, or so large that it looks like a decompression bomb. Issues an InputWarning
+    naming the file for damaged metadata (Pillow's own warnings) and for an animated image.
     """
     path = Path(path)
+    if path.suffix.lower() in _HEIF_SUFFIXES:
+        _register_heif()
     try:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: empty file (0 bytes)")
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 image.load()
-                return _to_rgb(ImageOps.exif_transpose(image))
+                frames = getattr(image, "n_frames", 1)
+                rgb = _to_rgb(ImageOps.exif_transpose(image))
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(f"{path}: refused, too many pixels for a photo (decompression bomb?): {exc}") from exc
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
     except UnidentifiedImageError as exc:
         raise InputError(f"{path}: not an image Pillow can read") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(
-            f"{path}: cannot decode ({str(exc) or type(exc).__name__}); the file may be truncated"
-        ) from exc
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except OSError as exc:
+        if exc.errno is not None:  # the system's error (no permission, a folder, gone): not the file's contents
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        raise InputError(f"{path}: cannot decode ({exc}); the file may be truncated") from exc
+    except (SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: cannot decode ({str(exc) or type(exc).__name__}); the file may be damaged") from exc
+    for warning in caught:
+        warnings.warn(InputWarning(f"{path}: {warning.message}"), stacklevel=2)
+    if frames > 1:
+        warnings.warn(InputWarning(f"{path}: animated ({frames} frames); only the first is used"), stacklevel=2)
+    return rgb
 
 
-def write_image(path: Path, image: np.ndarray) -> None:
-    """Write (H,W,3) uint8 RGB atomically, in the format its suffix names (JPEG at quality 95)."""
+def write_image(path: Path, image: np.ndarray, replace: bool = False) -> None:
+    """Write (H,W,3) uint8 RGB atomically, in the format its suffix names (JPEG at quality 95);
+    an existing file is replaced only with ``replace`` (else OutputExistsError)."""
+    if path.suffix.lower() in _HEIF_SUFFIXES:
+        _register_heif()
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise InputError(f"{path}: cannot tell which image format to write from the suffix {path.suffix!r}")
     options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
-    with atomic_path(path) as tmp:
+    with atomic_path(path, replace) as tmp:
         Image.fromarray(image).save(tmp, format=fmt, **options)

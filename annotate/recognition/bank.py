@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import BankError, BankModelError
+from ..errors import BankError, BankFileError, BankModelError, InputError
 from ..media import atomic_path, file_sha256
 
 BANK_FILE = "facebank.npz"
@@ -67,8 +68,9 @@ class FaceBank:
         return len(self.labels)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the bank atomically as .npz (no pickles), replacing the file if it exists."""
-        with atomic_path(Path(path)) as tmp, open(tmp, "wb") as handle:
+        """Write the bank atomically as .npz (no pickles), replacing the file if it exists (it is
+        the bank being refreshed); OutputError if it cannot be written."""
+        with atomic_path(Path(path), replace=True) as tmp, open(tmp, "wb") as handle:
             np.savez(
                 handle,
                 format_version=np.array(FORMAT_VERSION),
@@ -87,28 +89,51 @@ class FaceBank:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FaceBank:
-        """Read a bank file; BankError if it is missing or unreadable."""
+        """Read a bank file; BankError, saying what is wrong, if it is missing, not a bank file,
+        damaged, or holds embeddings that are not finite unit vectors."""
         path = Path(path)
         if not path.is_file():
-            raise BankError(f"face bank file {path} not found")
+            raise BankFileError(path, "not found")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                strings = lambda key: tuple(str(s) for s in data[key])
-                return cls(
-                    strings("labels"),
-                    data["embeddings"],
-                    data["counts"],
-                    str(data["model"]),
-                    str(data["model_sha256"]),
-                    strings("image_paths"),
-                    strings("image_sha256"),
-                    strings("image_labels"),
-                    data["image_faces"],
-                    data["image_embeddings"],
-                    int(data["min_face"]) if "min_face" in data.files else 0,
-                )
+            with open(path, "rb") as handle:
+                head = handle.read(4)
+            if not head:
+                raise BankFileError(path, "is empty (0 bytes)")
+            if head[:2] != b"PK":
+                raise BankFileError(path, "is not a face bank (not an .npz archive)")
+            bank = cls._read(path)
+        except BankFileError:
+            raise
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            raise BankError(f"face bank file {path} is unreadable ({exc or type(exc).__name__})") from exc
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise BankFileError(path, f"is unreadable or damaged ({reason})") from exc
+        norms = np.linalg.norm(bank.embeddings, axis=1)
+        if not np.isfinite(bank.embeddings).all() or not np.allclose(norms, 1.0, atol=1e-3):
+            raise BankFileError(path, "is damaged: its embeddings are not finite unit vectors")
+        return bank
+
+    @classmethod
+    def _read(cls, path: Path) -> FaceBank:
+        with np.load(path, allow_pickle=False) as data:
+            strings = lambda key: tuple(str(s) for s in data[key])
+            return cls(
+                strings("labels"),
+                data["embeddings"],
+                data["counts"],
+                str(data["model"]),
+                str(data["model_sha256"]),
+                strings("image_paths"),
+                strings("image_sha256"),
+                strings("image_labels"),
+                data["image_faces"],
+                data["image_embeddings"],
+                int(data["min_face"]) if "min_face" in data.files else 0,
+            )
+
+    @property
+    def dim(self) -> int:
+        """Values per embedding (D)."""
+        return int(self.embeddings.shape[1])
 
     def check_model(self, model: str, model_sha256: str, path: Path | None = None) -> None:
         """BankModelError if the bank was made with another model (``path``: where it was read)."""
@@ -132,8 +157,17 @@ def scan(root: Path) -> list[SourceImage]:
     found = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in BANK_SUFFIXES):
-            found.append(SourceImage(path.relative_to(root).as_posix(), folder.name, file_sha256(path)))
+            found.append(SourceImage(path.relative_to(root).as_posix(), folder.name, _sha256_or_none(path)))
     return found
+
+
+def _sha256_or_none(path: Path) -> str:
+    """A bank photo's sha256, or "" if it cannot be read: the build then reports it as a
+    photo it could not read, and the other photos go on."""
+    try:
+        return file_sha256(path)
+    except InputError:
+        return ""
 
 
 def is_current(bank: FaceBank, sources: Sequence[SourceImage], min_face: int) -> bool:
@@ -204,6 +238,9 @@ def build(
         elif n > 1:
             notes.append(f"{s.relative}: {n} faces found; used the largest")
     labels, means, counts = _label_means([s.label for s in kept], img_emb, faces)
+    for label, n in sorted(Counter(s.label for s in kept).items()):
+        if label not in labels:
+            notes.append(f"label {label!r}: none of its {n} photo(s) gave a face, so it is not in the bank")
     bank = FaceBank(
         labels,
         means,

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import Config
 from ..detection.detect import FaceDetector
-from ..errors import AnnotateError
+from ..errors import AnnotateError, BankError
 from ..faces import Faces
 from ..media import read_image
 from ..runtime import cpuload
@@ -93,8 +93,15 @@ class Recognizer:
         return [match(f, bank.embeddings, bank.labels, self.threshold) for f in self.describe(images)]
 
     def check_bank(self, bank: FaceBank, path: Path | None = None) -> None:
-        """BankModelError if ``bank`` was made with another model than this recognizer's."""
+        """BankModelError if ``bank`` was made with another model than this recognizer's;
+        BankError if its embeddings are not the model's size (a damaged or altered file)."""
         bank.check_model(self.model_name, self.model_sha256, path)
+        if bank.dim != self.embedder.embedding_size:
+            where = f"face bank {path}" if path is not None else "the face bank"
+            raise BankError(
+                f"{where} holds {bank.dim}-value embeddings, but {self.model_name} makes "
+                f"{self.embedder.embedding_size}: the file is damaged or was altered"
+            )
 
     def embed_files(
         self, paths: Sequence[Path], batch: int = 16, tick: Tick | None = None

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from ..media import check_out_dir, check_targets, find_inputs, refuse_existing
+from ..media import check_out_dir, check_targets, check_writable, find_inputs, refuse_existing
 from ..media.video import VIDEO_SUFFIXES
 from ..recognition.bank import FaceBank
 from ..recognition.recognizer import Recognizer
@@ -56,10 +56,18 @@ def _output_name(relative: Path) -> Path:
 
 
 def plan_videos(
-    inputs: Sequence[Path], out: Path | None, csv: Path | None, detections: Path | None, overwrite: bool
+    inputs: Sequence[Path],
+    out: Path | None,
+    csv: Path | None,
+    detections: Path | None,
+    overwrite: bool,
+    skip_existing: bool = False,
 ) -> list[VideoJob]:
     """Jobs for ``inputs`` (files, or folders searched recursively). With one input file, each
-    of out/csv/detections names a file; with several, a folder that mirrors the input tree."""
+    of out/csv/detections names a file (or an existing folder to write it in); with several, a
+    folder that mirrors the input tree. Every output location must be writable; an existing
+    output is refused unless ``overwrite``, or, with ``skip_existing``, left out of its job
+    (a job with nothing left to write is dropped)."""
     files = find_inputs(inputs, VIDEO_SUFFIXES)
     if not files:
         raise InputError("no videos found in the inputs (looked for " + ", ".join(sorted(VIDEO_SUFFIXES)) + ")")
@@ -71,7 +79,7 @@ def plan_videos(
     def place(target: Path | None, relative: Path, suffix: str | None) -> Path | None:
         if target is None:
             return None
-        if single and target.suffix:
+        if single and target.suffix and not target.is_dir():
             return target
         name = _output_name(relative) if suffix is None else relative.with_suffix(suffix)
         return target / name
@@ -85,12 +93,26 @@ def plan_videos(
         )
         for f in files
     ]
+    targets = [t for j in jobs for t in (j.output, j.csv, j.detections) if t is not None]
     check_targets((j.source, t) for j in jobs for t in (j.output, j.csv, j.detections) if t is not None)
     for job in jobs:
         if job.output is not None:
             output_format(job.output)
-    refuse_existing([p for j in jobs for p in (j.output, j.csv, j.detections) if p is not None], overwrite)
+    check_writable(files=targets)
+    if skip_existing:
+        return _without_existing(jobs)
+    refuse_existing(targets, overwrite)
     return jobs
+
+
+def _without_existing(jobs: list[VideoJob]) -> list[VideoJob]:
+    """The jobs with outputs that exist left out (None), and jobs with none left dropped."""
+    left = []
+    for job in jobs:
+        keep = [None if t is None or t.exists() else t for t in (job.output, job.csv, job.detections)]
+        if any(t is not None for t in keep):
+            left.append(VideoJob(job.source, *keep))
+    return left
 
 
 def process_video(
@@ -100,15 +122,18 @@ def process_video(
     options: VideoOptions,
     progress: Progress,
     include_unknown: bool = False,
+    overwrite: bool = False,
 ) -> VideoReport:
-    """Analyse one video, write its timeline and detections, and render it (each where the job
-    asks for it). Outputs were checked by ``plan_videos``, so they are replaced here."""
+    """Analyse one video, render it, then write its timeline and detections (each where the
+    job asks for it): the tables appear only once the render has succeeded, so a stopped run
+    leaves either every output of a video or those ``--skip-existing`` redoes. An existing
+    output is replaced only with ``overwrite`` (OutputExistsError: another run wrote it)."""
     analysis = analyse_video(job.source, recognizer, bank, options, progress)
-    if job.csv is not None:
-        to_csv(analysis, job.csv, include_unknown=include_unknown, overwrite=True)
-    if job.detections is not None:
-        to_jsonl(analysis, job.detections, overwrite=True)
     notes: list[str] = []
     if job.output is not None:
-        notes = render_video(analysis, job.output, tick=progress("render", analysis.decoded), overwrite=True)
+        notes = render_video(analysis, job.output, tick=progress("render", analysis.decoded), overwrite=overwrite)
+    if job.csv is not None:
+        to_csv(analysis, job.csv, include_unknown=include_unknown, overwrite=overwrite)
+    if job.detections is not None:
+        to_jsonl(analysis, job.detections, overwrite=overwrite)
     return VideoReport.of(job, analysis, notes)

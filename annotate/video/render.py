@@ -18,10 +18,10 @@ import numpy as np
 
 from ..drawing.draw import draw_faces
 from ..drawing.draw_yuv import draw_faces_yuv
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..faces import Faces
 from ..media import atomic_path, refuse_existing
-from ..media.video import Frame, VideoReader, YuvFrame
+from ..media.video import Frame, VideoReader, YuvFrame, ffmpeg_reason
 from ..media.writer import VideoWriter
 from ..runtime.threads import prefetch
 from ..runtime.timing import stage
@@ -51,7 +51,8 @@ def render_video(
     """Draw every frame of the analysed video with its named faces and encode it to ``output``
     (.mp4, .m4v, .mov or .mkv) with libx264, keeping every frame's timestamp, the rotation,
     colour tags and the audio and subtitle streams. The file appears under its name only when
-    complete. options: crf, preset and switch_interval (default: the analysis's). tick(n):
+    complete, and never over a file that exists then unless ``overwrite`` (OutputExistsError);
+    OutputError if it cannot be written. options: crf, preset and switch_interval (default: the analysis's). tick(n):
     frames written. yuv: draw on the decoder's yuv420p pictures where they can go to the
     encoder as they are (False converts every picture to RGB and back: the baseline of
     benchmarks/bench_render.py). Returns notes (e.g. streams that could not be copied)."""
@@ -64,7 +65,7 @@ def render_video(
     hold = 1.0 / analysis.options.sample_fps if analysis.options.sample_fps else 0.0
     by_index = {f.index: f for f in analysis.frames}
     info = analysis.info
-    with VideoReader(analysis.source, info) as reader, atomic_path(out) as tmp:
+    with VideoReader(analysis.source, info) as reader, atomic_path(out, overwrite) as tmp:
         writer = VideoWriter(tmp, info, reader.side_streams(), container, options.crf, options.preset)
         shown: FrameFaces | None = None
 
@@ -92,10 +93,13 @@ def render_video(
 
         try:
             _encode(writer, drawn(), tick, options)
+            writer.close()
+        except av.FFmpegError as exc:  # the muxer refused a packet, or the disk filled up
+            writer.abort()
+            raise OutputError(out, ffmpeg_reason(exc)) from exc
         except BaseException:
             writer.abort()
             raise
-        writer.close()
     return writer.notes
 
 

@@ -11,8 +11,11 @@ progress and each ``VideoReport`` on a queue, and the caller shows both.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -32,36 +35,63 @@ ProgressEvent = Callable[[int, str, "int | None", int], None]
 class WorkerSettings:
     """What each worker needs: the caller's resolved ``Config`` (with each worker's share of the
     CPU threads), its face bank (workers never rebuild it), and whether the timelines list
-    unknown people."""
+    unknown people, and whether outputs that exist (or appear meanwhile) are replaced."""
 
     config: Config
     bank: FaceBank
     include_unknown: bool = False
+    overwrite: bool = False
 
     @classmethod
     def sharing(
-        cls, recognizer: Recognizer, bank: FaceBank, workers: int, include_unknown: bool = False
+        cls,
+        recognizer: Recognizer,
+        bank: FaceBank,
+        workers: int,
+        include_unknown: bool = False,
+        overwrite: bool = False,
     ) -> WorkerSettings:
         """Settings that rebuild ``recognizer`` in each of ``workers`` processes; on the CPU
         they share out its threads."""
         config = recognizer.config
         if config.device == "cpu":
             config = replace(config, threads=max(1, (config.threads or 1) // workers))
-        return cls(config, bank, include_unknown)
+        return cls(config, bank, include_unknown, overwrite)
 
 
 class _Stopped(Exception):
     """Raised inside a worker's video when the caller asks the workers to stop."""
 
 
+def _watch_parent(grace: float = 5.0) -> threading.Event:
+    """An event set when the parent process dies; ``grace`` seconds later the worker exits
+    whatever it is doing (a worker waiting for work, or loading models, has nothing to tidy)."""
+    orphaned = threading.Event()
+    parent = multiprocessing.parent_process()
+
+    def watch() -> None:
+        if parent is None:
+            return
+        parent.join()  # returns when the parent's end of a pipe closes: it has exited, however
+        orphaned.set()
+        time.sleep(grace)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+    return orphaned
+
+
 def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -> None:
     """A worker process: build the recognizer, then process tasks until a None or ``stop``.
 
-    Ctrl-C reaches every process of the terminal's group. Workers ignore it and stop through
-    ``stop``, checked before each video and at every progress tick, so a video being written
-    is abandoned through its context managers: its temporary file is removed.
+    Ctrl-C (and a SIGTERM sent to the group) reaches every process of the terminal's group.
+    Workers ignore both and stop through ``stop``, or when their parent is gone (``kill -9``),
+    checked before each video and at every progress tick, so a video being written is
+    abandoned through its context managers: its temporary file is removed.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    orphaned = _watch_parent()
     try:
         recognizer = Recognizer(settings.config)
     except BaseException:  # the caller built the same recognizer, so this is a bug: report it
@@ -69,7 +99,7 @@ def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -
         return
     while True:
         task = tasks.get()
-        if task is None or stop.is_set():
+        if task is None or stop.is_set() or orphaned.is_set():
             return
         index, job, options = task
 
@@ -77,7 +107,7 @@ def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -
             events.put(("progress", index, (stage, total, 0)))
 
             def tick(n: int) -> None:
-                if stop.is_set():
+                if stop.is_set() or orphaned.is_set():
                     raise _Stopped
                 events.put(("progress", index, (stage, None, n)))
 
@@ -85,7 +115,7 @@ def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -
 
         try:
             outcome: VideoReport | AnnotateError = process_video(
-                job, recognizer, settings.bank, options, progress, settings.include_unknown
+                job, recognizer, settings.bank, options, progress, settings.include_unknown, settings.overwrite
             )
         except _Stopped:
             return
