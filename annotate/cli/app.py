@@ -74,8 +74,9 @@ def clean_leftovers(folders: list[Path]) -> None:
 
 
 def bar(total: int | None, desc: str, unit: str) -> tqdm:
-    """A progress bar on stderr (none with --quiet)."""
-    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, disable=Say.quiet, leave=False)
+    """A progress bar on stderr: none with --quiet, nor when stderr is not a terminal (a log
+    file keeps its one line per message)."""
+    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, disable=True if Say.quiet else None, leave=False)
 
 
 class Bars:

@@ -228,15 +228,18 @@ def check_writable(folders: Iterable[Path] = (), files: Iterable[Path] = ()) -> 
     for file in files:
         if file.is_dir():
             raise OutputError(file, "it is a folder; name a file")
-    for folder in dict.fromkeys([*folders, *(f.parent for f in files)]):
+    checked: dict[Path, Path] = {}  # the folder to check -> the output to name in the error
+    for output, folder in [*((f, f) for f in folders), *((f, f.parent) for f in files)]:
+        checked.setdefault(folder, output)
+    for folder, output in checked.items():
         base = _nearest_existing(folder)
         if not base.is_dir():
-            raise OutputError(folder, f"{base} is a file, not a folder")
+            raise OutputError(output, f"{base} is a file, not a folder")
         try:
             with tempfile.TemporaryFile(dir=base):
                 pass
         except OSError as exc:
-            raise OutputError(folder, exc.strerror or str(exc)) from exc
+            raise OutputError(output, exc.strerror or str(exc)) from exc
 
 
 def refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:

@@ -100,7 +100,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     except OSError as exc:
         if exc.errno is not None:  # the system's error (no permission, a folder, gone): not the file's contents
             raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-        raise InputError(f"{path}: cannot decode ({exc}); the file may be truncated") from exc
+        hint = "" if "truncated" in str(exc) else "; the file may be truncated"
+        raise InputError(f"{path}: cannot decode ({exc}){hint}") from exc
     except (SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: cannot decode ({str(exc) or type(exc).__name__}); the file may be damaged") from exc
     for warning in caught:
