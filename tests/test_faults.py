@@ -323,3 +323,30 @@ def test_an_odd_sized_image_and_an_empty_video_folder(tmp_path, bank):
     code, _, err = run_cli("video", tmp_path / "videos", "-o", tmp_path / "vout", "-b", bank)
     assert code == 2
     one_line(err, "no videos found")
+
+
+def test_a_missing_or_damaged_bank_is_found_before_the_models_load(tmp_path, no_models):
+    (tmp_path / "bad.npz").write_text("labels: Eileen\n")
+    for bank, says in ((tmp_path / "gone", "not found"), (tmp_path / "bad.npz", "not a face bank")):
+        code, _, err = run_cli("photos", PHOTOS, "--csv", tmp_path / "f.csv", "-b", bank)
+        assert code == 2
+        one_line(err, str(bank), says, "annotate bank build")
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_photo_without_read_permission_is_not_called_truncated(tmp_path, bank, monkeypatch):
+    """Root reads any file, so the refusal is injected where Pillow opens the file."""
+    import PIL.Image
+
+    open_image = PIL.Image.open
+
+    def refuse(path, *args, **kwargs):
+        if Path(path).name == "both.jpg":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return open_image(path, *args, **kwargs)
+
+    monkeypatch.setattr(PIL.Image, "open", refuse)
+    code, _, err = run_cli("photos", PHOTOS, "--csv", tmp_path / "f.csv", "-b", bank)
+    assert code == 1
+    line = one_line(err, "both.jpg: cannot read (Permission denied)")
+    assert "truncated" not in line

@@ -254,13 +254,28 @@ def recognizer_for(
     return recognizer
 
 
-def bank_for(bank: Path | None, recognizer: Recognizer) -> FaceBank:
-    """The face bank for photos and video: read, or refreshed from its folder (with a progress
-    bar) and saved beside its photos; says what a refresh did."""
+def bank_source(bank: Path | None) -> Path:
+    """The face bank a command will use, checked before the models load: a folder that
+    exists, or a bank file that reads (BankError otherwise)."""
+    from ..errors import BankError
+    from ..recognition.bank import FaceBank
+    from ..recognition.loading import bank_file
+
+    path = bank_path(bank).expanduser()
+    if bank_file(path) == path:
+        FaceBank.load(path)
+    elif not path.is_dir():
+        raise BankError(f"face bank {path} not found: neither a folder of <label>/ photo folders nor a .npz file")
+    return path
+
+
+def bank_for(path: Path, recognizer: Recognizer) -> FaceBank:
+    """The face bank at ``path`` (from ``bank_source``) for photos and video: read, or
+    refreshed from its folder (with a progress bar) and saved beside its photos; says what a
+    refresh did."""
     from ..errors import AnnotateError
     from ..recognition.loading import open_bank
 
-    path = bank_path(bank)
     with Bars() as bars:
         loaded = open_bank(path, recognizer, tick=bars.lazy(f"face bank {path}: embedding", "photo"))
     report = loaded.report

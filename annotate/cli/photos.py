@@ -28,6 +28,7 @@ from .app import (
     VerboseOpt,
     app,
     bank_for,
+    bank_source,
     bar,
     clean_leftovers,
     echo_error,
@@ -112,8 +113,9 @@ def photos(
         say("nothing to do: every output exists")
         return
     clean_leftovers([*(copies / j.relative.parent for j in jobs if copies is not None), *(p.parent for p in tables)])
+    source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
-    face_bank = bank_for(bank, recognizer)
+    face_bank = bank_for(source, recognizer)
     names: Counter[str] = Counter()
     faces = errors = 0
     fresh = PhotoTable(None if csv in kept else csv, None if detections in kept else detections, overwrite)

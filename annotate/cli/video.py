@@ -29,6 +29,7 @@ from .app import (
     VerboseOpt,
     app,
     bank_for,
+    bank_source,
     bar,
     clean_leftovers,
     echo_error,
@@ -150,8 +151,9 @@ def video(
         say("nothing to do: every output exists")
         return
     clean_leftovers([t.parent for j in planned for t in (j.output, j.csv, j.detections) if t is not None])
+    source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
-    face_bank = bank_for(bank, recognizer)
+    face_bank = bank_for(source, recognizer)
     if jobs > 1 and len(planned) > 1:
         failed = _in_parallel(
             planned, recognizer, face_bank, min(jobs, len(planned)), options, include_unknown, as_json, overwrite
