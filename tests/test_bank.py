@@ -189,6 +189,8 @@ def test_a_bank_of_nan_or_wrong_sized_embeddings_is_refused_in_one_line(recogniz
     replace(bank, embeddings=short, image_embeddings=bank.image_embeddings[:, :128]).save(tmp_path / "short.npz")
     with pytest.raises(BankError, match="128-value embeddings, but w600k_mbf makes 512"):
         recognizer.check_bank(FaceBank.load(tmp_path / "short.npz"))
+    code, _, err = run_cli("bank", "list", "--bank", tmp_path / "short.npz")
+    assert code == 2 and "128-value embeddings, but w600k_mbf makes 512" in err and "Traceback" not in err
     code, _, err = run_cli(
         "photos", ROOT / "samples" / "photos", "--csv", tmp_path / "f.csv", "-b", tmp_path / "short.npz"
     )

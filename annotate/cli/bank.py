@@ -114,12 +114,18 @@ def bank_list(bank: BankOpt = None, threshold: ThresholdOpt = None, as_json: Jso
     Problems: a photo that looks more like another label than its own (mislabelled?), a
     label with a single photo, and two labels closer than the match threshold (duplicates?).
     """
+    from ..errors import BankFileError
     from ..recognition.bank import FaceBank, quality_problems
     from ..recognition.loading import bank_file
-    from ..recognition.weights import default_threshold
+    from ..recognition.weights import KNOWN_MODELS, default_threshold
 
     file = bank_file(bank_path(bank))
     stored = FaceBank.load(file)
+    spec = KNOWN_MODELS.get(stored.model)
+    if spec is not None and stored.dim != spec.embedding_size:
+        raise BankFileError(
+            file, f"is damaged: it holds {stored.dim}-value embeddings, but {stored.model} makes {spec.embedding_size}"
+        )
     limit = threshold if threshold is not None else default_threshold(stored.model)
     problems = quality_problems(stored, limit)
     if as_json:
