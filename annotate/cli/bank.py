@@ -23,6 +23,7 @@ from .app import (
     app,
     bank_path,
     bar,
+    clean_leftovers,
     default_bank,
     recognizer_for,
     say,
@@ -89,6 +90,7 @@ def bank_build(
     sources = scan(source)
     target = out if out is not None else bank_file(source)
     check_writable(files=[target])
+    clean_leftovers([target.parent])
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     previous, why = stored_bank(target, recognizer)
     if why:
