@@ -74,7 +74,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from annotate import VideoOptions
-    from annotate.media.video import VideoReader, probe
+    from annotate.media.probe import probe
+    from annotate.media.video import VideoReader
     from annotate.runtime.devices import using_threads
 
     info = probe(args.video)

@@ -106,7 +106,7 @@ def transcode(path: Path, out: Path, options) -> None:
     no faces to draw: the same decode, libx264 settings and pictures (yuv420p from the decoder
     passes through as it is, other formats go through RGB)."""
     from annotate import VideoAnalysis, render_video
-    from annotate.media.video import probe
+    from annotate.media.probe import probe
 
     nobody = VideoAnalysis(path, probe(path), (), {}, (), 0, 0, None, options)
     render_video(nobody, out, overwrite=True)
@@ -161,7 +161,7 @@ def main() -> None:
     import torch
 
     from annotate import VideoOptions
-    from annotate.media.video import probe
+    from annotate.media.probe import probe
     from annotate.video.analysis import no_progress
     from annotate.video.job import VideoJob, process_video
 

@@ -150,3 +150,37 @@ def trim_clip(src: Path, dst: Path, frames: int) -> None:
             packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
             packet.stream = target
             out.mux(packet)
+
+
+def decodable(path: Path) -> int:
+    """Frames a plain single-threaded PyAV loop gets from the video: decode each packet until
+    the first error, then drain the decoder (one thread reports each error at its packet)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type, stream.codec_context.thread_count = "NONE", 1
+        count = 0
+        try:
+            for packet in container.demux(stream):
+                count += len(packet.decode())
+        except av.FFmpegError:
+            count += len(stream.codec_context.decode(None))
+        return count
+
+
+def cut(src: Path, dst: Path, keep: float) -> Path:
+    """dst: the first ``keep`` (0..1) of src's bytes, as a copy interrupted on the way leaves."""
+    data = src.read_bytes()
+    dst.write_bytes(data[: int(len(data) * keep)])
+    return dst
+
+
+def remux(src: Path, dst: Path, options: dict[str, str] | None = None) -> Path:
+    """dst: src's video packets copied as they are, in the container dst's suffix names (an mp4
+    without options has its index, the moov box, after the media data)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", options=options or {}) as out:
+        target = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(video=0):
+            if packet.dts is not None:
+                packet.stream = target
+                out.mux(packet)
+    return dst

@@ -374,7 +374,7 @@ def test_batched_pipeline_matches_one_frame_at_a_time(bank, clip, tmp_path):
 def test_frames_without_pts_are_written_one_frame_apart(tmp_path):
     # a source without timestamps (some raw streams): the writer spaces frames by the frame
     # rate in the output's time base, not one time-base tick apart
-    from annotate.media.video import VideoInfo
+    from annotate.media.probe import VideoInfo
     from annotate.media.writer import VideoWriter
 
     info = VideoInfo(tmp_path / "in.mp4", "h264", 64, 48, 0, 25.0, Fraction(1, 12800), 10, 0.4, 0)
@@ -397,7 +397,8 @@ def test_jobs_give_the_same_results_as_one_at_a_time(bank, clip, tmp_path):
     runs = {}
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs{jobs}"
-        code, stdout, stderr = video(bank, folder, "--no-render", "--csv", out, "--detections", out, "--jobs", jobs)
+        args = ("--no-render", "--csv", out, "--detections", out, "--jobs", jobs, "-v")
+        code, stdout, stderr = video(bank, folder, *args)
         assert code == 1 and "c.mp4" in stderr and "Traceback" not in stderr, "the broken file fails alone"
         assert stdout.count("wrote ") == 4
         assert ("3 videos, 2 at a time" in stderr) == (jobs == "2"), "--jobs 2 took the worker path"

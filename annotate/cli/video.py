@@ -32,6 +32,7 @@ from .app import (
     bank_source,
     bar,
     clean_leftovers,
+    detail,
     echo_error,
     flag,
     recognizer_for,
@@ -214,6 +215,7 @@ def _in_parallel(
 
     settings = WorkerSettings.sharing(recognizer, face_bank, workers, include_unknown, overwrite)
     failed = 0
+    detail(f"{len(planned)} videos, {workers} at a time, each in its own process")
     with bar(0, f"{len(planned)} videos, {workers} at a time", "frame") as progress:
 
         def tick(index: int, stage: str, total: int | None, done: int) -> None:

@@ -1,6 +1,6 @@
 """Video input with PyAV: upright RGB frames with their PTS (or, for the render pass, the decoder's
 own yuv420p planes where they can go to the encoder as they are), and the audio and subtitle
-packets to copy. The H.264 writer is in ``media.writer``."""
+packets to copy. Opening and probing are in ``media.probe``, the H.264 writer in ``media.writer``."""
 
 from __future__ import annotations
 
@@ -19,15 +19,11 @@ from av.video.reformatter import VideoReformatter
 from ..errors import InputError
 from ..runtime.timing import stage
 from .h264 import is_non_reference, nal_length_size
+from .probe import FULL_RANGE, VideoInfo, ffmpeg_reason, open_video, probe, rotation_of
 from .sampling import Sampler
 
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"}
-)
-FASTSTART = frozenset({"mp4", "mov"})
-UNSPECIFIED = 2  # AVCOL_SPC_UNSPECIFIED, AVCOL_PRI_UNSPECIFIED, AVCOL_TRC_UNSPECIFIED
-LIMITED_RANGE, _FULL_RANGE = 1, 2  # AVCOL_RANGE_MPEG (what libx264 is given here), AVCOL_RANGE_JPEG
-_MATRICES = frozenset({1, 4, 5, 6, 7, 9, 10})  # BT.709, FCC, BT.470BG, SMPTE 170M and 240M, BT.2020 (swscale's)
+TRUNCATED = "the file ends before its last frame"
+_INDEXED = frozenset({"mov", "mp4"})  # demuxers whose frame count is the sample table's: one packet per frame
 
 
 @dataclass(frozen=True)
@@ -53,106 +49,6 @@ class YuvFrame:
     planes: np.ndarray
 
 
-@dataclass(frozen=True)
-class VideoInfo:
-    """What a video holds. width, height: of the upright picture. rotation: degrees
-    anticlockwise that the file asks players to turn its pictures. fps: average frame rate.
-    frames: count given by the container, or None. duration: seconds, or None. colour: the
-    first frame's (colorspace, primaries, transfer) tags, FFmpeg's numbers (2: unspecified).
-    sample_aspect: width:height of a pixel of the upright picture, if the file gives one (not
-    1:1 in anamorphic video)."""
-
-    path: Path
-    codec: str
-    width: int
-    height: int
-    rotation: int
-    fps: float
-    time_base: Fraction
-    frames: int | None
-    duration: float | None
-    copied_streams: int
-    colour: tuple[int, int, int] = (UNSPECIFIED, UNSPECIFIED, UNSPECIFIED)
-    sample_aspect: Fraction | None = None
-
-    @property
-    def matrix(self) -> int | None:
-        """The first frame's YUV matrix (FFmpeg's AVColorSpace) where swscale knows it, else
-        None (swscale then uses BT.601): what converts this video's pictures to and from RGB."""
-        return self.colour[0] if self.colour[0] in _MATRICES else None
-
-
-def _open(path: Path) -> av.container.InputContainer:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a video FFmpeg can read ({ffmpeg_reason(exc)})") from exc
-    if not container.streams.video:
-        container.close()
-        raise InputError(f"{path}: has no video stream")
-    stream = container.streams.video[0]
-    if stream.codec_context is None or not stream.codec_context.codec.name:
-        container.close()
-        raise InputError(f"{path}: unknown video codec, no decoder for it")
-    return container
-
-
-def ffmpeg_reason(exc: BaseException) -> str:
-    return (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).strip().splitlines()[0]
-
-
-def _rotation(frame: av.VideoFrame) -> int:
-    """Anticlockwise quarter turns, in degrees, that make the frame upright."""
-    return int(round(frame.rotation / 90.0)) * 90 % 360 if frame.rotation else 0
-
-
-def probe(path: Path) -> VideoInfo:
-    """Open a video and decode its first frame to learn its upright size; InputError if unusable."""
-    container = _open(path)
-    try:
-        stream = container.streams.video[0]
-        try:
-            first = next(container.decode(stream))
-        except (StopIteration, av.FFmpegError) as exc:
-            detail = ffmpeg_reason(exc) if isinstance(exc, av.FFmpegError) else "no frame could be decoded"
-            raise InputError(f"{path}: cannot decode its video ({detail})") from exc
-        rotation = _rotation(first)
-        width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
-        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
-        if duration is None and container.duration:
-            duration = container.duration / av.time_base
-        copied = sum(1 for s in container.streams if s.type in ("audio", "subtitle"))
-        time_base = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
-        return VideoInfo(
-            path,
-            stream.codec_context.name,
-            width,
-            height,
-            rotation,
-            float(rate),
-            time_base,
-            stream.frames or None,
-            duration,
-            copied,
-            (first.colorspace, first.color_primaries, first.color_trc),
-            _sample_aspect(stream, rotation),
-        )
-    finally:
-        container.close()
-
-
-def _sample_aspect(stream: av.video.stream.VideoStream, rotation: int) -> Fraction | None:
-    """The pixel aspect ratio of the upright picture (turned with it), or None if unknown."""
-    given = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
-    if not given or given <= 0:
-        return None
-    ratio = Fraction(given)
-    return 1 / ratio if rotation in (90, 270) else ratio
-
-
 def passes_through(frame: av.VideoFrame) -> bool:
     """Whether the encoder (libx264, yuv420p, limited range) can take the decoder's picture as
     it is: 8-bit yuv420p, even width and height, not full range, no rotation to apply."""
@@ -160,8 +56,8 @@ def passes_through(frame: av.VideoFrame) -> bool:
         frame.format.name == "yuv420p"
         and frame.width % 2 == 0
         and frame.height % 2 == 0
-        and frame.color_range != _FULL_RANGE
-        and not _rotation(frame)
+        and frame.color_range != FULL_RANGE
+        and not rotation_of(frame)
     )
 
 
@@ -169,8 +65,9 @@ class VideoReader:
     """Decodes a video, frame by frame, to upright RGB.
 
     After iterating, ``decoded`` counts frames and ``error`` says why decoding stopped early
-    (a truncated or damaged file), or is None. ``lost`` estimates the frames not decoded;
-    ``discarded`` counts pictures an edit list hides, ``skipped`` those sampling left out.
+    (a truncated or damaged file), or is None. ``lost`` estimates the frames not decoded (0
+    when ``error`` is None); ``discarded`` counts pictures an edit list hides, ``skipped``
+    those sampling left out. ``demuxed`` counts the video packets read.
     """
 
     def __init__(self, path: Path, info: VideoInfo | None = None, skip: bool = True) -> None:
@@ -178,7 +75,7 @@ class VideoReader:
         nothing references (False decodes every picture: the benchmark's baseline)."""
         self.info = info if info is not None else probe(path)
         self.path = path
-        self.container = _open(path)
+        self.container = open_video(path)
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
         if self.stream.time_base is None:  # FFmpeg gives every demuxed stream one
@@ -190,7 +87,9 @@ class VideoReader:
         self.decoded = 0
         self.skipped = 0
         self.discarded = 0
+        self.demuxed = 0
         self.error: str | None = None
+        self._cut_off = False  # the last video packet ended where the file does, short of its size
 
     def __enter__(self) -> VideoReader:
         return self
@@ -208,7 +107,7 @@ class VideoReader:
         else:
             with stage("colour"):
                 rgb: np.ndarray = self._to_rgb.reformat(frame, format="rgb24").to_ndarray()
-                turns = _rotation(frame) // 90
+                turns = rotation_of(frame) // 90
                 if turns:
                     rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
             out = Frame(self.decoded, frame.pts, self._time(frame), rgb)
@@ -229,37 +128,97 @@ class VideoReader:
         them); ``decoded`` and frame indices still count them. yuv: yield a ``YuvFrame``, not
         converted, for each frame that ``passes_through``."""
         pending: list[int] = []  # PTS of skipped pictures not yet passed in presentation order
-        recent: deque[int] = deque(maxlen=32)  # PTS of the latest video packets, in file order
         try:
-            for packet in self.container.demux([self.stream, *copy]):
-                if packet.stream is not self.stream:
-                    if packet.dts is not None:
-                        yield packet
-                    continue
-                if packet.is_discard:  # before the start of an edit list: decoded, never shown
-                    self.discarded += 1
-                elif sampler is not None and packet.pts is not None and self._skippable(packet, sampler, recent):
-                    heapq.heappush(pending, packet.pts)
-                    self.skipped += 1
-                    continue
-                if packet.pts is not None:
-                    recent.append(packet.pts)
-                with stage("decode"):
-                    # cast: packets of the video stream decode to VideoFrames (the stub gives every kind)
-                    decoded = cast("list[av.VideoFrame]", packet.decode())
-                for frame in decoded:
-                    while pending and frame.pts is not None and pending[0] < frame.pts:
-                        heapq.heappop(pending)
-                        self.decoded += 1
-                    if sampler is None or sampler(self._time(frame)):
-                        yield self._frame(frame, yuv)
-                    else:
-                        self.decoded += 1
+            for item in self._demux(copy, sampler, pending):
+                if isinstance(item, av.Packet):
+                    yield item
+                else:
+                    yield from self._emit(item, sampler, pending, yuv)
         except av.FFmpegError as exc:
             self.error = ffmpeg_reason(exc)
+            yield from self._emit(self._drain(), sampler, pending, yuv)
         self.decoded += len(pending)
-        if self.error is None and self.lost:
-            self.error = "the file ends before its last frame"
+        if self.error is None and self._cut_short():
+            self.error = TRUNCATED
+
+    def _demux(
+        self, copy: Sequence, sampler: Sampler | None, pending: list[int]
+    ) -> Iterator[av.Packet | list[av.VideoFrame]]:
+        """The packets of the ``copy`` streams, and the frames each video packet decodes to, in
+        file order; the last item drains the decoder. A video packet that the end of the file
+        cut short (FFmpeg flags it corrupt) is held back: decoded if more video follows, left
+        out if not. Its decode error would come out of the frame threads while the decoder
+        drains, and PyAV then gives up the frames still in the threads."""
+        recent: deque[int] = deque(maxlen=32)  # PTS of the latest video packets, in file order
+        held: av.Packet | None = None
+        for packet in self.container.demux([self.stream, *copy]):
+            if packet.stream is not self.stream:
+                if packet.dts is not None:
+                    yield packet
+                continue
+            if packet.size == 0 and packet.dts is None:  # the end of the stream: drain the decoder
+                self._cut_off = held is not None
+                yield self._decode(packet, sampler, recent, pending)
+                continue
+            self.demuxed += 1
+            if held is not None:
+                yield self._decode(held, sampler, recent, pending)
+                held = None
+            if packet.is_corrupt:
+                held = packet
+            elif packet.size:  # an empty one (a dropped frame) holds nothing, and would drain the decoder
+                yield self._decode(packet, sampler, recent, pending)
+
+    def _decode(
+        self, packet: av.Packet, sampler: Sampler | None, recent: deque[int], pending: list[int]
+    ) -> list[av.VideoFrame]:
+        """The frames that come out of the decoder for a video packet; nothing for a picture
+        ``_skippable`` leaves undecoded (its PTS goes to ``pending``)."""
+        if packet.is_discard:  # before the start of an edit list: decoded, never shown
+            self.discarded += 1
+        elif sampler is not None and packet.pts is not None and self._skippable(packet, sampler, recent):
+            heapq.heappush(pending, packet.pts)
+            self.skipped += 1
+            return []
+        if packet.pts is not None:
+            recent.append(packet.pts)
+        with stage("decode"):
+            # cast: packets of the video stream decode to VideoFrames (the stub gives every kind)
+            return cast("list[av.VideoFrame]", packet.decode())
+
+    def _emit(
+        self, decoded: list[av.VideoFrame], sampler: Sampler | None, pending: list[int], yuv: bool
+    ) -> Iterator[Frame | YuvFrame]:
+        """The decoded frames the sampler picks; the others, and the skipped pictures shown
+        before each, are only counted."""
+        for frame in decoded:
+            while pending and frame.pts is not None and pending[0] < frame.pts:
+                heapq.heappop(pending)
+                self.decoded += 1
+            if sampler is None or sampler(self._time(frame)):
+                yield self._frame(frame, yuv)
+            else:
+                self.decoded += 1
+
+    def _drain(self) -> list[av.VideoFrame]:
+        """After a demux or decode error: the frames still in the decoder (its frame threads
+        hold a few), so that every frame FFmpeg can decode is kept. Nothing if the error came as
+        the decoder drained already: FFmpeg takes no second drain, and PyAV asks for frames
+        only after sending one."""
+        try:
+            return cast("list[av.VideoFrame]", self.stream.codec_context.decode(None))
+        except av.FFmpegError:
+            return []
+
+    def _cut_short(self) -> bool:
+        """Whether the file ends before its last frame, once read to its end without an error:
+        its last video packet was cut short, or (mp4, mov) fewer packets were read than the
+        sample table lists. Not a header's frame count against the frames decoded: an AVI's
+        may count a dropped frame that no packet holds, or one the decoder gives nothing for."""
+        if self._cut_off:
+            return True
+        indexed = bool(_INDEXED & set(self.container.format.name.split(",")))
+        return indexed and self.demuxed < (self.stream.frames or 0)
 
     def _skippable(self, packet: av.Packet, sampler: Sampler, recent: deque[int]) -> bool:
         """Whether a video packet holds a non-reference H.264 picture that the sampler cannot
@@ -276,9 +235,12 @@ class VideoReader:
 
     @property
     def lost(self) -> int:
-        """Frames the container announced but that were not decoded. Pictures before the
-        start of an edit list (a file cut without re-encoding) are announced, decoded and
-        never shown: they are not lost."""
+        """Frames the container announced but that were not decoded, in a file that ``error``
+        says is cut short or damaged (0 otherwise: a header's count may be off by a frame the
+        file never held). Pictures before the start of an edit list (a file cut without
+        re-encoding) are announced, decoded and never shown: they are not lost."""
+        if self.error is None:
+            return 0
         return max(0, (self.info.frames or 0) - self.decoded - self.discarded)
 
     def side_streams(self) -> list:

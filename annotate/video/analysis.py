@@ -18,7 +18,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..faces import Faces
-from ..media.video import VideoInfo, VideoReader, probe
+from ..media.probe import VideoInfo, probe
+from ..media.video import VideoReader
 from ..recognition.bank import FaceBank
 from ..recognition.match import named, similarity_matrix
 from ..recognition.recognizer import Recognizer

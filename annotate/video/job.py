@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..media import check_out_dir, check_targets, check_writable, find_inputs, refuse_existing
-from ..media.video import VIDEO_SUFFIXES
+from ..media.probe import VIDEO_SUFFIXES
 from ..recognition.bank import FaceBank
 from ..recognition.recognizer import Recognizer
 from ..writers import to_csv, to_jsonl

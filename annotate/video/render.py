@@ -21,7 +21,8 @@ from ..drawing.draw_yuv import draw_faces_yuv
 from ..errors import InputError, OutputError
 from ..faces import Faces
 from ..media import atomic_path, refuse_existing
-from ..media.video import Frame, VideoReader, YuvFrame, ffmpeg_reason
+from ..media.probe import ffmpeg_reason
+from ..media.video import Frame, VideoReader, YuvFrame
 from ..media.writer import VideoWriter
 from ..runtime.threads import prefetch
 from ..runtime.timing import stage
@@ -66,7 +67,7 @@ def render_video(
     by_index = {f.index: f for f in analysis.frames}
     info = analysis.info
     with VideoReader(analysis.source, info) as reader, atomic_path(out, overwrite) as tmp:
-        writer = VideoWriter(tmp, info, reader.side_streams(), container, options.crf, options.preset)
+        writer = VideoWriter(tmp, info, reader.side_streams(), container, options.crf, options.preset, name=out)
         shown: FrameFaces | None = None
 
         def drawn() -> Iterator[tuple[np.ndarray, int | None] | av.Packet]:
