@@ -184,3 +184,42 @@ def remux(src: Path, dst: Path, options: dict[str, str] | None = None) -> Path:
                 packet.stream = target
                 out.mux(packet)
     return dst
+
+
+def small_video(path: Path, codec: str, size: tuple[int, int], pts: list[int], pix_fmt: str) -> Path:
+    """Frames of a left-to-right ramp (its own shade for each frame) at the given PTS, 25 fps."""
+    width, height = size
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        for i, t in enumerate(pts):
+            image = np.zeros((height, width, 3), np.uint8)
+            image[..., 0] = np.linspace(0, 255, width, dtype=np.uint8)
+            image[..., 1] = 5 * i % 256
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = t
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def pcm_avi(path: Path) -> Path:
+    """An MJPEG AVI with stereo PCM audio: the AVI gives the 2 channels no layout."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("mjpeg", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuvj420p"
+        audio = out.add_stream("pcm_s16le", rate=48000, layout="stereo")
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in video.encode(frame):
+                out.mux(packet)
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 1920), np.int16), format="s16", layout="stereo")
+            sound.sample_rate, sound.pts = 48000, 1920 * i
+            for packet in audio.encode(sound):
+                out.mux(packet)
+        for packet in [*video.encode(), *audio.encode()]:
+            out.mux(packet)
+    return path

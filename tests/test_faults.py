@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clips import Scene, make_clip
+from clips import Scene, make_clip, pcm_avi, small_video
 from conftest import ROOT, run_cli
 from PIL import Image
 
@@ -350,3 +350,16 @@ def test_a_photo_without_read_permission_is_not_called_truncated(tmp_path, bank,
     assert code == 1
     line = one_line(err, "both.jpg: cannot read (Permission denied)")
     assert "truncated" not in line
+
+
+def test_streams_the_output_cannot_hold_and_odd_sizes_come_with_a_note(tmp_path, bank):
+    """The issue's MJPEG AVI with PCM audio, rendered to mp4, failed after the whole render."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pcm_avi(folder / "pcm.avi")
+    small_video(folder / "odd.mkv", "ffv1", (641, 479), list(range(5)), "yuv444p")
+    code, _, err = run_cli("video", folder, "-o", tmp_path / "out", "-b", bank)
+    assert code == 0 and "Traceback" not in err, err
+    assert "pcm.avi: audio stream 1 (pcm_s16le) cannot be stored in mp4 (Invalid argument); left out" in err
+    assert "odd.mkv: 641x479 is odd-sized" in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["odd.mkv", "pcm.mp4"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from clips import Scene, cut, decodable, make_clip, remux
+from clips import Scene, cut, decodable, make_clip, pcm_avi, remux, small_video
 
 from annotate.errors import InputError, OutputError
 from annotate.media.probe import probe
@@ -30,25 +30,6 @@ def frames_of(path: Path) -> int:
 def b_frames(path: Path) -> Path:
     """A 2 s clip with B-frames (as most cameras' files have) and AAC audio, in path's container."""
     make_clip(path, Scene(length=2.0), preset="veryfast")
-    return path
-
-
-def small_video(path: Path, codec: str, size: tuple[int, int], pts: list[int], pix_fmt: str) -> Path:
-    """Frames of a left-to-right ramp (its own shade for each frame) at the given PTS, 25 fps."""
-    width, height = size
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=25)
-        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-        for i, t in enumerate(pts):
-            image = np.zeros((height, width, 3), np.uint8)
-            image[..., 0] = np.linspace(0, 255, width, dtype=np.uint8)
-            image[..., 1] = 5 * i % 256
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = t
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
     return path
 
 
@@ -126,26 +107,6 @@ def test_an_odd_sized_video_is_padded_with_a_note(tmp_path):
         picture = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(int)
     assert picture.shape == (480, 642, 3)
     assert np.abs(picture[:, -1] - picture[:, -2]).max() <= 3 and np.abs(picture[-1] - picture[-2]).max() <= 3
-
-
-def pcm_avi(path: Path) -> Path:
-    """An MJPEG AVI with stereo PCM audio: the AVI gives the 2 channels no layout."""
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("mjpeg", rate=25)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuvj420p"
-        audio = out.add_stream("pcm_s16le", rate=48000, layout="stereo")
-        for i in range(10):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
-            frame.pts = i
-            for packet in video.encode(frame):
-                out.mux(packet)
-            sound = av.AudioFrame.from_ndarray(np.zeros((1, 2 * 1920), np.int16), format="s16", layout="stereo")
-            sound.sample_rate, sound.pts = 48000, 1920 * i
-            for packet in audio.encode(sound):
-                out.mux(packet)
-        for packet in [*video.encode(), *audio.encode()]:
-            out.mux(packet)
-    return path
 
 
 def render(source: Path, out: Path, out_format: str) -> VideoWriter:
