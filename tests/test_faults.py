@@ -363,3 +363,19 @@ def test_streams_the_output_cannot_hold_and_odd_sizes_come_with_a_note(tmp_path,
     assert "pcm.avi: audio stream 1 (pcm_s16le) cannot be stored in mp4 (Invalid argument); left out" in err
     assert "odd.mkv: 641x479 is odd-sized" in err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["odd.mkv", "pcm.mp4"]
+
+
+def test_align_skips_existing_crops_and_names_the_ones_it_would_replace(tmp_path):
+    out = tmp_path / "crops"
+    code, stdout, err = run_cli("align", PHOTOS / "both.jpg", "-o", out)
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["both_0.png", "both_1.png"], err
+    kept = (out / "both_1.png").read_bytes()
+    (out / "both_0.png").unlink()
+    code, stdout, err = run_cli("align", PHOTOS / "both.jpg", "-o", out)
+    assert code == 1
+    one_line(err, "both_1.png: already exists", "--skip-existing")
+    assert (out / "both_0.png").is_file(), "the crop that was missing is made"
+    (out / "both_0.png").unlink()
+    code, stdout, err = run_cli("align", PHOTOS / "both.jpg", "-o", out, "--skip-existing")
+    assert code == 0 and "1 crop(s) written" in stdout and "1 kept" in stdout, stdout
+    assert (out / "both_1.png").read_bytes() == kept and (out / "both_0.png").is_file()
