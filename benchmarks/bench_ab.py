@@ -9,7 +9,9 @@ archive``) into a temporary folder as the package ``annotate_baseline`` (absolut
 ``annotate`` in it rewritten to the copy, and checked), loads both, and times them in rounds
 over the same decoded frames, each going first in every other round (batches of 4, as ``annotate video``
 on the CPU). --stage describe (the default) times ``Recognizer.describe``: detect, align and
-embed, as the analysis pass runs them; --stage detect times the detector alone. It reports
+embed, as the analysis pass runs them; --stage detect times the detector alone; --stage
+decode times ``VideoReader`` over the whole file (with --sample-fps, as indexing reads it)
+and checks that both give the same frames (index, PTS and pixels). It reports
 the median seconds per round of each, their ratio, and whether both found the same faces:
 the largest box coordinate difference (pixels) and, for describe, the largest embedding
 difference. The baseline may have either layout of the package (``annotate/detect.py`` and
@@ -37,6 +39,7 @@ from _harness import ROOT, VIDEO, alternate, median, report
 LAYOUTS = {
     "detect": (("detection.detect", "FaceDetector"), ("detect", "FaceDetector")),
     "describe": (("recognition.recognizer", "Recognizer"), ("pipeline", "Recognizer")),
+    "decode": (("media.video", "VideoReader"),),
 }
 
 
@@ -89,11 +92,53 @@ def stage_class(package: str, stage: str) -> type:
 def build(cls: type, stage: str, device: str, threads: int) -> object:
     """A detector (min face 50) or a recognizer on ``device``; a recognizer that takes a number
     of threads (since Config) gets ``threads``, the one the whole process runs with."""
+    if stage == "decode":
+        return cls
     if stage == "detect":
         return cls(device=device, min_face=50)
     parameters = inspect.signature(cls).parameters.values()
     takes_threads = any(p.name == "threads" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
     return cls(device=device, threads=threads) if takes_threads else cls(device=device)
+
+
+def check_baseline(baseline: object, stage: str) -> None:
+    """Exit if the baseline's objects come from this checkout (the copy's imports leaked)."""
+    if stage == "decode":
+        parts = [baseline]
+        modules = [getattr(baseline, "__module__", "")]
+    else:
+        parts = [baseline, *([baseline.detector, baseline.embedder.net] if stage == "describe" else [baseline.pnet])]  # type: ignore[attr-defined]
+        modules = [type(p).__module__ for p in parts]
+    leaked = [m for m in modules if not m.startswith("annotate_baseline")]
+    if leaked:
+        sys.exit(f"bench_ab: the baseline runs this checkout's code ({', '.join(leaked)})")
+
+
+def decode_ab(readers: dict[str, type], args: argparse.Namespace, full: str) -> dict:
+    """Median seconds to read the video with each side's VideoReader, and whether both gave
+    the same frames."""
+    import hashlib
+
+    def run(cls: type) -> list[tuple[int, int | None, str]]:
+        with cls(args.video) as reader:
+            frames = list(reader.frames(args.sample_fps))
+        return [(f.index, f.pts, hashlib.sha1(f.image.tobytes()).hexdigest()) for f in frames]
+
+    found = {side: run(cls) for side, cls in readers.items()}
+    times = alternate({side: (lambda cls=cls: run(cls)) for side, cls in readers.items()}, args.rounds)
+    result = {
+        "video": str(args.video),
+        "stage": "decode",
+        "sample_fps": args.sample_fps,
+        "frames": len(found["current"]),
+        "rounds": args.rounds,
+        "baseline": full[:12],
+        "baseline_s": median(times["baseline"]),
+        "current_s": median(times["current"]),
+        "same_frames": found["baseline"] == found["current"],
+    }
+    result["speedup"] = result["baseline_s"] / result["current_s"]
+    return result
 
 
 def described(item: object) -> tuple[object, object]:
@@ -108,7 +153,7 @@ def main() -> None:
     parser.add_argument("--baseline", required=True, help="a git revision, e.g. HEAD~1 or a commit hash")
     parser.add_argument("--sample-fps", type=float, default=None, help="only the frames indexing at this rate analyses")
     parser.add_argument("--frames", type=int, default=0, help="at most this many frames (0: all)")
-    parser.add_argument("--stage", choices=["describe", "detect"], default="describe")
+    parser.add_argument("--stage", choices=["describe", "detect", "decode"], default="describe")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads for both (default: torch's)")
@@ -123,8 +168,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
-    with VideoReader(args.video) as reader:
-        frames = [f.image for f in reader.frames(args.sample_fps)]
+    frames = []
+    if args.stage != "decode":
+        with VideoReader(args.video) as reader:
+            frames = [f.image for f in reader.frames(args.sample_fps)]
     frames = frames[: args.frames] if args.frames else frames
     with tempfile.TemporaryDirectory() as tmp:
         extract_baseline(full, Path(tmp))
@@ -133,14 +180,10 @@ def main() -> None:
             side: build(stage_class(package, args.stage), args.stage, args.device, threads)
             for side, package in (("baseline", "annotate_baseline"), ("current", "annotate"))
         }
-        baseline = models["baseline"]
-        parts = [
-            baseline,
-            *([baseline.detector, baseline.embedder.net] if args.stage == "describe" else [baseline.pnet]),
-        ]
-        leaked = [type(p).__module__ for p in parts if not type(p).__module__.startswith("annotate_baseline")]
-        if leaked:
-            sys.exit(f"bench_ab: the baseline runs this checkout's code ({', '.join(leaked)})")
+        check_baseline(models["baseline"], args.stage)
+        if args.stage == "decode":
+            report(decode_ab(models, args, full), args.json)
+            return
 
         def run(model) -> list:
             if args.stage == "detect":
