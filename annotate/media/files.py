@@ -131,15 +131,13 @@ def _umask() -> int:
 _PART = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]{8}\.part$")
 
 
-def _temporary(final: Path) -> Path:
+def _temporary(final: Path) -> tuple[int, Path]:
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".part", dir=final.parent)
     except OSError as exc:
         raise OutputError(final, exc.strerror or str(exc)) from exc
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual permissions
-    return Path(tmp)
+    return fd, Path(tmp)
 
 
 def _publish(tmp: Path, final: Path, replace: bool) -> None:
@@ -172,8 +170,10 @@ def atomic_path(final: Path, replace: bool = False) -> Iterator[Path]:
     succeeds, and never over a file that exists then unless ``replace`` (OutputExistsError).
     OutputError naming ``final`` for any OSError on the way (full disk, read-only, no
     permission); the temporary file is removed whatever happens."""
-    tmp = _temporary(final)
+    fd, tmp = _temporary(final)
     try:
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual permissions
         yield tmp
         _publish(tmp, final, replace)
     except OSError as exc:
