@@ -21,6 +21,7 @@ from .media import (
     find_inputs,
     read_image,
     refuse_existing,
+    resolved,
     write_image,
 )
 from .media.photo import UNREAD_IMAGE_SUFFIXES
@@ -60,11 +61,11 @@ def plan(
         raise InputError("no photos found in the inputs (looked for " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")")
     copies = [out_dir / job.relative for job in jobs] if out_dir is not None else []
     check_targets((job.source, target) for job, target in zip(jobs, copies))
-    if len({t.resolve() for t in tables}) < len(tables):
+    if len({resolved(t) for t in tables}) < len(tables):
         raise InputError(f"{tables[0]}: the CSV and JSON lines would be written to the same file")
-    sources = {job.source.resolve() for job in jobs}
+    sources = {resolved(job.source) for job in jobs}
     for table in tables:
-        if table.resolve() in sources or table.resolve() in {c.resolve() for c in copies}:
+        if resolved(table) in sources or resolved(table) in {resolved(c) for c in copies}:
             raise InputError(f"{table}: the table would replace a photo")
     check_writable([out_dir] if out_dir is not None else [], tables)
     if not skip_existing:

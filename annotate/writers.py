@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -114,6 +115,27 @@ def _text_file(path: str | os.PathLike[str], overwrite: bool) -> Iterator[IO[str
         open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as handle,
     ):
         yield handle
+
+
+def listed_photos(path: Path) -> set[str]:
+    """The photo paths a photo table (CSV, or JSON lines by its suffix) lists, as ``str(path)``
+    gives them (undecodable bytes as surrogate escapes); empty if it cannot be read."""
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            if path.suffix.lower() == ".csv":
+                paths = [row.get("path") or "" for row in csv.DictReader(handle)]
+            else:
+                paths = [str(json.loads(line).get("path") or "") for line in handle if line.strip()]
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {_unescaped(p) for p in paths}
+
+
+def _unescaped(text: str) -> str:
+    """A path as written by ``_text_file`` (``\\udcff`` for an undecodable byte) as a str again."""
+    if "\\udc" not in text:
+        return text
+    return re.sub(r"\\u(dc[89a-f][0-9a-f])", lambda m: chr(int(m[1], 16)), text)
 
 
 def json_record(row: dict[str, Any]) -> dict[str, Any]:

@@ -87,12 +87,14 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     """Run the annotate command line in this process -> (exit code, stdout, stderr)."""
     import contextlib
     import io
+    import signal
     import sys
+    import warnings
 
     from annotate.cli import run
 
     out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
+    argv, term, show = sys.argv, signal.getsignal(signal.SIGTERM), warnings.showwarning  # run() sets the last two
     sys.argv = ["annotate", *map(str, args)]
     code = 0
     try:
@@ -102,4 +104,6 @@ def run_cli(*args: str) -> tuple[int, str, str]:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     finally:
         sys.argv = argv
+        signal.signal(signal.SIGTERM, term)
+        warnings.showwarning = show
     return code, out.getvalue(), err.getvalue()

@@ -11,7 +11,8 @@ from conftest import ROOT, run_cli
 from PIL import Image
 
 from annotate.errors import BankError, BankFileError, BankModelError
-from annotate.recognition.bank import BANK_FILE, FaceBank, build, quality_problems
+from annotate.recognition.bank import BANK_FILE, FaceBank, build
+from annotate.recognition.bank_quality import quality_problems
 from annotate.recognition.loading import load_bank, open_bank
 from annotate.recognition.recognizer import Recognizer
 

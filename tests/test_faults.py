@@ -18,6 +18,7 @@ from conftest import ROOT, run_cli
 from PIL import Image
 
 from annotate.media import files as files_module
+from annotate.media import publish as publish_module
 
 PHOTOS = ROOT / "samples" / "photos"
 BAD_NAME = os.fsdecode(b"a_bad\xff.jpg")  # a name that is not UTF-8, as a camera card may have
@@ -171,7 +172,7 @@ def full_disk(monkeypatch, when=lambda name: True):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return link(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(files_module.os, "link", fail)
+    monkeypatch.setattr(publish_module.os, "link", fail)
 
 
 def test_a_full_disk_gives_a_line_per_file_and_leaves_nothing_partial(tmp_path, bank, monkeypatch):
@@ -233,14 +234,14 @@ def test_skip_existing_and_no_render(tmp_path, bank):
 def test_a_read_only_bank_folder_is_used_unsaved(tmp_path, monkeypatch):
     folder = tmp_path / "people"
     shutil.copytree(ROOT / "facebank" / "Grace Hopper", folder / "Grace Hopper")
-    make = files_module.tempfile.mkstemp
+    make = publish_module.tempfile.mkstemp
 
     def read_only(*args, dir=None, **kwargs):
         if Path(dir) == folder:
             raise OSError(errno.EROFS, os.strerror(errno.EROFS))
         return make(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(files_module.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(publish_module.tempfile, "mkstemp", read_only)
     code, _, err = run_cli("photos", PHOTOS / "grace_hopper_gray.jpg", "--csv", tmp_path / "f.csv", "-b", folder)
     assert code == 0 and "could not save it" in err and "Read-only file system" in err, err
     assert rows(tmp_path / "f.csv")[0]["label"] == "Grace Hopper"
@@ -379,3 +380,64 @@ def test_align_skips_existing_crops_and_names_the_ones_it_would_replace(tmp_path
     code, stdout, err = run_cli("align", PHOTOS / "both.jpg", "-o", out, "--skip-existing")
     assert code == 0 and "1 crop(s) written" in stdout and "1 kept" in stdout, stdout
     assert (out / "both_1.png").read_bytes() == kept and (out / "both_0.png").is_file()
+
+
+def test_skip_existing_with_only_tables_has_nothing_to_do_and_a_stale_table_is_named(tmp_path, bank, monkeypatch):
+    code, _, err = run_cli("photos", PHOTOS, "--csv", tmp_path / "f.csv", "-b", bank)
+    assert code == 0, err
+    monkeypatch.setattr("annotate.recognition.recognizer.Recognizer.__init__", None)  # would fail if loaded
+    code, stdout, err = run_cli("photos", PHOTOS, "--csv", tmp_path / "f.csv", "--skip-existing", "-b", bank)
+    assert code == 0 and "nothing to do" in stdout, err
+    monkeypatch.undo()
+    more = tmp_path / "more"
+    shutil.copytree(PHOTOS, more)
+    shutil.copy(PHOTOS / "both.jpg", more / "new.jpg")
+    (tmp_path / "out").mkdir()
+    shutil.copy(tmp_path / "f.csv", tmp_path / "out" / "faces.csv")
+    code, _, err = run_cli("photos", more, "-o", tmp_path / "out", "--skip-existing", "-b", bank)
+    assert code == 0, err
+    assert "faces.csv is kept as it is, but does not list 5 of the photos" in err, err
+    assert (tmp_path / "out" / "faces.csv").read_bytes() == (tmp_path / "f.csv").read_bytes()
+    assert (tmp_path / "out" / "new.jpg").is_file()
+
+
+def test_a_full_disk_while_a_copy_is_written(tmp_path, bank, monkeypatch):
+    save = Image.Image.save
+
+    def fill_up(self, fp, *args, **kwargs):
+        if ".both.jpg." in str(fp):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", fill_up)
+    code, _, err = run_cli("photos", PHOTOS, "-o", tmp_path / "out", "-b", bank)
+    assert code == 1
+    one_line(err, "both.jpg: cannot write (No space left on device)")
+    assert not (tmp_path / "out" / "both.jpg").exists() and leftovers(tmp_path / "out") == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_symbolic_links_at_output_names(tmp_path, no_models):
+    (tmp_path / "loop.csv").symlink_to(tmp_path / "loop.csv")
+    code, _, err = run_cli("photos", PHOTOS, "--csv", tmp_path / "loop.csv", "-b", "unused.npz")
+    assert code == 2
+    one_line(err, "loop.csv: a symbolic link that loops back on itself")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "both.jpg").symlink_to(tmp_path / "gone.jpg")
+    code, _, err = run_cli("photos", PHOTOS, "-o", tmp_path / "out", "-b", "unused.npz")
+    assert code == 2
+    one_line(err, "both.jpg: already exists")
+
+
+def test_a_camera_jpeg_with_a_preview_is_not_called_animated(tmp_path):
+    import warnings
+
+    from annotate import read_image
+
+    picture = Image.open(PHOTOS / "both.jpg")
+    picture.save(tmp_path / "camera.jpg", format="MPO", save_all=True, append_images=[picture.resize((160, 120))])
+    assert Image.open(tmp_path / "camera.jpg").n_frames == 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_image(tmp_path / "camera.jpg")
+    assert [str(w.message) for w in caught] == []

@@ -82,7 +82,8 @@ def bank_build(
     """
     from ..errors import BankError
     from ..media import check_writable
-    from ..recognition.bank import quality_problems, scan
+    from ..recognition.bank import scan
+    from ..recognition.bank_quality import quality_problems
     from ..recognition.loading import bank_file, build_bank, stored_bank
 
     Say.set(quiet, verbose)
@@ -117,7 +118,8 @@ def bank_list(bank: BankOpt = None, threshold: ThresholdOpt = None, as_json: Jso
     label with a single photo, and two labels closer than the match threshold (duplicates?).
     """
     from ..errors import BankFileError
-    from ..recognition.bank import FaceBank, quality_problems
+    from ..recognition.bank import FaceBank
+    from ..recognition.bank_quality import quality_problems
     from ..recognition.loading import bank_file
     from ..recognition.weights import KNOWN_MODELS, default_threshold
 

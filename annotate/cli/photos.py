@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -35,7 +36,11 @@ from .app import (
     flag,
     recognizer_for,
     say,
+    warn,
 )
+
+if TYPE_CHECKING:
+    from ..media import InputFile
 
 CSV_NAME = "faces.csv"
 
@@ -105,10 +110,9 @@ def photos(
     copies = None if no_render else out
     tables = [p for p in (csv, detections) if p is not None]
     jobs = plan(inputs, copies, overwrite, tables, skip_existing)
-    kept = {p for p in tables if skip_existing and p.exists()}
-    done = {j.source for j in jobs if copies is not None and skip_existing and (copies / j.relative).exists()}
-    if len(kept) == len(tables) and not as_json:  # no table to fill: photos whose copy exists need nothing
-        jobs = [j for j in jobs if j.source not in done]
+    kept, done = _already_made(jobs, copies, tables) if skip_existing else (set(), set())
+    if len(kept) == len(tables) and not as_json:  # no table to fill: only photos without a copy need work
+        jobs = [j for j in jobs if copies is not None and j.source not in done]
     if not jobs:
         say("nothing to do: every output exists")
         return
@@ -145,6 +149,24 @@ def photos(
             say(f"kept {target}" if target in kept else f"wrote {target}")
     if errors:
         raise typer.Exit(1)
+
+
+def _already_made(jobs: list[InputFile], copies: Path | None, tables: list[Path]) -> tuple[set[Path], set[Path]]:
+    """For --skip-existing: the tables that exist (kept as they are, with a warning when they
+    do not list every photo), and the photos whose copy exists."""
+    from ..writers import listed_photos
+
+    kept = {p for p in tables if os.path.lexists(p)}
+    done = {j.source for j in jobs if copies is not None and os.path.lexists(copies / j.relative)}
+    for table in sorted(kept):
+        listed = listed_photos(table)
+        missing = [j.source for j in jobs if str(j.source) not in listed]
+        if missing:
+            warn(
+                f"warning: {table} is kept as it is, but does not list {len(missing)} of the photos "
+                f"(e.g. {missing[0]}); pass --overwrite to make it again"
+            )
+    return kept, done
 
 
 @app.command()
@@ -198,7 +220,7 @@ def align(
             crops = align_faces(image, detector.detect(image), detector.device).round().clamp(0, 255).byte()
             for i, crop in enumerate(crops.permute(0, 2, 3, 1).cpu().numpy()):
                 target = out / job.relative.parent / f"{job.relative.stem}_{i}.png"
-                if skip_existing and target.exists():
+                if skip_existing and os.path.lexists(target):
                     kept += 1
                     continue
                 try:

@@ -2,16 +2,16 @@
 
 from .files import (
     InputFile,
-    atomic_path,
     check_out_dir,
     check_targets,
     check_writable,
     file_sha256,
     find_inputs,
     refuse_existing,
-    remove_stale_parts,
+    resolved,
 )
 from .photo import IMAGE_SUFFIXES, read_image, write_image
+from .publish import atomic_path, remove_stale_parts
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -25,5 +25,6 @@ __all__ = [
     "read_image",
     "refuse_existing",
     "remove_stale_parts",
+    "resolved",
     "write_image",
 ]

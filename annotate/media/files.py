@@ -1,17 +1,15 @@
-"""Finding input files, guarding outputs, and writing files atomically."""
+"""Finding input files, and the checks on outputs made before any work (writing them is
+``media.publish``)."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import os
-import re
 import tempfile
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,12 +92,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def resolved(path: Path) -> Path:
+    """``path`` made absolute with every symbolic link followed; InputError for a link that
+    loops (Python raises RuntimeError or OSError there, by version)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:
+        raise InputError(f"{path}: a symbolic link that loops back on itself") from exc
+
+
 def check_out_dir(inputs: Iterable[Path], out_dir: Path) -> None:
     """Refuse an output folder equal to, or inside, an input folder (outputs would be re-read)."""
-    out = out_dir.resolve()
+    out = resolved(out_dir)
     for given in inputs:
         if given.is_dir():
-            src = given.resolve()
+            src = resolved(given)
             if out == src or src in out.parents:
                 raise InputError(f"the output folder {out_dir} is inside the input folder {given}")
 
@@ -110,109 +117,14 @@ def check_targets(pairs: Iterable[tuple[Path, Path]]) -> None:
     silently replace the first)."""
     writers: dict[Path, Path] = {}
     for source, target in pairs:
-        key = target.resolve()
-        if key == source.resolve():
+        key = resolved(target)
+        if key == resolved(source):
             raise InputError(f"{target}: the output would replace the input")
         if key in writers:
             first = writers[key]
             both = f"two outputs of {source}" if first == source else f"{first} and {source}"
             raise InputError(f"{both} would both be written to {target}")
         writers[key] = source
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-# A temporary file is named ".<final name>.<pid>.<8 random>.part", so a later run can tell the
-# leftovers of a killed run (its process is gone) from the work of a run still going.
-_PART = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]{8}\.part$")
-
-
-def _temporary(final: Path) -> tuple[int, Path]:
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".part", dir=final.parent)
-    except OSError as exc:
-        raise OutputError(final, exc.strerror or str(exc)) from exc
-    return fd, Path(tmp)
-
-
-def _publish(tmp: Path, final: Path, replace: bool) -> None:
-    """Give ``tmp`` the name ``final``. Without ``replace`` a file that appeared under that name
-    meanwhile (another run) is kept: a hard link fails on an existing name, where ``os.replace``
-    would not. On a file system without hard links, a check then a rename (a narrow race)."""
-    if replace:
-        os.replace(tmp, final)
-        return
-    try:
-        os.link(tmp, final)
-    except FileExistsError:
-        raise OutputExistsError([final]) from None
-    except OSError as exc:
-        if exc.errno not in _NO_LINKS:
-            raise
-        if os.path.lexists(final):
-            raise OutputExistsError([final]) from None
-        os.replace(tmp, final)
-        return
-    tmp.unlink()
-
-
-_NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS})
-
-
-@contextmanager
-def atomic_path(final: Path, replace: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; it takes the name ``final`` only if the block
-    succeeds, and never over a file that exists then unless ``replace`` (OutputExistsError).
-    OutputError naming ``final`` for any OSError on the way (full disk, read-only, no
-    permission); the temporary file is removed whatever happens."""
-    fd, tmp = _temporary(final)
-    try:
-        os.close(fd)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual permissions
-        yield tmp
-        _publish(tmp, final, replace)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(final, exc.strerror or str(exc)) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
-
-
-def remove_stale_parts(folders: Iterable[Path]) -> list[Path]:
-    """Remove the temporary files that runs of this program left in ``folders`` when they were
-    killed (their process is gone); returns them. Files of runs still going are kept. POSIX only
-    (elsewhere a process cannot be asked whether it lives without signalling it)."""
-    if os.name != "posix":
-        return []
-    removed = []
-    for folder in dict.fromkeys(folders):
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        for name in names:
-            match = _PART.match(name)
-            if match and int(match["pid"]) != os.getpid() and not _running(int(match["pid"])):
-                with contextlib.suppress(OSError):
-                    (folder / name).unlink()
-                    removed.append(folder / name)
-    return removed
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -244,6 +156,6 @@ def check_writable(folders: Iterable[Path] = (), files: Iterable[Path] = ()) -> 
 
 def refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
     """InputError if any output already exists, unless ``overwrite``: a user's file is never lost."""
-    existing = [] if overwrite else [p for p in paths if p.exists()]
+    existing = [] if overwrite else [p for p in paths if os.path.lexists(p)]
     if existing:
         raise OutputExistsError(existing)

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InputError, InputWarning
-from .files import atomic_path
+from .publish import atomic_path
 
 _PILLOW_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 _HEIF_SUFFIXES = frozenset({".heic", ".heif", ".hif"})
@@ -78,6 +78,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """
     path = Path(path)
     if path.suffix.lower() in _HEIF_SUFFIXES:
+        if not _heif_installed():
+            raise InputError(f"{path}: HEIC/HEIF photos need pillow-heif, which is not installed (annotate[heif])")
         _register_heif()
     try:
         if path.stat().st_size == 0:
@@ -87,7 +89,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 image.load()
-                frames = getattr(image, "n_frames", 1)
+                frames = 1 if image.format == "MPO" else getattr(image, "n_frames", 1)  # MPO: a JPEG's preview
                 rgb = _to_rgb(ImageOps.exif_transpose(image))
     except InputError:
         raise
@@ -104,10 +106,14 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise InputError(f"{path}: cannot decode ({exc}){hint}") from exc
     except (SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: cannot decode ({str(exc) or type(exc).__name__}); the file may be damaged") from exc
-    for warning in caught:
-        warnings.warn(InputWarning(f"{path}: {warning.message}"), stacklevel=2)
+    for warning in caught:  # Pillow's words about the file, with its name; others as they came
+        if issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
+            warnings.warn(warning.message, warning.category, stacklevel=2)
+        else:
+            warnings.warn(InputWarning(f"{path}: {warning.message}"), stacklevel=2)
     if frames > 1:
-        warnings.warn(InputWarning(f"{path}: animated ({frames} frames); only the first is used"), stacklevel=2)
+        kind = "animated" if image.format in ("GIF", "WEBP", "PNG", "AVIF") else "a sequence"
+        warnings.warn(InputWarning(f"{path}: {kind} ({frames} frames); only the first is used"), stacklevel=2)
     return rgb
 
 

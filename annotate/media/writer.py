@@ -46,6 +46,8 @@ class VideoWriter:
             raise InputError(f"{self.name}: cannot write a {out_format} file ({ffmpeg_reason(exc)})") from exc
         try:
             self._setup(info, copy, out_format, crf, preset)
+        except (av.FFmpegError, OSError) as exc:
+            raise self._failed(exc) from exc
         except BaseException:
             self.abort()
             raise

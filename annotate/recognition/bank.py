@@ -104,7 +104,7 @@ class FaceBank:
             bank = cls._read(path)
         except BankFileError:
             raise
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise BankFileError(path, f"is unreadable or damaged ({reason})") from exc
         norms = np.linalg.norm(bank.embeddings, axis=1)
@@ -270,41 +270,3 @@ def _label_means(image_labels: Sequence[str], embeddings: np.ndarray, faces: np.
         means[k] = mean / np.linalg.norm(mean)
         counts[k] = len(rows)
     return tuple(labels), means, counts
-
-
-def quality_problems(bank: FaceBank, threshold: float) -> list[str]:
-    """Likely mistakes: mislabelled images, labels with one image, and labels that look like one person."""
-    problems = []
-    index = {label: k for k, label in enumerate(bank.labels)}
-    used = [
-        (p, lab, e)
-        for p, lab, n, e in zip(bank.image_paths, bank.image_labels, bank.image_faces, bank.image_embeddings)
-        if n > 0
-    ]
-    sums = np.zeros_like(bank.embeddings)
-    for _, label, emb in used:
-        sums[index[label]] += emb
-    for path, label, emb in used if len(bank) > 1 else []:
-        k = index[label]
-        means = bank.embeddings.copy()
-        if bank.counts[k] > 1:  # its own label's mean without itself
-            rest = sums[k] - emb
-            means[k] = rest / np.linalg.norm(rest)
-        sims = means @ emb
-        sims_other = np.where(np.arange(len(sims)) == k, -np.inf, sims)
-        other = int(np.argmax(sims_other))
-        if sims[other] > sims[k]:
-            problems.append(
-                f"{path}: looks more like {bank.labels[other]!r} ({sims[other]:.2f}) than {label!r} ({sims[k]:.2f}); mislabelled?"
-            )
-    for label, count in zip(bank.labels, bank.counts):
-        if count == 1:
-            problems.append(f"{label!r} has only one image; add a few more for reliable matches")
-    sims = bank.embeddings @ bank.embeddings.T
-    for i in range(len(bank)):
-        for j in range(i + 1, len(bank)):
-            if sims[i, j] >= threshold:
-                problems.append(
-                    f"{bank.labels[i]!r} and {bank.labels[j]!r} look like the same person ({sims[i, j]:.2f}); duplicate labels?"
-                )
-    return problems

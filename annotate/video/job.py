@@ -4,6 +4,7 @@ run never replaces a user's file unless asked to."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +110,7 @@ def _without_existing(jobs: list[VideoJob]) -> list[VideoJob]:
     """The jobs with outputs that exist left out (None), and jobs with none left dropped."""
     left = []
     for job in jobs:
-        keep = [None if t is None or t.exists() else t for t in (job.output, job.csv, job.detections)]
+        keep = [None if t is None or os.path.lexists(t) else t for t in (job.output, job.csv, job.detections)]
         if any(t is not None for t in keep):
             left.append(VideoJob(job.source, *keep))
     return left

@@ -20,7 +20,7 @@ from ..drawing.draw import draw_faces
 from ..drawing.draw_yuv import draw_faces_yuv
 from ..errors import InputError, OutputError
 from ..faces import Faces
-from ..media import atomic_path, refuse_existing
+from ..media import atomic_path, refuse_existing, resolved
 from ..media.probe import ffmpeg_reason
 from ..media.video import Frame, VideoReader, YuvFrame
 from ..media.writer import VideoWriter
@@ -60,7 +60,7 @@ def render_video(
     out = Path(output)
     container = output_format(out)
     refuse_existing([out], overwrite)
-    if out.resolve() == analysis.source.resolve():
+    if resolved(out) == resolved(analysis.source):
         raise InputError(f"{out}: the output would replace the input")
     options = options or analysis.options
     hold = 1.0 / analysis.options.sample_fps if analysis.options.sample_fps else 0.0

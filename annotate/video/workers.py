@@ -63,7 +63,7 @@ class _Stopped(Exception):
     """Raised inside a worker's video when the caller asks the workers to stop."""
 
 
-def _watch_parent(grace: float = 5.0) -> threading.Event:
+def _watch_parent(grace: float = 10.0) -> threading.Event:
     """An event set when the parent process dies; ``grace`` seconds later the worker exits
     whatever it is doing (a worker waiting for work, or loading models, has nothing to tidy)."""
     orphaned = threading.Event()
@@ -164,5 +164,6 @@ def process_videos(
         stop.set()
         for process in processes:
             process.join(timeout=60)
-            if process.is_alive():
-                process.terminate()
+            if process.is_alive():  # stuck: workers ignore SIGTERM (it is for the whole group), so SIGKILL
+                process.kill()
+                process.join(timeout=5)
