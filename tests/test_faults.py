@@ -441,3 +441,38 @@ def test_a_camera_jpeg_with_a_preview_is_not_called_animated(tmp_path):
         warnings.simplefilter("always")
         read_image(tmp_path / "camera.jpg")
     assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock and process ids")
+def test_only_the_leftovers_of_gone_runs_are_removed(tmp_path):
+    """A .part whose process is gone is removed, unless someone holds its lock: a run in another
+    container or host, where our process ids mean nothing."""
+    import subprocess
+    import sys
+
+    from annotate.media import remove_stale_parts
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(gone.stdout)
+    stale, held = (tmp_path / f".{n}.jpg.{pid}.abcd1234.part" for n in ("stale", "held"))
+    mine = tmp_path / f".mine.jpg.{os.getpid()}.abcd1234.part"
+    user = tmp_path / f".user.{pid}.part"  # not of this program's pattern
+    for path in (stale, held, mine, user):
+        path.write_bytes(b"partial")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import fcntl,sys; f=open({str(held)!r}); fcntl.flock(f, fcntl.LOCK_EX); print(1, flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "1"
+        assert remove_stale_parts([tmp_path]) == [stale]
+    finally:
+        holder.communicate("")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (held, mine, user))
+    assert remove_stale_parts([tmp_path]) == [held], "once its holder is gone, it is a leftover too"
