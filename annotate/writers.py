@@ -88,7 +88,7 @@ def _timeline_rows(analysis: VideoAnalysis, include_unknown: bool) -> Iterator[d
         }
 
 
-def _frame_faces(faces: Faces) -> list[dict[str, Any]]:
+def _frame_faces(faces: Faces, spurious: frozenset[int]) -> list[dict[str, Any]]:
     sims = faces.similarities
     tracks = faces.tracks.tolist() if faces.tracks is not None else [None] * len(faces)
     return [
@@ -98,6 +98,7 @@ def _frame_faces(faces: Faces) -> list[dict[str, Any]]:
             "label": name,
             "similarity": None if sims is None else round(float(sims[i]), 4),
             "track": tracks[i],
+            "spurious": tracks[i] in spurious,
         }
         for i, name in enumerate(faces.names())
     ]
@@ -202,14 +203,23 @@ def to_csv(
 def to_jsonl(
     value: VideoAnalysis | Iterable[PhotoResult], path: str | os.PathLike[str], overwrite: bool = False
 ) -> None:
-    """A video's analysed frames, one JSON line each (time, frame, and every face's box,
-    landmarks, label, similarity and track), or the faces of photos, one line per face."""
+    """A video's analysed frames, one JSON line each (time: the player's seconds; pts: the
+    frame's own timestamp in seconds; frame; and every face's box, landmarks, label,
+    similarity, track, and whether it is spurious: left out of the timeline), or the faces of
+    photos, one line per face."""
     if not isinstance(value, VideoAnalysis):
         with PhotoTable(None, Path(path), overwrite) as table:
             for result in value:
                 table.add(result)
         return
+    spurious = frozenset(t for t, track in value.tracks.items() if track.spurious)
+    origin = value.info.origin
     with _text_file(path, overwrite) as handle:
         for frame in value.frames:
-            line = {"time": round(frame.time, 6), "frame": frame.index, "faces": _frame_faces(frame.faces)}
+            line = {
+                "time": round(frame.time - origin, 6),
+                "pts": round(frame.time, 6),
+                "frame": frame.index,
+                "faces": _frame_faces(frame.faces, spurious),
+            }
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")

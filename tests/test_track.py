@@ -7,8 +7,9 @@ import numpy as np
 from annotate.faces import Faces
 from annotate.recognition.match import similarity_matrix
 from annotate.video.analysis import _named, _Seen
+from annotate.video.identity import TrackSums, link_tracks, name_tracks
 from annotate.video.timeline import appearances
-from annotate.video.track import IoUTracker, TrackSums, box_iou, name_tracks
+from annotate.video.track import FaceTracker, box_iou
 
 BANK = np.eye(3, dtype=np.float32)[:2]  # two people: axis 0 and axis 1
 LABELS = ("Ada", "Bo")
@@ -34,16 +35,69 @@ def test_iou():
     np.testing.assert_allclose(box_iou(a, b), [[1.0, 50 / 150, 0.0]])
 
 
-def test_tracker_follows_moving_boxes_and_ends_after_max_gap():
-    tracker = IoUTracker(min_iou=0.3, max_gap=2)
-    assert tracker.update(boxes([0, 0, 10, 10], [50, 0, 60, 10])).tolist() == [1, 2]
-    assert tracker.update(boxes([52, 0, 62, 10], [1, 0, 11, 10])).tolist() == [2, 1]  # order does not matter
-    assert tracker.update(boxes([2, 0, 12, 10])).tolist() == [1]  # 2 unseen once
-    assert tracker.update(boxes()).tolist() == []  # 2 unseen twice, 1 once
-    assert tracker.update(boxes([54, 0, 64, 10], [3, 0, 13, 10])).tolist() == [2, 1]
+def look(*axes):
+    """(N,3) unit embeddings: each face looks like the person on that axis."""
+    return np.eye(3, dtype=np.float32)[list(axes)]
+
+
+def test_tracker_follows_moving_faces_and_ends_after_max_gap():
+    tracker = FaceTracker(max_gap=2)
+    assert tracker.update(boxes([0, 0, 10, 10], [50, 0, 60, 10]), look(0, 1), 0.0).tolist() == [1, 2]
+    assert tracker.update(boxes([52, 0, 62, 10], [1, 0, 11, 10]), look(1, 0), 0.1).tolist() == [2, 1]
+    assert tracker.update(boxes([2, 0, 12, 10]), look(0), 0.2).tolist() == [1]  # 2 unseen once
+    assert tracker.update(boxes(), look(), 0.3).tolist() == []  # 2 unseen twice, 1 once
+    assert tracker.update(boxes([54, 0, 64, 10], [3, 0, 13, 10]), look(1, 0), 0.4).tolist() == [2, 1]
+    for i in range(3):
+        tracker.update(boxes(), look(), 0.5 + i / 10)
+    assert tracker.update(boxes([4, 0, 14, 10]), look(0), 0.9).tolist() == [3], "gone longer than max_gap"
+
+
+def test_another_face_where_a_track_was_starts_a_track_and_marks_a_cut():
+    tracker = FaceTracker()
+    assert tracker.update(boxes([0, 0, 50, 50], [100, 0, 150, 50]), look(0, 1), 0.0).tolist() == [1, 2]
+    # a hard cut: each person appears exactly where the other was
+    assert tracker.update(boxes([0, 0, 50, 50], [100, 0, 150, 50]), look(1, 0), 0.04).tolist() == [3, 4]
+    assert tracker.cuts == [0.04]
+    assert tracker.update(boxes([1, 0, 51, 50]), look(1), 0.08).tolist() == [3]
+
+
+def test_a_fast_face_keeps_its_track_between_sampled_frames():
+    # 160 px a second, analysed twice a second: the box moves 1.6 widths between frames
+    tracker = FaceTracker()
+    ids = [tracker.update(boxes([160 * t, 0, 160 * t + 50, 50]), look(0), t).tolist() for t in (0, 0.5, 1, 1.5, 2)]
+    assert ids == [[1]] * 5
+    assert tracker.update(boxes([900, 0, 950, 50]), look(0), 2.5).tolist() == [2], "out of reach: a new track"
+
+
+def test_tracks_of_one_person_are_joined_unless_they_overlap_in_time():
+    sums = TrackSums()
+    sums.add(np.array([1, 2]), unit([1, 0.1, 0], [0, 1, 0]), time=0.0)  # Ada and Bo together
+    sums.add(np.array([3, 5]), unit([1, 0.2, 0], [1, 0, 0.1]), time=2.0)  # after a cut, Ada and a look-alike
+    sums.add(np.array([4]), unit([0.1, 1, 0]), time=3.0)  # Bo back
+    sums.add(np.array([6]), unit([0, 0, 1]), time=4.0)  # a stranger
+    people = link_tracks(sums, threshold=0.5)
+    assert people[2] == people[4], "one person across a cut"
+    assert people[1] in (people[3], people[5]) and people[3] != people[5], "two faces of one frame: two people"
+    assert people[6] not in (people[1], people[2], people[3], people[5]), "a stranger stays apart"
+    assert sorted(set(people.values())) == [1, 2, 3, 4] and people[1] == 1, "numbered by first appearance"
+    alone = {1: 1, 2: 2, 3: 3, 5: 4, 4: 5, 6: 6}  # by first appearance
+    assert link_tracks(sums, threshold=0.999) == alone, "below the threshold nothing joins"
+
+
+def test_no_tracks_no_people():
+    assert link_tracks(TrackSums()) == {}
+
+
+def test_brief_uncertain_unknowns_are_spurious_and_known_ones_are_not():
+    sums = TrackSums()
+    sums.add(np.array([1, 2]), unit([1, 0, 0], [0, 0, 1]), scores=np.array([0.9, 0.9]))
     for _ in range(3):
-        tracker.update(boxes())
-    assert tracker.update(boxes([4, 0, 14, 10])).tolist() == [3], "gone for longer than max_gap: a new track"
+        sums.add(np.array([3]), unit([0, 0, 1]), scores=np.array([0.999]))
+    tracks = name_tracks(sums, BANK, LABELS, 0.5, step=1 / 25)
+    assert (tracks[1].label, tracks[1].spurious) == ("Ada", False), "a known face is listed however brief"
+    assert tracks[2].spurious, "an unknown face in one frame at a low score"
+    assert tracks[3].spurious, "an unknown face for 3 frames at 25 fps: 0.12 s"
+    assert not name_tracks(sums, BANK, LABELS, 0.5, step=1 / 5)[3].spurious, "3 frames at 5 fps: 0.6 s"
 
 
 def record(index, boxes, embeddings, tracks, fps=10.0):

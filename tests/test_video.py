@@ -169,7 +169,7 @@ def test_merge_gap_joins_appearances_of_one_person(bank, tmp_path):
     make_clip(path, Scene(eileen=((0.0, 1.0), (1.6, 2.4)), grace=(), length=3.0), audio=False)
     assert video(bank, path, "--no-render", "--csv", who)[0] == 0  # default merge gap: 1 s
     rows = timeline(who)
-    assert len(rows) == 1 and rows[0]["track"] == "1;2", "two tracks (gap > --max-gap), one row"
+    assert len(rows) == 1 and rows[0]["track"] == "1", "one person (re-identified after the gap), one row"
     assert_interval(rows, "Eileen Collins", 0.0, 2.4)
     assert video(bank, path, "--no-render", "--csv", who, "--overwrite", "--merge-gap", "0.3")[0] == 0
     rows = timeline(who)

@@ -39,7 +39,8 @@ class Presence:
 @dataclass(frozen=True)
 class PersonScore:
     """screen_time: truth seconds on screen. coverage: share of it inside the timeline's rows
-    of the person's label. wrong_seconds: analysed time their face carried another person's
+    of the person's label (for a person not in the bank, of the identity most of their faces
+    got). wrong_seconds: analysed time their face carried another person's
     label. identities: distinct track ids their faces got. switches: changes of track id
     between analysed frames where the face was found. found: share of their analysed frames
     where a face was found in their region."""
@@ -67,17 +68,18 @@ def _overlap(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]])
     return sum(max(0.0, min(e1, e2) - max(s1, s2)) for s1, e1 in _intervals(a) for s2, e2 in _intervals(b))
 
 
-def score(analysis: VideoAnalysis, truth: Sequence[Presence], origin: float = 0.0) -> list[PersonScore]:
+def score(analysis: VideoAnalysis, truth: Sequence[Presence]) -> list[PersonScore]:
     """One PersonScore per person of ``truth``, in order of first appearance. Frame ``i`` is
-    shown from ``i / fps`` seconds; the timeline's times are taken to count from ``origin``."""
+    shown from ``first + i / fps`` seconds of the player's clock, as the timeline counts
+    (``first``: the video stream's start on that clock; the frame rate taken as constant)."""
     fps = analysis.info.fps
+    first = analysis.info.start - analysis.info.origin
     step = max(1.0 / fps, 1.0 / analysis.options.sample_fps) if analysis.options.sample_fps else 1.0 / fps
     people = list(dict.fromkeys(p.person for p in truth))
     scores = []
     for person in people:
         mine = [p for p in truth if p.person == person]
-        shown = [(p.first / fps, (p.last + 1) / fps) for p in mine]
-        named = [(a.start - origin, a.end - origin) for a in analysis.appearances if a.label == person]
+        shown = [(first + p.first / fps, first + (p.last + 1) / fps) for p in mine]
         ids: list[int] = []
         wrong = 0.0
         frames = found = 0
@@ -95,6 +97,7 @@ def score(analysis: VideoAnalysis, truth: Sequence[Presence], origin: float = 0.
             if frame.faces.tracks is not None:
                 ids.append(int(frame.faces.tracks[face]))
         total = sum(b - a for a, b in _intervals(shown))
+        named = _rows_of(analysis, person, ids)
         scores.append(
             PersonScore(
                 person,
@@ -109,13 +112,23 @@ def score(analysis: VideoAnalysis, truth: Sequence[Presence], origin: float = 0.
     return scores
 
 
+def _rows_of(analysis: VideoAnalysis, person: str, ids: list[int]) -> list[tuple[float, float]]:
+    """The timeline's rows of a person: those of their label, or, for a person the bank does not
+    know, those of the identity most of their faces got."""
+    rows = [a for a in analysis.appearances if a.label == person]
+    if not rows and ids:
+        usual = max(set(ids), key=ids.count)
+        rows = [a for a in analysis.appearances if a.label is None and usual in a.tracks]
+    return [(a.start, a.end) for a in rows]
+
+
 def _face_in(boxes: np.ndarray, region: np.ndarray) -> int | None:
-    """The largest face whose centre is inside ``region``, or None."""
+    """Of the faces whose centre is inside ``region``, the one nearest its centre; or None."""
     if len(boxes) == 0:
         return None
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     inside = np.all((centres >= region[:2]) & (centres <= region[2:]), axis=1)
     if not inside.any():
         return None
-    areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
-    return int(np.argmax(np.where(inside, areas, -1.0)))
+    distance = np.hypot(*(centres - (region[:2] + region[2:]) / 2).T)
+    return int(np.argmin(np.where(inside, distance, np.inf)))

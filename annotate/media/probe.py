@@ -31,7 +31,10 @@ class VideoInfo:
     frames: count given by the container, or None. duration: seconds, or None. colour: the
     first frame's (colorspace, primaries, transfer) tags, FFmpeg's numbers (2: unspecified).
     sample_aspect: width:height of a pixel of the upright picture, if the file gives one (not
-    1:1 in anamorphic video)."""
+    1:1 in anamorphic video). start: the video stream's first PTS, seconds. origin: where a
+    player's clock starts, seconds in the same clock (the container's start: its earliest
+    stream); a frame is shown at ``its PTS time - origin``. Both are 0 in most files; not in a
+    clip cut from a broadcast, or an mp4 whose edit list delays the video."""
 
     path: Path
     codec: str
@@ -45,6 +48,8 @@ class VideoInfo:
     copied_streams: int
     colour: tuple[int, int, int] = (UNSPECIFIED, UNSPECIFIED, UNSPECIFIED)
     sample_aspect: Fraction | None = None
+    start: float = 0.0
+    origin: float = 0.0
 
     @property
     def matrix(self) -> int | None:
@@ -130,9 +135,19 @@ def probe(path: Path) -> VideoInfo:
             copied,
             (first.colorspace, first.color_primaries, first.color_trc),
             _sample_aspect(stream, rotation),
+            *_start_and_origin(container, stream, time_base),
         )
     finally:
         container.close()
+
+
+def _start_and_origin(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, time_base: Fraction
+) -> tuple[float, float]:
+    """The video stream's first PTS and the container's start, in seconds (see VideoInfo)."""
+    start = float(stream.start_time * time_base) if stream.start_time is not None else 0.0
+    origin = container.start_time / av.time_base if container.start_time is not None else start
+    return start, min(origin, start)
 
 
 def _sample_aspect(stream: av.video.stream.VideoStream, rotation: int) -> Fraction | None:

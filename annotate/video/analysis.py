@@ -26,8 +26,9 @@ from ..recognition.recognizer import Recognizer
 from ..runtime.devices import default_batch
 from ..runtime.threads import prefetch
 from ..runtime.timing import stage
+from .identity import Track, TrackSums, link_tracks, name_tracks
 from .timeline import Appearance, FrameFaces, appearances
-from .track import IoUTracker, Track, TrackSums, name_tracks
+from .track import FaceTracker, quality
 
 # progress(stage, total frames or None) -> a function called with the frames just done
 Progress = Callable[[str, "int | None"], Callable[[int], object]]
@@ -124,7 +125,7 @@ def _scan(
     reader: VideoReader, recognizer: Recognizer, bank: FaceBank, options: VideoOptions, tick: Callable[[int], object]
 ) -> tuple[list[_Seen], TrackSums]:
     """Decode, detect, embed and track; each face's bank similarities and each track's summed embedding."""
-    tracker = IoUTracker(max_gap=options.max_gap)
+    tracker = FaceTracker(max_gap=options.max_gap)
     seen, sums = [], TrackSums()
     size = options.batch_for(recognizer.config.device)
     batch: list = []
@@ -135,8 +136,9 @@ def _scan(
             if faces.embeddings is None:
                 raise ValueError("Recognizer.describe returned faces without embeddings")
             with stage("track"):
-                tracks = tracker.update(faces.boxes)
-                sums.add(tracks, faces.embeddings)
+                tracks = tracker.update(faces.boxes, faces.embeddings, frame.time)
+                weights = quality(faces.boxes, faces.scores, faces.landmarks)
+                sums.add(tracks, faces.embeddings, weights, frame.time, faces.scores)
             with stage("match"):
                 sims = similarity_matrix(faces.embeddings, bank.embeddings).reshape(len(faces), len(bank))
             seen.append(_Seen(frame.index, frame.time, faces.with_columns(embeddings=None, tracks=tracks), sims))
@@ -182,12 +184,36 @@ def analyse_video(
     with VideoReader(path, info) as reader:
         seen, sums = _scan(reader, recognizer, bank, options, progress("analyse", info.frames))
         decoded, lost, error = reader.decoded, reader.lost, reader.error
-    with stage("match"):
-        tracks = name_tracks(sums, bank.embeddings, bank.labels, recognizer.threshold)
-    index = {label: k for k, label in enumerate(bank.labels)}
-    frames = tuple(_named(f, tracks, index, bank.labels) for f in seen)
     step = max(1.0 / options.sample_fps, 1.0 / info.fps) if options.sample_fps else 1.0 / info.fps
-    last = frames[-1].time + step if frames else 0.0
-    end = min(last, info.duration) if info.duration and not error else last
-    rows = tuple(appearances(frames, end, options.merge_gap))
+    with stage("link"):
+        people = link_tracks(sums)
+        segments = {p: tuple(sorted(t for t, q in people.items() if q == p)) for p in set(people.values())}
+        merged = sums.merged(people)
+    with stage("match"):
+        tracks = name_tracks(merged, bank.embeddings, bank.labels, recognizer.threshold, segments, step)
+    index = {label: k for k, label in enumerate(bank.labels)}
+    frames = tuple(_named(_as_people(f, people), tracks, index, bank.labels) for f in seen)
+    rows = tuple(
+        appearances(frames, _end(frames, info, step, error), options.merge_gap, info.origin, _spurious(tracks))
+    )
     return VideoAnalysis(path, info, frames, tracks, rows, decoded, lost, error, options)
+
+
+def _as_people(frame: _Seen, people: dict[int, int]) -> _Seen:
+    """The frame with each face's tracker track replaced by its person (``link_tracks``)."""
+    ids = frame.faces.tracks.tolist() if frame.faces.tracks is not None else []
+    tracks = np.array([people[t] for t in ids], np.int64)
+    return _Seen(frame.index, frame.time, frame.faces.with_columns(tracks=tracks), frame.similarities)
+
+
+def _spurious(tracks: dict[int, Track]) -> frozenset[int]:
+    return frozenset(t for t, track in tracks.items() if track.spurious)
+
+
+def _end(frames: tuple[FrameFaces, ...], info: VideoInfo, step: float, error: str | None) -> float:
+    """When the last analysed frame stops being shown, in the player's seconds: one ``step``
+    after it, but not after the end of the video stream (its start plus its duration)."""
+    last = frames[-1].time - info.origin + step if frames else 0.0
+    if info.duration and not error:
+        return min(last, info.start + info.duration - info.origin)
+    return last

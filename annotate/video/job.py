@@ -16,9 +16,9 @@ from ..recognition.bank import FaceBank
 from ..recognition.recognizer import Recognizer
 from ..writers import to_csv, to_jsonl
 from .analysis import Progress, VideoAnalysis, VideoOptions, analyse_video
+from .identity import Track
 from .render import OUTPUT_FORMATS, output_format, render_video
 from .timeline import Appearance
-from .track import Track
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from ..faces import Faces, unknown_name
 @dataclass(frozen=True)
 class FrameFaces:
     """The named faces of one analysed frame. index: frame number in the video (decode order
-    from 0). time: seconds, from the frame's PTS."""
+    from 0). time: seconds, the frame's PTS in the stream's clock (a player shows it at
+    ``time - VideoInfo.origin``)."""
 
     index: int
     time: float
@@ -22,8 +23,8 @@ class FrameFaces:
 
 @dataclass(frozen=True)
 class Appearance:
-    """One row of the timeline: a label on screen from ``start`` to ``end`` seconds (end is when
-    the next analysed frame without it begins). label: None for an unknown person (one track).
+    """One row of the timeline: a label on screen from ``start`` to ``end`` seconds of a
+    player's clock (end is when the next analysed frame without it begins). label: None for an unknown person (one track).
     tracks: the track ids merged into it. similarities: of its faces to the label."""
 
     label: str | None
@@ -42,55 +43,80 @@ class Appearance:
         return self.label if self.label is not None else unknown_name(self.tracks[0])
 
 
-def _spans(frames: Sequence[FrameFaces], end_time: float) -> dict[int, dict]:
-    """Per track: its label, first and last frame, start, end and faces' similarities."""
-    next_time = [f.time for f in frames[1:]] + [end_time]
-    spans: dict[int, dict] = {}
+def _runs(frames: Sequence[FrameFaces], end_time: float, origin: float, hidden: frozenset[int]) -> list[dict]:
+    """Each person's runs of consecutive analysed frames: label, track, first and last frame,
+    start, end (player seconds; the end is when the next analysed frame begins) and the
+    faces' similarities. A person missing from an analysed frame ends their run."""
+    next_time = [f.time - origin for f in frames[1:]] + [end_time]
+    runs: list[dict] = []
+    current: dict[int, dict] = {}  # track -> its run, if it was in the previous analysed frame
     for frame, after in zip(frames, next_time):
         faces = frame.faces
         if faces.tracks is None or faces.labels is None or faces.similarities is None:
             raise ValueError("appearances() needs faces with tracks, labels and similarities")
+        seen: dict[int, dict] = {}
         for track, label, sim in zip(faces.tracks.tolist(), faces.labels, faces.similarities.tolist()):
-            span = spans.setdefault(track, {"label": label, "start": frame.time, "first": frame.index, "sims": []})
-            span["end"], span["last"] = after, frame.index
-            span["sims"].append(sim)
-    return spans
+            if track in hidden:
+                continue
+            run = current.get(track) or seen.get(track)
+            if run is None:
+                run = {"label": label, "track": track, "start": frame.time - origin, "first": frame.index, "sims": []}
+                runs.append(run)
+            run["end"], run["last"] = after, frame.index
+            run["sims"].append(sim)
+            seen[track] = run
+        current = seen
+    return runs
 
 
-def appearances(frames: Sequence[FrameFaces], end_time: float, merge_gap: float = 1.0) -> list[Appearance]:
-    """Timeline rows, sorted by start then name: each track's span, then spans of one label at
-    most ``merge_gap`` seconds apart merged (unknown people are never merged: each is its own
-    track). end_time: when the last analysed frame ends."""
+def _row(run: dict) -> Appearance:
+    sims = run["sims"]
+    return Appearance(
+        run["label"],
+        (run["track"],),
+        run["start"],
+        run["end"],
+        run["first"],
+        run["last"],
+        len(sims),
+        float(np.mean(sims)),
+        float(np.max(sims)),
+    )
+
+
+def _joined(last: Appearance, new: Appearance) -> Appearance:
+    total = last.frames + new.frames
+    return Appearance(
+        new.label,
+        tuple(dict.fromkeys(last.tracks + new.tracks)),
+        last.start,
+        max(last.end, new.end),
+        last.start_frame,
+        max(last.end_frame, new.end_frame),
+        total,
+        (last.mean_similarity * last.frames + new.mean_similarity * new.frames) / total,
+        max(last.max_similarity, new.max_similarity),
+    )
+
+
+def appearances(
+    frames: Sequence[FrameFaces],
+    end_time: float,
+    merge_gap: float = 1.0,
+    origin: float = 0.0,
+    hidden: frozenset[int] = frozenset(),
+) -> list[Appearance]:
+    """Timeline rows, sorted by start then name: each person's runs on screen, and runs of one
+    person at most ``merge_gap`` seconds apart merged (a known person by label, an unknown one
+    by track: ``Unknown #3`` is one person). Times are a player's: seconds from ``origin``, the
+    start of the presentation, in the frames' clock. end_time: when the last analysed frame
+    ends, in player seconds. hidden: tracks left out (spurious detections)."""
     rows: list[Appearance] = []
-    spans = [
-        Appearance(
-            s["label"],
-            (t,),
-            s["start"],
-            s["end"],
-            s["first"],
-            s["last"],
-            len(s["sims"]),
-            float(np.mean(s["sims"])),
-            float(np.max(s["sims"])),
-        )
-        for t, s in _spans(frames, end_time).items()
-    ]
-    for new in sorted(spans, key=lambda a: (a.name, a.start)):
+    key = lambda a: (a.label is None, a.label or "", a.tracks[0] if a.label is None else 0)
+    for new in sorted(map(_row, _runs(frames, end_time, origin, hidden)), key=lambda a: (key(a), a.start)):
         last = rows[-1] if rows else None
-        if last is not None and new.label is not None and last.label == new.label and new.start - last.end <= merge_gap:
-            total = last.frames + new.frames
-            rows[-1] = Appearance(
-                new.label,
-                last.tracks + new.tracks,
-                last.start,
-                max(last.end, new.end),
-                last.start_frame,
-                max(last.end_frame, new.end_frame),
-                total,
-                (last.mean_similarity * last.frames + new.mean_similarity * new.frames) / total,
-                max(last.max_similarity, new.max_similarity),
-            )
+        if last is not None and key(last) == key(new) and new.start - last.end <= merge_gap:
+            rows[-1] = _joined(last, new)
         else:
             rows.append(new)
     return sorted(rows, key=lambda a: (a.start, a.name))

@@ -1,40 +1,30 @@
-"""Identity over time: link faces across frames into tracks, and name each track once.
+"""Following faces from one analysed frame to the next: a detection continues a track only
+where its box fits the track's predicted box and its face looks like the track's.
 
-A track's name comes from the mean of its faces' unit embeddings, not frame by frame, so
-names do not flicker. Two tracks that share a frame never get the same name. Per frame only
-each face's similarity to the bank labels is kept; embeddings are summed per track as they
-come, so memory does not grow with the embeddings of every face of a long video.
+Boxes alone are not enough in edited video: at a shot cut another person often appears where
+the last one was, and a box tracker carries the track on, mixing two people in one mean
+embedding. Here a detection must pass two gates. The motion gate compares the box with the
+track's Kalman prediction (``video.motion``), and its reach grows with the seconds since the
+track was last seen, so sampled analysis and fast motion keep their tracks. The appearance
+gate asks for a cosine similarity to the track's recent appearance (an exponential moving
+average of its unit embeddings, as DeepSORT and BoT-SORT keep) of at least ``appearance``.
+When detections sit where live tracks are predicted but none of them looks like any live
+track, the picture has cut: every track ends, and ``cuts`` records the time.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..faces import unknown_name
-from ..recognition.match import assign, similarity_matrix
+from .motion import BoxKalman, to_cwh
 
-
-class TrackSums:
-    """Per track, the sum of its faces' (D,) unit embeddings; and the pairs of tracks that were
-    ever seen in one frame. Both grow with the number of tracks, not of frames."""
-
-    def __init__(self) -> None:
-        self.sums: dict[int, np.ndarray] = {}
-        self.together: set[tuple[int, int]] = set()
-
-    def add(self, tracks: np.ndarray, embeddings: np.ndarray) -> None:
-        """Add one frame's faces: (N,) track ids and their (N,D) unit embeddings."""
-        for track, emb in zip(tracks.tolist(), embeddings):
-            self.sums[track] = self.sums.get(track, 0) + emb.astype(np.float64)
-        self.together.update(itertools.combinations(sorted(tracks.tolist()), 2))
-
-    def met(self, a: int, b: int) -> bool:
-        """Whether tracks a and b were ever in the same frame."""
-        return (min(a, b), max(a, b)) in self.together
+# Measured on video.mp4 and the Hamilton clip (benchmarks/calibrate_identity.py; numbers in
+# benchmarks/README.md, session 11): consecutive faces of one track are at least 0.38 alike in
+# 99% of frames.
+APPEARANCE_GATE = 0.3
+EMA = 0.9  # weight of the old appearance when a face is added (DeepSORT, BoT-SORT)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -47,86 +37,102 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
-class IoUTracker:
-    """Greedy IoU tracker: each new box joins the unmatched live track it overlaps most (IoU at
-    least ``min_iou``); a track ends after ``max_gap`` analysed frames without a match."""
+def quality(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(N,) weights of faces in a track's mean: detection score, times size (full weight from
+    the embedder's 112 px up), times frontalness (the nose between the eyes, from the (N,5,2)
+    landmarks), so that small, blurred and turned faces count less."""
+    width = boxes[:, 2] - boxes[:, 0]
+    eyes = landmarks[:, :2]
+    span = np.maximum(np.abs(eyes[:, 1, 0] - eyes[:, 0, 0]), 1.0)
+    off = np.abs(landmarks[:, 2, 0] - eyes.mean(axis=1)[:, 0]) / span
+    frontal = np.clip(1.0 - 2.0 * off, 0.1, 1.0)
+    return np.asarray(scores, np.float64) * np.clip(width / 112.0, 0.25, 1.0) * frontal
 
-    def __init__(self, min_iou: float = 0.3, max_gap: int = 10) -> None:
-        self.min_iou, self.max_gap = float(min_iou), int(max_gap)
-        self._ids: list[int] = []
-        self._boxes = np.zeros((0, 4), np.float32)
-        self._unseen: list[int] = []
+
+@dataclass
+class _Live:
+    id: int
+    motion: BoxKalman
+    look: np.ndarray  # (D,) moving average of unit embeddings
+    seen: float  # time of the last match, seconds
+    unseen: int  # analysed frames since
+
+
+class FaceTracker:
+    """Links each analysed frame's faces to live tracks (ids from 1). max_gap: analysed frames a
+    track may go unseen. appearance: the cosine gate. reach: how far (in face widths) a face may
+    be from its predicted centre, plus ``speed`` face widths per second unseen."""
+
+    def __init__(
+        self,
+        max_gap: int = 10,
+        appearance: float = APPEARANCE_GATE,
+        min_iou: float = 0.2,
+        reach: float = 0.5,
+        speed: float = 3.0,
+    ) -> None:
+        self.max_gap, self.appearance, self.min_iou = int(max_gap), float(appearance), float(min_iou)
+        self.reach, self.speed = float(reach), float(speed)
+        self._live: list[_Live] = []
         self._next = 1
+        self.cuts: list[float] = []
 
-    def update(self, boxes: np.ndarray) -> np.ndarray:
-        """Track ids (N,) for the (N,4) boxes of the next analysed frame."""
-        ids = np.zeros(len(boxes), np.int64)
-        iou = box_iou(boxes, self._boxes) if len(boxes) and len(self._ids) else np.zeros((len(boxes), len(self._ids)))
-        chosen = assign(iou, self.min_iou)  # box -> live track index, -1 for none
-        taken_track = set(chosen[chosen >= 0].tolist())
-        for b, t in enumerate(chosen.tolist()):
-            if t >= 0:
-                ids[b] = self._ids[t]
-            else:
-                ids[b] = self._next
-                self._next += 1
-        # live tracks: matched or new ones are fresh; the others age and end after max_gap
-        keep: list[tuple[int | np.integer, np.ndarray, int]] = [(i, box, 0) for i, box in zip(ids, boxes)]
-        keep += [
-            (self._ids[t], self._boxes[t], self._unseen[t] + 1)
-            for t in range(len(self._ids))
-            if t not in taken_track and self._unseen[t] + 1 <= self.max_gap
-        ]
-        self._ids = [int(i) for i, _, _ in keep]
-        self._boxes = np.array([b for _, b, _ in keep], np.float32).reshape(-1, 4)
-        self._unseen = [u for _, _, u in keep]
+    def update(self, boxes: np.ndarray, embeddings: np.ndarray, time: float) -> np.ndarray:
+        """(N,) track ids for the (N,4) xyxy boxes and (N,D) unit embeddings of the frame at
+        ``time`` seconds."""
+        live = self._live
+        predicted = np.array([t.motion.predicted(time - t.seen) for t in live]).reshape(-1, 4)
+        iou = box_iou(boxes, predicted) if len(boxes) and len(live) else np.zeros((len(boxes), len(live)))
+        looks = (
+            embeddings @ np.stack([t.look / np.linalg.norm(t.look) for t in live]).T
+            if live
+            else np.zeros((len(boxes), 0))
+        )
+        fits = self._fits(boxes, predicted, iou, np.array([time - t.seen for t in live]))
+        alike = looks >= self.appearance
+        if (fits & ~alike).any() and not (fits & alike).any():  # faces where tracks were, none like them
+            self.cuts.append(time)
+            live.clear()
+            return self.update(boxes, embeddings, time)
+        ids = self._assign(np.where(fits & alike, looks + iou, -np.inf), boxes, embeddings, time)
+        matched = set(ids.tolist())
+        for t in live:
+            if t.id not in matched:
+                t.unseen += 1
+        self._live = [t for t in live if t.unseen <= self.max_gap]
         return ids
 
+    def _fits(self, boxes: np.ndarray, predicted: np.ndarray, iou: np.ndarray, unseen_s: np.ndarray) -> np.ndarray:
+        """(N,M) whether each box is where each track is predicted: enough overlap, or its centre
+        within reach and its size within 2x."""
+        if not len(boxes) or not len(predicted):
+            return np.zeros((len(boxes), len(predicted)), bool)
+        det = np.array([to_cwh(b) for b in boxes])
+        pred = np.array([to_cwh(b) for b in predicted])
+        width = np.maximum(det[:, None, 2], pred[None, :, 2])
+        distance = np.hypot(*(det[:, None, :2] - pred[None, :, :2]).transpose(2, 0, 1)) / np.maximum(width, 1.0)
+        ratio = det[:, None, 2] / np.maximum(pred[None, :, 2], 1.0)
+        near = (distance <= self.reach + self.speed * unseen_s[None, :]) & (ratio >= 0.5) & (ratio <= 2.0)
+        return (iou >= self.min_iou) | near
 
-@dataclass(frozen=True)
-class Track:
-    """One person followed through a video, named once from the mean of its faces' embeddings.
-
-    id: from 1. label: bank name, None for Unknown. similarity: cosine of the mean embedding to
-    the label (to ``nearest`` when Unknown). nearest: closest bank label (None: empty bank).
-    embedding: (D,) float32 unit mean of its faces' embeddings."""
-
-    id: int
-    label: str | None
-    similarity: float
-    nearest: str | None
-    embedding: np.ndarray
-
-    @property
-    def name(self) -> str:
-        """The label, or "Unknown #id"."""
-        return self.label if self.label is not None else unknown_name(self.id)
-
-
-def name_tracks(seen: TrackSums, bank: np.ndarray, labels: Sequence[str], threshold: float) -> dict[int, Track]:
-    """Name every track from its mean embedding, greedily by similarity; a label goes to two
-    tracks only if they never share a frame. Tracks below ``threshold`` are Unknown."""
-    sums = seen.sums
-    ids = sorted(sums)
-    if not ids:
-        return {}
-    means = np.stack([sums[t] / np.linalg.norm(sums[t]) for t in ids]).astype(np.float32)
-    sims = similarity_matrix(means, bank) if len(bank) else np.zeros((len(ids), 0), np.float32)
-    chosen: dict[int, int] = {}
-    holders: dict[int, list[int]] = {}
-    rows, cols = np.nonzero(sims >= threshold)
-    for r, c in sorted(zip(rows.tolist(), cols.tolist()), key=lambda rc: -sims[rc]):
-        track = ids[r]
-        if track in chosen or any(seen.met(track, other) for other in holders.get(c, [])):
-            continue
-        chosen[track] = c
-        holders.setdefault(c, []).append(track)
-    tracks = {}
-    for r, track in enumerate(ids):
-        c = chosen.get(track, -1)
-        best = int(sims[r].argmax()) if sims.shape[1] else -1
-        similarity = float(sims[r, c if c >= 0 else best]) if best >= 0 else 0.0
-        tracks[track] = Track(
-            track, labels[c] if c >= 0 else None, similarity, labels[best] if best >= 0 else None, means[r]
-        )
-    return tracks
+    def _assign(self, score: np.ndarray, boxes: np.ndarray, embeddings: np.ndarray, time: float) -> np.ndarray:
+        """Greedy by score: the best (face, track) pair first; faces left over start tracks."""
+        ids = np.zeros(len(boxes), np.int64)
+        used: set[int] = set()
+        for flat in np.argsort(-score, axis=None, kind="stable"):
+            f, t = np.unravel_index(flat, score.shape)
+            if not np.isfinite(score[f, t]):
+                break
+            if ids[f] or t in used:
+                continue
+            track = self._live[t]
+            track.motion.update(boxes[f], time - track.seen)
+            track.look = EMA * track.look / np.linalg.norm(track.look) + (1 - EMA) * embeddings[f]
+            track.seen, track.unseen = time, 0
+            ids[f] = track.id
+            used.add(int(t))
+        for f in np.flatnonzero(ids == 0):
+            self._live.append(_Live(self._next, BoxKalman(boxes[f]), embeddings[f].astype(np.float64), time, 0))
+            ids[f] = self._next
+            self._next += 1
+        return ids

@@ -1,0 +1,201 @@
+"""From tracks to people: the tracks of one person, split by cuts, occlusion or turning away,
+joined by their faces; each person named once from all their faces.
+
+A track's faces are summed as they come (weighted by ``track.quality``), so memory grows with
+the tracks, not the frames. Re-identification is constrained agglomerative clustering of the
+track means: the two most alike groups are joined while their means are at least
+``REID_THRESHOLD`` alike, and never two groups that were on screen at the same time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..faces import unknown_name
+from ..recognition.match import similarity_matrix
+
+# Measured on video.mp4 and the Hamilton clip (benchmarks/calibrate_identity.py; numbers in
+# benchmarks/README.md, session 11): the means of different people were at most 0.30 alike;
+# tracks of one person split by a cut or a turn, 0.40 to 0.78 (0.29 across a heavy blur).
+REID_THRESHOLD = 0.45
+BRIEF = 0.2  # seconds: an unknown face seen for less is left out of the timeline
+# Mean detection score under which an unknown "person" is taken for a false detection: on the
+# Hamilton clip, blurred background and dark patches scored 0.79-0.84 on average, every real
+# face 0.88 or more (a profile 0.88, a 25 px face 0.95); on video.mp4, real faces 0.92 or more.
+UNSURE = 0.85
+
+
+@dataclass
+class _Sum:
+    vector: np.ndarray
+    weight: float = 0.0
+    frames: int = 0
+    score: float = 0.0  # summed detection scores
+    first: float = np.inf  # seconds
+    last: float = -np.inf
+
+
+@dataclass
+class TrackSums:
+    """Per track: the quality-weighted sum of its faces' unit embeddings, its frame count, summed
+    detection scores and first and last time; and the pairs of tracks ever in one frame."""
+
+    sums: dict[int, _Sum] = field(default_factory=dict)
+    together: set[tuple[int, int]] = field(default_factory=set)
+
+    def add(
+        self,
+        tracks: np.ndarray,
+        embeddings: np.ndarray,
+        weights: np.ndarray | None = None,
+        time: float = 0.0,
+        scores: np.ndarray | None = None,
+    ) -> None:
+        """One frame's faces: (N,) track ids, (N,D) unit embeddings, (N,) weights and detection
+        scores (default 1), at ``time`` seconds."""
+        n = len(tracks)
+        weights = np.ones(n) if weights is None else weights
+        scores = np.ones(n) if scores is None else scores
+        for track, emb, w, s in zip(tracks.tolist(), embeddings, weights.tolist(), scores.tolist()):
+            entry = self.sums.setdefault(track, _Sum(np.zeros(len(emb), np.float64)))
+            entry.vector = entry.vector + w * emb.astype(np.float64)
+            entry.weight += w
+            entry.frames += 1
+            entry.score += s
+            entry.first, entry.last = min(entry.first, time), max(entry.last, time)
+        self.together.update(itertools.combinations(sorted(tracks.tolist()), 2))
+
+    def met(self, a: int, b: int) -> bool:
+        """Whether tracks a and b were ever in the same frame."""
+        return (min(a, b), max(a, b)) in self.together
+
+    def merged(self, groups: dict[int, int]) -> TrackSums:
+        """The sums of groups of tracks: ``groups`` maps each track to its group's id."""
+        out = TrackSums()
+        for track, entry in self.sums.items():
+            into = out.sums.setdefault(groups[track], _Sum(np.zeros_like(entry.vector)))
+            into.vector = into.vector + entry.vector
+            into.weight += entry.weight
+            into.frames += entry.frames
+            into.score += entry.score
+            into.first, into.last = min(into.first, entry.first), max(into.last, entry.last)
+        out.together = {tuple(sorted((groups[a], groups[b]))) for a, b in self.together}  # type: ignore[misc]
+        return out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def link_tracks(sums: TrackSums, threshold: float = REID_THRESHOLD) -> dict[int, int]:
+    """Track id -> person id (from 1, in order of first appearance): tracks joined while the
+    means of their groups are at least ``threshold`` alike, never two groups with tracks that
+    overlap in time (greedy, most alike first; a group's mean is the weighted mean of its faces)."""
+    ids = sorted(sums.sums, key=lambda t: (sums.sums[t].first, t))
+    if not ids:
+        return {}
+    groups = [[t] for t in ids]
+    vectors = [sums.sums[t].vector.copy() for t in ids]
+    apart = np.array([[not _overlap(sums.sums[a], sums.sums[b]) for b in ids] for a in ids], bool).reshape(len(ids), -1)
+    while len(groups) > 1:
+        means = np.stack([_unit(v) for v in vectors])
+        sims = np.where(apart, means @ means.T, -np.inf)
+        np.fill_diagonal(sims, -np.inf)
+        best = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        if sims[best] < threshold:
+            break
+        i, j = int(min(best)), int(max(best))
+        groups[i] += groups.pop(j)
+        vectors[i] = vectors[i] + vectors.pop(j)
+        apart[i] &= apart[j]
+        apart[:, i] &= apart[:, j]
+        apart = np.delete(np.delete(apart, j, axis=0), j, axis=1)
+    order = sorted(range(len(groups)), key=lambda g: min(sums.sums[t].first for t in groups[g]))
+    return {t: person for person, g in enumerate(order, 1) for t in groups[g]}
+
+
+def _overlap(a: _Sum, b: _Sum) -> bool:
+    return a.first <= b.last and b.first <= a.last
+
+
+@dataclass(frozen=True)
+class Track:
+    """One person followed through a video, named once from the mean of their faces.
+
+    id: from 1. label: bank name, None for Unknown. similarity: cosine of the mean embedding to
+    the label (to ``nearest`` when Unknown). nearest: closest bank label (None: empty bank).
+    embedding: (D,) float32 unit weighted mean of their faces. frames: analysed frames seen.
+    segments: the tracker's track ids joined into this person. spurious: too brief and
+    uncertain a detection to list in the timeline (kept in the detections, marked)."""
+
+    id: int
+    label: str | None
+    similarity: float
+    nearest: str | None
+    embedding: np.ndarray
+    frames: int = 0
+    segments: tuple[int, ...] = ()
+    spurious: bool = False
+
+    @property
+    def name(self) -> str:
+        """The label, or "Unknown #id"."""
+        return self.label if self.label is not None else unknown_name(self.id)
+
+
+def _choose(seen: TrackSums, ids: list[int], sims: np.ndarray, threshold: float) -> dict[int, int]:
+    """Label column per id, greedily by similarity; a label goes to two ids only if they were
+    never in one frame."""
+    chosen: dict[int, int] = {}
+    holders: dict[int, list[int]] = {}
+    rows, cols = np.nonzero(sims >= threshold)
+    for r, c in sorted(zip(rows.tolist(), cols.tolist()), key=lambda rc: -sims[rc]):
+        track = ids[r]
+        if track in chosen or any(seen.met(track, other) for other in holders.get(c, [])):
+            continue
+        chosen[track] = c
+        holders.setdefault(c, []).append(track)
+    return chosen
+
+
+def name_tracks(
+    seen: TrackSums,
+    bank: np.ndarray,
+    labels: Sequence[str],
+    threshold: float,
+    segments: dict[int, tuple[int, ...]] | None = None,
+    step: float = 0.0,
+) -> dict[int, Track]:
+    """Name every track (or person) from its weighted mean embedding (``_choose``); below
+    ``threshold`` it is Unknown. An Unknown is spurious when its mean detection score is under
+    ``UNSURE``, or under 0.99 in fewer than 3 analysed frames, or when it is seen (``step``:
+    seconds each analysed frame stands for) for less than ``BRIEF`` seconds."""
+    ids = sorted(seen.sums)
+    if not ids:
+        return {}
+    means = np.stack([_unit(seen.sums[t].vector) for t in ids]).astype(np.float32)
+    sims = similarity_matrix(means, bank) if len(bank) else np.zeros((len(ids), 0), np.float32)
+    chosen = _choose(seen, ids, sims, threshold)
+    tracks = {}
+    for r, track in enumerate(ids):
+        c, entry = chosen.get(track, -1), seen.sums[track]
+        best = int(sims[r].argmax()) if sims.shape[1] else -1
+        similarity = float(sims[r, c if c >= 0 else best]) if best >= 0 else 0.0
+        mean_score = entry.score / entry.frames
+        doubtful = mean_score < UNSURE or (entry.frames < 3 and mean_score < 0.99)
+        spurious = c < 0 and (doubtful or (step > 0 and entry.frames * step < BRIEF))
+        tracks[track] = Track(
+            track,
+            labels[c] if c >= 0 else None,
+            similarity,
+            labels[best] if best >= 0 else None,
+            means[r],
+            entry.frames,
+            (segments or {}).get(track, (track,)),
+            bool(spurious),
+        )
+    return tracks
