@@ -168,3 +168,30 @@ def test_appearances_merge_close_spans_and_keep_unknowns_apart():
         ("Unknown #3", None, (3,), 0.0, 2.0, 20, 0, 19),
     ]
     assert merged[0].mean_similarity == 1.0
+
+
+def test_online_names_wait_for_faces_and_do_not_flicker():
+    from annotate.video.online import OnlineNamer
+
+    namer = OnlineNamer(BANK, LABELS, threshold=0.5, min_faces=3, margin=0.05, patience=3)
+    one = np.array([1])
+    shown = [namer.update(one, unit([1, 0.1, 0]))[0] for _ in range(3)]
+    assert shown == [None, None, "Ada"], "no name before three faces"
+    assert namer.update(one, unit([0, 1, 0]))[0] == "Ada", "one face like Bo changes nothing"
+    shown = [namer.update(one, unit([0, 1, 0]))[0] for _ in range(12)]
+    switched = shown.index("Bo")
+    assert switched > 0 and set(shown[switched:]) == {"Bo"}, "a lasting change: once, after some patience"
+    assert namer.update(np.array([2]), unit([0, 0, 1]))[0] is None
+
+
+def test_online_names_hold_when_the_mean_hovers_between_two_labels():
+    from annotate.video.online import OnlineNamer
+
+    def run(**policy):
+        namer = OnlineNamer(BANK, LABELS, threshold=0.5, **policy)
+        ada, bo = unit([1, 0.8, 0]), unit([0.8, 1, 0])
+        faces = [ada] * 3 + [bo] * 4 + [ada, bo] * 4  # the mean crosses over, then sways about the tie
+        return [namer.update(np.array([1]), face)[0] for face in faces]
+
+    assert set(run()[2:]) == {"Ada"}, "the mean sways around a tie: the name stays"
+    assert "Bo" in run(margin=0.0, patience=1), "without hysteresis the same faces flip the name"
