@@ -195,3 +195,15 @@ def test_online_names_hold_when_the_mean_hovers_between_two_labels():
 
     assert set(run()[2:]) == {"Ada"}, "the mean sways around a tie: the name stays"
     assert "Bo" in run(margin=0.0, patience=1), "without hysteresis the same faces flip the name"
+
+
+def test_many_tracks_of_a_few_people_become_those_people():
+    # 50 tracks, 5 of each of 10 people (never in one frame), noisy faces: 0.56-0.7 alike within a person
+    rng = np.random.default_rng(0)
+    people = rng.normal(size=(10, 512))
+    sums = TrackSums()
+    for t in range(50):
+        face = people[t % 10] + 0.8 * rng.normal(size=512)
+        sums.add(np.array([t + 1]), (face / np.linalg.norm(face))[None].astype(np.float32), time=float(t))
+    joined = link_tracks(sums)
+    assert all(joined[t + 1] == joined[t % 10 + 1] for t in range(50)) and len(set(joined.values())) == 10

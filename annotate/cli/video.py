@@ -271,7 +271,7 @@ def _report(report: VideoReport, include_unknown: bool, as_json: bool) -> int:
         f"{job.source}: {report.decoded} frame(s), {report.analysed} analysed, {len(report.tracks)} track(s); "
         f"people: {', '.join(people) or 'none'}"
     )
-    unknown = sum(1 for t in report.tracks.values() if t.label is None)
+    unknown = sum(1 for t in report.tracks.values() if t.label is None and not t.spurious)
     if not include_unknown and not any(a.label is not None for a in report.appearances) and job.csv is not None:
         warn(
             f"{job.csv}: nobody from the face bank was seen, so the timeline is empty; "

@@ -11,10 +11,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..video.analysis import VideoAnalysis
+if TYPE_CHECKING:
+    from ..video.analysis import VideoAnalysis
 
 Box = tuple[float, float, float, float]
 

@@ -135,17 +135,24 @@ def probe(path: Path) -> VideoInfo:
             copied,
             (first.colorspace, first.color_primaries, first.color_trc),
             _sample_aspect(stream, rotation),
-            *_start_and_origin(container, stream, time_base),
+            *_start_and_origin(container, stream, time_base, first),
         )
     finally:
         container.close()
 
 
 def _start_and_origin(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, time_base: Fraction
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    time_base: Fraction,
+    first: av.VideoFrame,
 ) -> tuple[float, float]:
-    """The video stream's first PTS and the container's start, in seconds (see VideoInfo)."""
-    start = float(stream.start_time * time_base) if stream.start_time is not None else 0.0
+    """The video stream's first PTS and the container's start, in seconds (see VideoInfo);
+    without a start in the file, the first frame's time."""
+    if stream.start_time is not None:
+        start = float(stream.start_time * time_base)
+    else:
+        start = float(first.time) if first.time is not None else 0.0
     origin = container.start_time / av.time_base if container.start_time is not None else start
     return start, min(origin, start)
 

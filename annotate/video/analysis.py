@@ -187,7 +187,9 @@ def analyse_video(
     step = max(1.0 / options.sample_fps, 1.0 / info.fps) if options.sample_fps else 1.0 / info.fps
     with stage("link"):
         people = link_tracks(sums)
-        segments = {p: tuple(sorted(t for t, q in people.items() if q == p)) for p in set(people.values())}
+        segments: dict[int, tuple[int, ...]] = {}
+        for track, person in sorted(people.items()):
+            segments[person] = (*segments.get(person, ()), track)
         merged = sums.merged(people)
     with stage("match"):
         tracks = name_tracks(merged, bank.embeddings, bank.labels, recognizer.threshold, segments, step)
@@ -213,7 +215,9 @@ def _spurious(tracks: dict[int, Track]) -> frozenset[int]:
 def _end(frames: tuple[FrameFaces, ...], info: VideoInfo, step: float, error: str | None) -> float:
     """When the last analysed frame stops being shown, in the player's seconds: one ``step``
     after it, but not after the end of the video stream (its start plus its duration)."""
-    last = frames[-1].time - info.origin + step if frames else 0.0
-    if info.duration and not error:
-        return min(last, info.start + info.duration - info.origin)
-    return last
+    if not frames:
+        return 0.0
+    shown = frames[-1].time - info.origin
+    if info.duration and not error:  # never before the last frame begins, whatever the metadata says
+        return max(shown, min(shown + step, info.start + info.duration - info.origin))
+    return shown + step

@@ -4,11 +4,12 @@ joined by their faces; each person named once from all their faces.
 A track's faces are summed as they come (weighted by ``track.quality``), so memory grows with
 the tracks, not the frames. Re-identification is constrained agglomerative clustering of the
 track means: the two most alike groups are joined while their means are at least
-``REID_THRESHOLD`` alike, and never two groups that were on screen at the same time.
+``REID_THRESHOLD`` alike, and never two groups with tracks that were in one frame.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,34 +93,59 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def link_tracks(sums: TrackSums, threshold: float = REID_THRESHOLD) -> dict[int, int]:
-    """Track id -> person id (from 1, in order of first appearance): tracks joined while the
-    means of their groups are at least ``threshold`` alike, never two groups with tracks that
-    overlap in time (greedy, most alike first; a group's mean is the weighted mean of its faces)."""
+    """Track id -> person id (from 1, in order of first appearance): groups of tracks joined
+    while their means are at least ``threshold`` alike, most alike first, never two groups
+    with tracks that were in one frame (a group's mean is the weighted mean of its faces).
+
+    The similarities are computed once and, after each join, only the joined group's row
+    again; candidate pairs above the threshold wait in a heap: about T*D work per join for T
+    tracks of D values, so thousands of tracks take seconds."""
     ids = sorted(sums.sums, key=lambda t: (sums.sums[t].first, t))
     if not ids:
         return {}
-    groups = [[t] for t in ids]
-    vectors = [sums.sums[t].vector.copy() for t in ids]
-    apart = np.array([[not _overlap(sums.sums[a], sums.sums[b]) for b in ids] for a in ids], bool).reshape(len(ids), -1)
-    while len(groups) > 1:
-        means = np.stack([_unit(v) for v in vectors])
-        sims = np.where(apart, means @ means.T, -np.inf)
-        np.fill_diagonal(sims, -np.inf)
-        best = np.unravel_index(int(np.argmax(sims)), sims.shape)
-        if sims[best] < threshold:
-            break
-        i, j = int(min(best)), int(max(best))
-        groups[i] += groups.pop(j)
-        vectors[i] = vectors[i] + vectors.pop(j)
+    index = {t: i for i, t in enumerate(ids)}
+    vectors = np.stack([sums.sums[t].vector for t in ids])
+    means = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    apart = np.ones((len(ids), len(ids)), bool)
+    for a, b in sums.together:
+        apart[index[a], index[b]] = apart[index[b], index[a]] = False
+    group = np.arange(len(ids))  # each track's group: the index of the group's first track
+    heap = [(-s, i, j) for i, j, s in _pairs(means, apart, threshold)]
+    heapq.heapify(heap)
+    while heap:
+        popped, i, j = heapq.heappop(heap)
+        if group[i] != i or group[j] != j or not apart[i, j]:
+            continue  # one was joined into another group since, or their groups now share a frame
+        now = float(means[i] @ means[j])
+        if abs(now + popped) > 1e-6:  # a group's mean moved since the pair was queued
+            if now >= threshold:
+                heapq.heappush(heap, (-now, i, j))
+            continue
+        group[group == j] = i
+        vectors[i] += vectors[j]
+        means[i] = vectors[i] / max(float(np.linalg.norm(vectors[i])), 1e-12)
         apart[i] &= apart[j]
-        apart[:, i] &= apart[:, j]
-        apart = np.delete(np.delete(apart, j, axis=0), j, axis=1)
-    order = sorted(range(len(groups)), key=lambda g: min(sums.sums[t].first for t in groups[g]))
-    return {t: person for person, g in enumerate(order, 1) for t in groups[g]}
+        apart[:, i] = apart[i]
+        apart[j] = apart[:, j] = False  # j is gone
+        alive = group == np.arange(len(group))
+        sims = np.where(apart[i] & alive, means @ means[i], -np.inf)
+        sims[i] = -np.inf
+        for k in np.flatnonzero(sims >= threshold):
+            heapq.heappush(heap, (-float(sims[k]), min(i, int(k)), max(i, int(k))))
+    # ids are in order of first appearance, and a group is named by its first track's index
+    order = {int(g): person for person, g in enumerate(np.unique(group), 1)}
+    return {t: order[int(group[k])] for k, t in enumerate(ids)}
 
 
-def _overlap(a: _Sum, b: _Sum) -> bool:
-    return a.first <= b.last and b.first <= a.last
+def _pairs(means: np.ndarray, apart: np.ndarray, threshold: float, rows: int = 1024):
+    """(i, j, similarity) for i < j, allowed to join and at least ``threshold`` alike; the
+    similarity matrix is made ``rows`` rows at a time."""
+    for start in range(0, len(means), rows):
+        sims = means[start : start + rows] @ means.T
+        for r, j in zip(*np.nonzero((sims >= threshold) & apart[start : start + rows])):
+            i = start + int(r)
+            if i < j:
+                yield i, int(j), float(sims[r, j])
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Names that do not flicker when frames arrive one by one (a live stream), where a file's
 analysis would name each person from all their faces at the end.
 
-Per track: a running quality-weighted mean of its faces; no name until ``min_faces`` faces
+Per track: the quality-weighted mean of all its faces so far; no name until ``min_faces`` faces
 (a first glimpse is often a turned or blurred face); and hysteresis before a name changes:
 another label (or Unknown) must lead the shown one by ``margin`` for ``patience`` updates in
 a row. The tracks come from ``video.track.FaceTracker`` fed the same frames.
@@ -54,6 +54,12 @@ class OnlineNamer:
             self._decide(state)
             shown.append(self.labels[state.shown] if state.shown >= 0 else None)
         return shown
+
+    def forget(self, tracks: Sequence[int]) -> None:
+        """Drop ended tracks (a live source's tracker ends them), so memory follows the people
+        on screen, not the length of the stream."""
+        for track in tracks:
+            self._tracks.pop(track, None)
 
     def _decide(self, state: _State) -> None:
         if state.faces < self.min_faces or not len(self.bank):

@@ -49,7 +49,7 @@ def render_video(
     *,
     yuv: bool = True,
 ) -> list[str]:
-    """Draw every frame of the analysed video with its named faces and encode it to ``output``
+    """Draw every frame of the analysed video with its named faces (not the spurious ones) and encode it to ``output``
     (.mp4, .m4v, .mov or .mkv) with libx264, keeping every frame's timestamp, the rotation,
     colour tags and the audio and subtitle streams. The file appears under its name only when
     complete, and never over a file that exists then unless ``overwrite`` (OutputExistsError);
@@ -64,7 +64,8 @@ def render_video(
         raise InputError(f"{out}: the output would replace the input")
     options = options or analysis.options
     hold = 1.0 / analysis.options.sample_fps if analysis.options.sample_fps else 0.0
-    by_index = {f.index: f for f in analysis.frames}
+    hidden = frozenset(t for t, track in analysis.tracks.items() if track.spurious)
+    by_index = {f.index: _without(f, hidden) for f in analysis.frames}
     info = analysis.info
     with VideoReader(analysis.source, info) as reader, atomic_path(out, overwrite) as tmp:
         writer = VideoWriter(tmp, info, reader.side_streams(), container, options.crf, options.preset, name=out)
@@ -102,6 +103,15 @@ def render_video(
             writer.abort()
             raise
     return writer.notes
+
+
+def _without(frame: FrameFaces, hidden: frozenset[int]) -> FrameFaces:
+    """The frame without the faces of spurious people (they are not in the timeline either)."""
+    tracks = frame.faces.tracks
+    if not hidden or tracks is None:
+        return frame
+    keep = np.array([t not in hidden for t in tracks.tolist()], bool)
+    return frame if keep.all() else FrameFaces(frame.index, frame.time, frame.faces[keep])
 
 
 def _encode(

@@ -24,8 +24,9 @@ class FrameFaces:
 @dataclass(frozen=True)
 class Appearance:
     """One row of the timeline: a label on screen from ``start`` to ``end`` seconds of a
-    player's clock (end is when the next analysed frame without it begins). label: None for an unknown person (one track).
-    tracks: the track ids merged into it. similarities: of its faces to the label."""
+    player's clock (end is when the next analysed frame without it begins). label: None for
+    an unknown person. tracks: the people's ids (one, unless a label went to two people who
+    were never on screen together). similarities: of its faces to the label."""
 
     label: str | None
     tracks: tuple[int, ...]
@@ -46,10 +47,12 @@ class Appearance:
 def _runs(frames: Sequence[FrameFaces], end_time: float, origin: float, hidden: frozenset[int]) -> list[dict]:
     """Each person's runs of consecutive analysed frames: label, track, first and last frame,
     start, end (player seconds; the end is when the next analysed frame begins) and the
-    faces' similarities. A person missing from an analysed frame ends their run."""
+    faces' similarities. A person missing from two analysed frames in a row ends their run
+    (one missed detection does not)."""
     next_time = [f.time - origin for f in frames[1:]] + [end_time]
     runs: list[dict] = []
-    current: dict[int, dict] = {}  # track -> its run, if it was in the previous analysed frame
+    previous = -1
+    current: dict[int, dict] = {}  # track -> its run, if it was in one of the last two analysed frames
     for frame, after in zip(frames, next_time):
         faces = frame.faces
         if faces.tracks is None or faces.labels is None or faces.similarities is None:
@@ -58,14 +61,15 @@ def _runs(frames: Sequence[FrameFaces], end_time: float, origin: float, hidden: 
         for track, label, sim in zip(faces.tracks.tolist(), faces.labels, faces.similarities.tolist()):
             if track in hidden:
                 continue
-            run = current.get(track) or seen.get(track)
+            run = seen.get(track) or current.get(track)
             if run is None:
                 run = {"label": label, "track": track, "start": frame.time - origin, "first": frame.index, "sims": []}
                 runs.append(run)
             run["end"], run["last"] = after, frame.index
             run["sims"].append(sim)
             seen[track] = run
-        current = seen
+        current = {**{t: r for t, r in current.items() if r["last"] == previous}, **seen}
+        previous = frame.index
     return runs
 
 

@@ -8,8 +8,10 @@ track's Kalman prediction (``video.motion``), and its reach grows with the secon
 track was last seen, so sampled analysis and fast motion keep their tracks. The appearance
 gate asks for a cosine similarity to the track's recent appearance (an exponential moving
 average of its unit embeddings, as DeepSORT and BoT-SORT keep) of at least ``appearance``.
-When detections sit where live tracks are predicted but none of them looks like any live
-track, the picture has cut: every track ends, and ``cuts`` records the time.
+When faces sit where two or more live tracks are predicted, none of them like its track,
+and no face matches any track, the picture has cut: every track ends, and ``cuts`` records
+the time. (One face that fails its track is more often a face turning away: it starts a
+track of its own, which re-identification joins back.)
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class FaceTracker:
         )
         fits = self._fits(boxes, predicted, iou, np.array([time - t.seen for t in live]))
         alike = looks >= self.appearance
-        if (fits & ~alike).any() and not (fits & alike).any():  # faces where tracks were, none like them
+        failing = (fits & ~alike).any(axis=0).sum()  # tracks with a face where they were, not like them
+        if failing >= 2 and not (fits & alike).any():
             self.cuts.append(time)
             live.clear()
             return self.update(boxes, embeddings, time)
