@@ -267,9 +267,11 @@ def _report(report: VideoReport, include_unknown: bool, as_json: bool) -> int:
         )
         return failed
     people = sorted({a.name for a in shown})
+    brief = sum(1 for t in report.tracks.values() if t.spurious)
+    left_out = f" ({brief} brief or uncertain detection(s) left out)" if brief else ""
     say(
-        f"{job.source}: {report.decoded} frame(s), {report.analysed} analysed, {len(report.tracks)} track(s); "
-        f"people: {', '.join(people) or 'none'}"
+        f"{job.source}: {report.decoded} frame(s), {report.analysed} analysed, "
+        f"{len(report.tracks) - brief} people{left_out}; named: {', '.join(people) or 'none'}"
     )
     unknown = sum(1 for t in report.tracks.values() if t.label is None and not t.spurious)
     if not include_unknown and not any(a.label is not None for a in report.appearances) and job.csv is not None:
