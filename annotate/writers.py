@@ -212,7 +212,7 @@ def to_jsonl(
             for result in value:
                 table.add(result)
         return
-    spurious = frozenset(t for t, track in value.tracks.items() if track.spurious)
+    spurious = value.spurious
     origin = value.info.origin
     with _text_file(path, overwrite) as handle:
         for frame in value.frames:

@@ -16,6 +16,7 @@ from .. import __version__
 
 if TYPE_CHECKING:
     from ..recognition.bank import FaceBank
+    from ..recognition.loading import BankSource
     from ..recognition.recognizer import Recognizer
 
 app = typer.Typer(
@@ -57,6 +58,14 @@ def warn(message: str) -> None:
 
 def echo_error(message: str) -> None:
     tqdm.write(f"error: {message}", file=sys.stderr)
+
+
+def check_overwrite(overwrite: bool, skip_existing: bool) -> None:
+    """--overwrite and --skip-existing say opposite things about existing outputs."""
+    from ..errors import InputError
+
+    if overwrite and skip_existing:
+        raise InputError("--overwrite replaces existing outputs and --skip-existing keeps them: choose one")
 
 
 def show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
@@ -136,6 +145,12 @@ def main(
 def flag(*names: str, help: str) -> Any:
     """A boolean option shown as a flag (no `<bool>` value in --help)."""
     return typer.Option(*names, help=help, metavar="")
+
+
+def path_option(*names: str, help: str) -> Any:
+    """An optional path option: no value shown in --help when it is not given (the help says
+    what the command does then)."""
+    return typer.Option(*names, show_default=False, help=help)
 
 
 # Options with one meaning in every command.
@@ -254,30 +269,22 @@ def recognizer_for(
     return recognizer
 
 
-def bank_source(bank: Path | None) -> Path:
-    """The face bank a command will use, checked before the models load: a folder that
-    exists, or a bank file that reads (BankError otherwise)."""
-    from ..errors import BankError
-    from ..recognition.bank import FaceBank
-    from ..recognition.loading import bank_file
+def bank_source(bank: Path | None) -> BankSource:
+    """The face bank a command will use, found (and a bank file read) before the models load."""
+    from ..recognition.loading import locate_bank
 
-    path = bank_path(bank).expanduser()
-    if bank_file(path) == path:
-        FaceBank.load(path)
-    elif not path.is_dir():
-        raise BankError(f"face bank {path} not found: neither a folder of <label>/ photo folders nor a .npz file")
-    return path
+    return locate_bank(bank_path(bank))
 
 
-def bank_for(path: Path, recognizer: Recognizer) -> FaceBank:
-    """The face bank at ``path`` (from ``bank_source``) for photos and video: read, or
-    refreshed from its folder (with a progress bar) and saved beside its photos; says what a
-    refresh did."""
+def bank_for(source: BankSource, recognizer: Recognizer) -> FaceBank:
+    """The face bank of ``bank_source`` for photos and video: as read, or refreshed from its
+    folder (with a progress bar) and saved beside its photos; says what a refresh did."""
     from ..errors import AnnotateError
     from ..recognition.loading import open_bank
 
+    path = source.path
     with Bars() as bars:
-        loaded = open_bank(path, recognizer, tick=bars.lazy(f"face bank {path}: embedding", "photo"))
+        loaded = open_bank(source, recognizer, tick=bars.lazy(f"face bank {path}: embedding", "photo"))
     report = loaded.report
     if report is not None:
         try:

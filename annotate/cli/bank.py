@@ -25,6 +25,7 @@ from .app import (
     bar,
     clean_leftovers,
     default_bank,
+    path_option,
     recognizer_for,
     say,
     warn,
@@ -56,10 +57,9 @@ def bank_build(
     ] = None,
     out: Annotated[
         Optional[Path],
-        typer.Option(
+        path_option(
             "--out",
             "-o",
-            show_default=False,
             help="Bank file to write (`.npz`). Default: `FOLDER/facebank.npz`, which `--bank FOLDER` reads.",
         ),
     ] = None,
@@ -117,7 +117,6 @@ def bank_list(bank: BankOpt = None, threshold: ThresholdOpt = None, as_json: Jso
     Problems: a photo that looks more like another label than its own (mislabelled?), a
     label with a single photo, and two labels closer than the match threshold (duplicates?).
     """
-    from ..errors import BankFileError
     from ..recognition.bank import FaceBank
     from ..recognition.bank_quality import quality_problems
     from ..recognition.loading import bank_file
@@ -126,10 +125,8 @@ def bank_list(bank: BankOpt = None, threshold: ThresholdOpt = None, as_json: Jso
     file = bank_file(bank_path(bank))
     stored = FaceBank.load(file)
     spec = KNOWN_MODELS.get(stored.model)
-    if spec is not None and stored.dim != spec.embedding_size:
-        raise BankFileError(
-            file, f"is damaged: it holds {stored.dim}-value embeddings, but {stored.model} makes {spec.embedding_size}"
-        )
+    if spec is not None:
+        stored.check_size(spec.embedding_size, stored.model, file)
     limit = threshold if threshold is not None else default_threshold(stored.model)
     problems = quality_problems(stored, limit)
     if as_json:

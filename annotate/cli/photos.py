@@ -31,9 +31,11 @@ from .app import (
     bank_for,
     bank_source,
     bar,
+    check_overwrite,
     clean_leftovers,
     echo_error,
     flag,
+    path_option,
     recognizer_for,
     say,
     warn,
@@ -50,24 +52,16 @@ def photos(
     inputs: InputsArg,
     out: Annotated[
         Optional[Path],
-        typer.Option(
-            "--out",
-            "-o",
-            show_default=False,
-            help="Folder for the annotated copies (and `faces.csv`, unless `--csv` says otherwise).",
+        path_option(
+            "--out", "-o", help="Folder for the annotated copies (and `faces.csv`, unless `--csv` says otherwise)."
         ),
     ] = None,
     csv: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--csv", show_default=False, help="Table of every face, one row per face. Default: `OUT/faces.csv`."
-        ),
+        Optional[Path], path_option("--csv", help="Table of every face, one row per face. Default: `OUT/faces.csv`.")
     ] = None,
     detections: Annotated[
         Optional[Path],
-        typer.Option(
-            "--detections", show_default=False, help="Also write the table as JSON lines, one per face, to this file."
-        ),
+        path_option("--detections", help="Also write the table as JSON lines, one per face, to this file."),
     ] = None,
     no_render: Annotated[
         bool, flag("--no-render", help="Write only the table (`OUT/faces.csv`), no copies: for indexing a library.")
@@ -105,8 +99,7 @@ def photos(
         raise InputError(
             "say where the results go: --out FOLDER for annotated copies, or --csv, --detections or --json"
         )
-    if overwrite and skip_existing:
-        raise InputError("--overwrite replaces existing outputs and --skip-existing keeps them: choose one")
+    check_overwrite(overwrite, skip_existing)
     copies = None if no_render else out
     tables = [p for p in (csv, detections) if p is not None]
     jobs = plan(inputs, copies, overwrite, tables, skip_existing)
@@ -194,8 +187,7 @@ def align(
     from ..runtime.devices import default_threads, using_threads
 
     Say.set(quiet, False)
-    if overwrite and skip_existing:
-        raise InputError("--overwrite replaces existing outputs and --skip-existing keeps them: choose one")
+    check_overwrite(overwrite, skip_existing)
     check_out_dir(inputs, out)
     jobs = find_inputs(inputs, IMAGE_SUFFIXES, UNREAD_IMAGE_SUFFIXES)
     stems: dict[Path, Path] = {}

@@ -31,10 +31,12 @@ from .app import (
     bank_for,
     bank_source,
     bar,
+    check_overwrite,
     clean_leftovers,
     detail,
     echo_error,
     flag,
+    path_option,
     recognizer_for,
     say,
     warn,
@@ -52,21 +54,15 @@ def video(
     inputs: InputsArg,
     out: Annotated[
         Optional[Path],
-        typer.Option(
-            "--out", "-o", show_default=False, help="The relabelled video (.mp4/.mov/.mkv), or a folder for several."
-        ),
+        path_option("--out", "-o", help="The relabelled video (.mp4/.mov/.mkv), or a folder for several."),
     ] = None,
     csv: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--csv", show_default=False, help="Timeline CSV of who appears when (a folder for several videos)."
-        ),
+        Optional[Path], path_option("--csv", help="Timeline CSV of who appears when (a folder for several videos).")
     ] = None,
     detections: Annotated[
         Optional[Path],
-        typer.Option(
+        path_option(
             "--detections",
-            show_default=False,
             help="JSON lines, one per analysed frame: every face's box, landmarks, label, similarity and track (a folder for several videos).",
         ),
     ] = None,
@@ -145,8 +141,7 @@ def video(
     options = VideoOptions(
         batch=batch, max_gap=max_gap, merge_gap=merge_gap, sample_fps=sample_fps, crf=crf, preset=preset
     )
-    if overwrite and skip_existing:
-        raise InputError("--overwrite replaces existing outputs and --skip-existing keeps them: choose one")
+    check_overwrite(overwrite, skip_existing)
     planned = plan_videos(inputs, out, csv, detections, overwrite, skip_existing)
     if not planned:
         say("nothing to do: every output exists")

@@ -76,7 +76,7 @@ def score(analysis: VideoAnalysis, truth: Sequence[Presence]) -> list[PersonScor
     (``first``: the video stream's start on that clock; the frame rate taken as constant)."""
     fps = analysis.info.fps
     first = analysis.info.start - analysis.info.origin
-    step = max(1.0 / fps, 1.0 / analysis.options.sample_fps) if analysis.options.sample_fps else 1.0 / fps
+    step = analysis.options.step(fps)
     people = list(dict.fromkeys(p.person for p in truth))
     scores = []
     for person in people:

@@ -135,6 +135,16 @@ class FaceBank:
         """Values per embedding (D)."""
         return int(self.embeddings.shape[1])
 
+    def check_size(self, size: int, model: str, path: Path | None = None) -> None:
+        """BankFileError (BankError when not read from a file) if the embeddings are not the
+        ``size`` values that ``model`` makes: a damaged or altered file."""
+        if self.dim == size:
+            return
+        problem = f"it holds {self.dim}-value embeddings, but {model} makes {size}"
+        if path is None:
+            raise BankError(f"the face bank is damaged: {problem}")
+        raise BankFileError(path, f"is damaged: {problem}")
+
     def check_model(self, model: str, model_sha256: str, path: Path | None = None) -> None:
         """BankModelError if the bank was made with another model (``path``: where it was read)."""
         if self.model_sha256 != model_sha256:

@@ -50,20 +50,41 @@ def build_bank(
     )
 
 
-def open_bank(spec: str | os.PathLike[str], recognizer: Recognizer, tick: Tick | None = None) -> LoadedBank:
-    """The bank at ``spec``: a .npz file as it is, or a folder's ``facebank.npz`` when current,
-    else built from the folder's photos (not saved). A folder's bank file that is unreadable
-    or was made with another model is out of date like any other, and its report says so.
-    BankError if there is no bank, if a named .npz is unreadable or of another model, or if a
-    folder gives no faces."""
+@dataclass(frozen=True)
+class BankSource:
+    """Where a bank is, as far as it can be known without a model: ``path`` as given, its bank
+    ``file``, and that file read (``stored``) when ``path`` names a .npz; None for a folder."""
+
+    path: Path
+    file: Path
+    stored: FaceBank | None
+
+
+def locate_bank(spec: str | os.PathLike[str]) -> BankSource:
+    """The bank ``spec`` names: a .npz file, read, or a folder. BankError if it is neither,
+    or the file does not read: a command finds this before it loads any model."""
     path = Path(spec).expanduser()
     file = bank_file(path)
     if file == path:
-        named = FaceBank.load(file)
-        recognizer.check_bank(named, file)
-        return LoadedBank(named, file, None)
+        return BankSource(path, file, FaceBank.load(file))
     if not path.is_dir():
         raise BankError(f"face bank {path} not found: neither a folder of <label>/ photo folders nor a .npz file")
+    return BankSource(path, file, None)
+
+
+def open_bank(
+    spec: str | os.PathLike[str] | BankSource, recognizer: Recognizer, tick: Tick | None = None
+) -> LoadedBank:
+    """The bank at ``spec`` (or ``locate_bank``'s answer): a .npz file as it is, or a folder's
+    ``facebank.npz`` when current, else built from the folder's photos (not saved). A folder's
+    bank file that is unreadable or was made with another model is out of date like any
+    other, and its report says so. BankError if there is no bank, if a named .npz is
+    unreadable or of another model, or if a folder gives no faces."""
+    source = spec if isinstance(spec, BankSource) else locate_bank(spec)
+    path, file = source.path, source.file
+    if source.stored is not None:
+        recognizer.check_bank(source.stored, file)
+        return LoadedBank(source.stored, file, None)
     stored, why = stored_bank(file, recognizer)
     sources = scan(path)
     if stored is not None and is_current(stored, sources, recognizer.config.min_face):

@@ -9,6 +9,12 @@ import numpy as np
 from ..faces import Faces
 
 
+def unit(vectors: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Vectors scaled to length 1 along ``axis`` (a zero vector stays zero)."""
+    vectors = np.asarray(vectors)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=axis, keepdims=True), 1e-12)
+
+
 def similarity_matrix(embeddings: np.ndarray, bank: np.ndarray) -> np.ndarray:
     """(N,D) and (K,D) unit vectors -> (N,K) cosine similarities, one matrix product."""
     return np.asarray(embeddings, np.float32) @ np.asarray(bank, np.float32).T

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import Config
 from ..detection.detect import FaceDetector
-from ..errors import AnnotateError, BankError
+from ..errors import AnnotateError
 from ..faces import Faces
 from ..media import read_image
 from ..runtime import cpuload
@@ -94,14 +94,9 @@ class Recognizer:
 
     def check_bank(self, bank: FaceBank, path: Path | None = None) -> None:
         """BankModelError if ``bank`` was made with another model than this recognizer's;
-        BankError if its embeddings are not the model's size (a damaged or altered file)."""
+        BankError if its embeddings are not the model's size (``FaceBank.check_size``)."""
         bank.check_model(self.model_name, self.model_sha256, path)
-        if bank.dim != self.embedder.embedding_size:
-            where = f"face bank {path}" if path is not None else "the face bank"
-            raise BankError(
-                f"{where} holds {bank.dim}-value embeddings, but {self.model_name} makes "
-                f"{self.embedder.embedding_size}: the file is damaged or was altered"
-            )
+        bank.check_size(self.embedder.embedding_size, self.model_name, path)
 
     def embed_files(
         self, paths: Sequence[Path], batch: int = 16, tick: Tick | None = None

@@ -83,6 +83,10 @@ class VideoOptions:
         if self.switch_interval is not None and not self.switch_interval > 0:
             raise InputError(f"switch_interval must be positive, got {self.switch_interval}")
 
+    def step(self, fps: float) -> float:
+        """Seconds each analysed frame stands for, in a video of ``fps`` frames a second."""
+        return max(1.0 / self.sample_fps, 1.0 / fps) if self.sample_fps else 1.0 / fps
+
     def batch_for(self, device: str) -> int:
         """Frames per detector pass: ``batch``, else ``runtime.devices.default_batch``."""
         return self.batch or default_batch(device)
@@ -104,6 +108,11 @@ class VideoAnalysis:
     lost: int
     error: str | None
     options: VideoOptions
+
+    @property
+    def spurious(self) -> frozenset[int]:
+        """The people too brief or uncertain to list (``Track.spurious``)."""
+        return _spurious(self.tracks)
 
     def known(self) -> list[Appearance]:
         """The appearances of people in the bank."""
@@ -184,7 +193,7 @@ def analyse_video(
     with VideoReader(path, info) as reader:
         seen, sums = _scan(reader, recognizer, bank, options, progress("analyse", info.frames))
         decoded, lost, error = reader.decoded, reader.lost, reader.error
-    step = max(1.0 / options.sample_fps, 1.0 / info.fps) if options.sample_fps else 1.0 / info.fps
+    step = options.step(info.fps)
     with stage("link"):
         people = link_tracks(sums)
         segments: dict[int, tuple[int, ...]] = {}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..faces import unknown_name
-from ..recognition.match import similarity_matrix
+from ..recognition.match import similarity_matrix, unit
 
 # Measured on video.mp4 and the Hamilton clip (benchmarks/calibrate_identity.py; numbers in
 # benchmarks/README.md, session 11): the means of different people were at most 0.30 alike;
@@ -32,12 +32,26 @@ UNSURE = 0.85
 
 @dataclass
 class _Sum:
+    """Faces summed: the weighted sum of their unit embeddings, how many, their summed detection
+    scores, and the first and last time they were seen (seconds)."""
+
     vector: np.ndarray
-    weight: float = 0.0
     frames: int = 0
-    score: float = 0.0  # summed detection scores
-    first: float = np.inf  # seconds
+    score: float = 0.0
+    first: float = np.inf
     last: float = -np.inf
+
+    def add_face(self, embedding: np.ndarray, weight: float, score: float, time: float) -> None:
+        self.vector += weight * embedding
+        self.frames += 1
+        self.score += score
+        self.first, self.last = min(self.first, time), max(self.last, time)
+
+    def absorb(self, other: _Sum) -> None:
+        self.vector = self.vector + other.vector
+        self.frames += other.frames
+        self.score += other.score
+        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
 
 
 @dataclass
@@ -62,12 +76,10 @@ class TrackSums:
         weights = np.ones(n) if weights is None else weights
         scores = np.ones(n) if scores is None else scores
         for track, emb, w, s in zip(tracks.tolist(), embeddings, weights.tolist(), scores.tolist()):
-            entry = self.sums.setdefault(track, _Sum(np.zeros(len(emb), np.float64)))
-            entry.vector = entry.vector + w * emb.astype(np.float64)
-            entry.weight += w
-            entry.frames += 1
-            entry.score += s
-            entry.first, entry.last = min(entry.first, time), max(entry.last, time)
+            entry = self.sums.get(track)
+            if entry is None:
+                entry = self.sums[track] = _Sum(np.zeros(len(emb), np.float64))
+            entry.add_face(emb, w, s, time)
         self.together.update(itertools.combinations(sorted(tracks.tolist()), 2))
 
     def met(self, a: int, b: int) -> bool:
@@ -78,18 +90,9 @@ class TrackSums:
         """The sums of groups of tracks: ``groups`` maps each track to its group's id."""
         out = TrackSums()
         for track, entry in self.sums.items():
-            into = out.sums.setdefault(groups[track], _Sum(np.zeros_like(entry.vector)))
-            into.vector = into.vector + entry.vector
-            into.weight += entry.weight
-            into.frames += entry.frames
-            into.score += entry.score
-            into.first, into.last = min(into.first, entry.first), max(into.last, entry.last)
+            out.sums.setdefault(groups[track], _Sum(np.zeros_like(entry.vector))).absorb(entry)
         out.together = {tuple(sorted((groups[a], groups[b]))) for a, b in self.together}  # type: ignore[misc]
         return out
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 def link_tracks(sums: TrackSums, threshold: float = REID_THRESHOLD) -> dict[int, int]:
@@ -105,7 +108,7 @@ def link_tracks(sums: TrackSums, threshold: float = REID_THRESHOLD) -> dict[int,
         return {}
     index = {t: i for i, t in enumerate(ids)}
     vectors = np.stack([sums.sums[t].vector for t in ids])
-    means = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    means = unit(vectors)
     apart = np.ones((len(ids), len(ids)), bool)
     for a, b in sums.together:
         apart[index[a], index[b]] = apart[index[b], index[a]] = False
@@ -123,7 +126,7 @@ def link_tracks(sums: TrackSums, threshold: float = REID_THRESHOLD) -> dict[int,
             continue
         group[group == j] = i
         vectors[i] += vectors[j]
-        means[i] = vectors[i] / max(float(np.linalg.norm(vectors[i])), 1e-12)
+        means[i] = unit(vectors[i])
         apart[i] &= apart[j]
         apart[:, i] = apart[i]
         apart[j] = apart[:, j] = False  # j is gone
@@ -203,7 +206,7 @@ def name_tracks(
     ids = sorted(seen.sums)
     if not ids:
         return {}
-    means = np.stack([_unit(seen.sums[t].vector) for t in ids]).astype(np.float32)
+    means = np.stack([unit(seen.sums[t].vector) for t in ids]).astype(np.float32)
     sims = similarity_matrix(means, bank) if len(bank) else np.zeros((len(ids), 0), np.float32)
     chosen = _choose(seen, ids, sims, threshold)
     tracks = {}

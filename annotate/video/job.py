@@ -94,8 +94,9 @@ def plan_videos(
         )
         for f in files
     ]
-    targets = [t for j in jobs for t in (j.output, j.csv, j.detections) if t is not None]
-    check_targets((j.source, t) for j in jobs for t in (j.output, j.csv, j.detections) if t is not None)
+    pairs = [(j.source, t) for j in jobs for t in (j.output, j.csv, j.detections) if t is not None]
+    targets = [t for _, t in pairs]
+    check_targets(pairs)
     for job in jobs:
         if job.output is not None:
             output_format(job.output)

@@ -15,9 +15,10 @@ _POSITION, _VELOCITY = 1 / 20, 1 / 160  # std of position and velocity noise, in
 _FRAME = 1 / 25  # the frame time ByteTrack's weights are per
 
 
-def to_cwh(box: np.ndarray) -> np.ndarray:
-    """(4,) xyxy -> (4,) centre x, centre y, width, height."""
-    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[2] - box[0], box[3] - box[1]], np.float64)
+def to_cwh(boxes: np.ndarray) -> np.ndarray:
+    """(..., 4) xyxy -> (..., 4) centre x, centre y, width, height."""
+    boxes = np.asarray(boxes, np.float64)
+    return np.concatenate([(boxes[..., :2] + boxes[..., 2:]) / 2, boxes[..., 2:] - boxes[..., :2]], axis=-1)
 
 
 def to_xyxy(cwh: np.ndarray) -> np.ndarray:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..recognition.match import similarity_matrix, unit
+
 NOT_YET = -2  # no name shown yet: too few faces
 
 
@@ -64,8 +66,7 @@ class OnlineNamer:
     def _decide(self, state: _State) -> None:
         if state.faces < self.min_faces or not len(self.bank):
             return
-        mean = state.vector / max(float(np.linalg.norm(state.vector)), 1e-12)
-        sims = self.bank @ mean.astype(np.float32)
+        sims = similarity_matrix(unit(state.vector)[None], self.bank)[0]
         best = int(np.argmax(sims))
         candidate = best if sims[best] >= self.threshold else -1
         if state.shown == NOT_YET:

@@ -20,7 +20,7 @@ from ..drawing.draw import draw_faces
 from ..drawing.draw_yuv import draw_faces_yuv
 from ..errors import InputError, OutputError
 from ..faces import Faces
-from ..media import atomic_path, refuse_existing, resolved
+from ..media import atomic_path, check_targets, refuse_existing
 from ..media.probe import ffmpeg_reason
 from ..media.video import Frame, VideoReader, YuvFrame
 from ..media.writer import VideoWriter
@@ -60,12 +60,10 @@ def render_video(
     out = Path(output)
     container = output_format(out)
     refuse_existing([out], overwrite)
-    if resolved(out) == resolved(analysis.source):
-        raise InputError(f"{out}: the output would replace the input")
+    check_targets([(analysis.source, out)])
     options = options or analysis.options
     hold = 1.0 / analysis.options.sample_fps if analysis.options.sample_fps else 0.0
-    hidden = frozenset(t for t, track in analysis.tracks.items() if track.spurious)
-    by_index = {f.index: _without(f, hidden) for f in analysis.frames}
+    by_index = {f.index: _without(f, analysis.spurious) for f in analysis.frames}
     info = analysis.info
     with VideoReader(analysis.source, info) as reader, atomic_path(out, overwrite) as tmp:
         writer = VideoWriter(tmp, info, reader.side_streams(), container, options.crf, options.preset, name=out)
@@ -110,7 +108,7 @@ def _without(frame: FrameFaces, hidden: frozenset[int]) -> FrameFaces:
     tracks = frame.faces.tracks
     if not hidden or tracks is None:
         return frame
-    keep = np.array([t not in hidden for t in tracks.tolist()], bool)
+    keep = ~np.isin(tracks, list(hidden))
     return frame if keep.all() else FrameFaces(frame.index, frame.time, frame.faces[keep])
 
 

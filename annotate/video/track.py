@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..recognition.match import assign, unit
 from .motion import BoxKalman, to_cwh
 
 # Measured on video.mp4 and the Hamilton clip (benchmarks/calibrate_identity.py; numbers in
@@ -55,7 +56,7 @@ def quality(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray) -> np.
 class _Live:
     id: int
     motion: BoxKalman
-    look: np.ndarray  # (D,) moving average of unit embeddings
+    look: np.ndarray  # (D,) unit moving average of unit embeddings
     seen: float  # time of the last match, seconds
     unseen: int  # analysed frames since
 
@@ -85,11 +86,7 @@ class FaceTracker:
         live = self._live
         predicted = np.array([t.motion.predicted(time - t.seen) for t in live]).reshape(-1, 4)
         iou = box_iou(boxes, predicted) if len(boxes) and len(live) else np.zeros((len(boxes), len(live)))
-        looks = (
-            embeddings @ np.stack([t.look / np.linalg.norm(t.look) for t in live]).T
-            if live
-            else np.zeros((len(boxes), 0))
-        )
+        looks = embeddings @ np.stack([t.look for t in live]).T if live else np.zeros((len(boxes), 0))
         fits = self._fits(boxes, predicted, iou, np.array([time - t.seen for t in live]))
         alike = looks >= self.appearance
         failing = (fits & ~alike).any(axis=0).sum()  # tracks with a face where they were, not like them
@@ -110,8 +107,7 @@ class FaceTracker:
         within reach and its size within 2x."""
         if not len(boxes) or not len(predicted):
             return np.zeros((len(boxes), len(predicted)), bool)
-        det = np.array([to_cwh(b) for b in boxes])
-        pred = np.array([to_cwh(b) for b in predicted])
+        det, pred = to_cwh(boxes), to_cwh(predicted)
         width = np.maximum(det[:, None, 2], pred[None, :, 2])
         distance = np.hypot(*(det[:, None, :2] - pred[None, :, :2]).transpose(2, 0, 1)) / np.maximum(width, 1.0)
         ratio = det[:, None, 2] / np.maximum(pred[None, :, 2], 1.0)
@@ -119,23 +115,21 @@ class FaceTracker:
         return (iou >= self.min_iou) | near
 
     def _assign(self, score: np.ndarray, boxes: np.ndarray, embeddings: np.ndarray, time: float) -> np.ndarray:
-        """Greedy by score: the best (face, track) pair first; faces left over start tracks."""
+        """Each face to a track (``match.assign``: greedy by score, the best pair first; every
+        allowed pair scores at least ``appearance``); faces left over start tracks."""
         ids = np.zeros(len(boxes), np.int64)
-        used: set[int] = set()
-        for flat in np.argsort(-score, axis=None, kind="stable"):
-            f, t = np.unravel_index(flat, score.shape)
-            if not np.isfinite(score[f, t]):
-                break
-            if ids[f] or t in used:
+        for f, t in enumerate(assign(score, self.appearance).tolist()):
+            if t < 0:
                 continue
             track = self._live[t]
             track.motion.update(boxes[f], time - track.seen)
-            track.look = EMA * track.look / np.linalg.norm(track.look) + (1 - EMA) * embeddings[f]
+            track.look = unit(EMA * track.look + (1 - EMA) * embeddings[f])
             track.seen, track.unseen = time, 0
             ids[f] = track.id
-            used.add(int(t))
-        for f in np.flatnonzero(ids == 0):
-            self._live.append(_Live(self._next, BoxKalman(boxes[f]), embeddings[f].astype(np.float64), time, 0))
-            ids[f] = self._next
+        for new in np.flatnonzero(ids == 0).tolist():
+            self._live.append(
+                _Live(self._next, BoxKalman(boxes[new]), unit(embeddings[new].astype(np.float64)), time, 0)
+            )
+            ids[new] = self._next
             self._next += 1
         return ids
