@@ -2,7 +2,7 @@
 time the timeline covers, the seconds named as someone else, identities per person
 (fragmentation) and identity switches; and what the identity work costs.
 
-    python benchmarks/bench_identity.py [--clips cut,return,cross] [--rates full,2,5] [--real] [--json]
+    python benchmarks/bench_identity.py [--clips cut,return,cross,swap] [--rates full,2,5] [--real] [--json]
 
 The clips are made in a temporary folder from the sample portraits (``tests/cast.py``: hard
 cuts where each person appears exactly where the other was, a person who leaves and comes
@@ -96,7 +96,7 @@ def rows_for(clip: str, rate: float | None, analysis, wall: float, identity: flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", default="cut,return,cross")
+    parser.add_argument("--clips", default="cut,return,cross,swap")
     parser.add_argument("--rates", default="full,2,5")
     parser.add_argument("--real", action="store_true", help="also video.mp4 and the Hamilton clip (../shared)")
     parser.add_argument("--json", action="store_true")

@@ -193,6 +193,11 @@ def test_image_embedder_caches_by_content(tmp_path):
     assert again.computed == 0 and FakeRecognizer.embedder.calls == 2
     np.testing.assert_array_equal(again.embeddings, first.embeddings)
     assert len(EmbeddingCache(cache, 512)) == 2 and len(EmbeddingCache(cache, 128)) == 0
+    # a later run with a new image grows the cache file in place (it is the cache's own file)
+    paths.append(tmp_path / "3.png")
+    Image.fromarray(np.full((250, 250, 3), 90, np.uint8)).save(paths[-1])
+    grown = ImageEmbedder(FakeRecognizer, cache).embed_paths(paths)
+    assert grown.computed == 1 and len(EmbeddingCache(cache, 512)) == 3
 
 
 def test_plot_needs_matplotlib(tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
 """Who appears when on edited video: clips with known truth (hard cuts where each person
-appears where the other was, a person who leaves and comes back, two people crossing), and
+appears where the other was, a person who leaves and comes back, two people crossing, one
+person cut to another in the same place), and
 the hand-labelled people of video.mp4 and the Hamilton clip (tests/fixtures/identity/)."""
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def bank(recognizer):
 
 
 @pytest.mark.parametrize("rate", [None, 5.0], ids=["full", "5fps"])
-@pytest.mark.parametrize("clip, cuts", [("cut", 2), ("return", 0), ("cross", 0)])
+@pytest.mark.parametrize("clip, cuts", [("cut", 2), ("return", 0), ("cross", 0), ("swap", 1)])
 def test_each_person_is_one_identity_named_for_their_screen_time(tmp_path, recognizer, bank, clip, cuts, rate):
     truth = make_cast(tmp_path / f"{clip}.mp4", clip)
     analysis = annotate.analyse_video(
@@ -69,8 +70,9 @@ def test_hand_labelled_people(recognizer, hamilton_bank, name, rate):
         assert person.wrong_seconds <= 0.2, f"named as someone else: {person}"
     for known in ("Lin Manuel Miranda", "Alex Lacamoire") if name == "hamilton" else ():
         assert scores[known].coverage >= 0.9 and scores[known].identities == 1, scores[known]
-    if rate is None:  # the labels were checked by eye against this analysis's people (make_labels.py)
-        assert all(s.identities == 1 for s in scores.values()), scores
+    # the labels were checked by eye against the full-rate analysis's people (make_labels.py); at
+    # 5 fps a blurred and a turned face start tracks of their own, which stitching joins back
+    assert all(s.identities == 1 for s in scores.values()), scores
 
 
 def test_times_are_a_players_and_end_with_the_video(recognizer, hamilton_bank):

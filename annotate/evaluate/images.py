@@ -79,7 +79,7 @@ class EmbeddingCache:
         if self.path is None or not self.unsaved:
             return
         keys = list(self.entries)
-        with atomic_path(self.path) as tmp, open(tmp, "wb") as handle:
+        with atomic_path(self.path, replace=True) as tmp, open(tmp, "wb") as handle:
             np.savez(
                 handle,
                 version=np.array(CACHE_VERSION),

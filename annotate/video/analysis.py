@@ -26,7 +26,9 @@ from ..recognition.recognizer import Recognizer
 from ..runtime.devices import default_batch
 from ..runtime.threads import prefetch
 from ..runtime.timing import stage
+from .cuts import PictureChanges
 from .identity import Track, TrackSums, link_tracks, name_tracks
+from .stitch import stitch_tracks
 from .timeline import Appearance, FrameFaces, appearances
 from .track import FaceTracker, quality
 
@@ -132,10 +134,11 @@ class _Seen:
 
 def _scan(
     reader: VideoReader, recognizer: Recognizer, bank: FaceBank, options: VideoOptions, tick: Callable[[int], object]
-) -> tuple[list[_Seen], TrackSums]:
-    """Decode, detect, embed and track; each face's bank similarities and each track's summed embedding."""
+) -> tuple[list[_Seen], TrackSums, PictureChanges, frozenset[float]]:
+    """Decode, detect, embed and track; each face's bank similarities, each track's summed
+    embedding, and how the picture changed between analysed frames (with the tracker's cuts)."""
     tracker = FaceTracker(max_gap=options.max_gap)
-    seen, sums = [], TrackSums()
+    seen, sums, pictures = [], TrackSums(), PictureChanges()
     size = options.batch_for(recognizer.config.device)
     batch: list = []
     decoded = 0
@@ -147,7 +150,8 @@ def _scan(
             with stage("track"):
                 tracks = tracker.update(faces.boxes, faces.embeddings, frame.time)
                 weights = quality(faces.boxes, faces.scores, faces.landmarks)
-                sums.add(tracks, faces.embeddings, weights, frame.time, faces.scores)
+                sums.add(tracks, faces.embeddings, weights, frame.time, faces.scores, faces.boxes)
+                pictures.add(frame.time, frame.image)
             with stage("match"):
                 sims = similarity_matrix(faces.embeddings, bank.embeddings).reshape(len(faces), len(bank))
             seen.append(_Seen(frame.index, frame.time, faces.with_columns(embeddings=None, tracks=tracks), sims))
@@ -163,7 +167,7 @@ def _scan(
     if batch:
         flush()
     tick(reader.decoded - decoded)
-    return seen, sums
+    return seen, sums, pictures, frozenset(tracker.cuts)
 
 
 def _named(frame: _Seen, tracks: dict[int, Track], index: dict[str, int], labels: tuple[str, ...]) -> FrameFaces:
@@ -191,11 +195,13 @@ def analyse_video(
     path = Path(source)
     info = probe(path)
     with VideoReader(path, info) as reader:
-        seen, sums = _scan(reader, recognizer, bank, options, progress("analyse", info.frames))
+        seen, sums, pictures, cuts = _scan(reader, recognizer, bank, options, progress("analyse", info.frames))
         decoded, lost, error = reader.decoded, reader.lost, reader.error
     step = options.step(info.fps)
     with stage("link"):
-        people = link_tracks(sums)
+        chains = stitch_tracks(sums, pictures, cuts)
+        joined = link_tracks(sums.merged(chains))
+        people = {track: joined[chain] for track, chain in chains.items()}
         segments: dict[int, tuple[int, ...]] = {}
         for track, person in sorted(people.items()):
             segments[person] = (*segments.get(person, ()), track)

@@ -33,25 +33,36 @@ UNSURE = 0.85
 @dataclass
 class _Sum:
     """Faces summed: the weighted sum of their unit embeddings, how many, their summed detection
-    scores, and the first and last time they were seen (seconds)."""
+    scores, the first and last time they were seen (seconds), and the (4,) xyxy boxes they had
+    then (None when not given)."""
 
     vector: np.ndarray
     frames: int = 0
     score: float = 0.0
     first: float = np.inf
     last: float = -np.inf
+    head: np.ndarray | None = None
+    tail: np.ndarray | None = None
 
-    def add_face(self, embedding: np.ndarray, weight: float, score: float, time: float) -> None:
+    def add_face(
+        self, embedding: np.ndarray, weight: float, score: float, time: float, box: np.ndarray | None = None
+    ) -> None:
         self.vector += weight * embedding
         self.frames += 1
         self.score += score
-        self.first, self.last = min(self.first, time), max(self.last, time)
+        if time < self.first:
+            self.first, self.head = time, box
+        if time > self.last:
+            self.last, self.tail = time, box
 
     def absorb(self, other: _Sum) -> None:
         self.vector = self.vector + other.vector
         self.frames += other.frames
         self.score += other.score
-        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
+        if other.first < self.first:
+            self.first, self.head = other.first, other.head
+        if other.last > self.last:
+            self.last, self.tail = other.last, other.tail
 
 
 @dataclass
@@ -69,17 +80,18 @@ class TrackSums:
         weights: np.ndarray | None = None,
         time: float = 0.0,
         scores: np.ndarray | None = None,
+        boxes: np.ndarray | None = None,
     ) -> None:
         """One frame's faces: (N,) track ids, (N,D) unit embeddings, (N,) weights and detection
-        scores (default 1), at ``time`` seconds."""
+        scores (default 1), and (N,4) xyxy boxes (optional), at ``time`` seconds."""
         n = len(tracks)
         weights = np.ones(n) if weights is None else weights
         scores = np.ones(n) if scores is None else scores
-        for track, emb, w, s in zip(tracks.tolist(), embeddings, weights.tolist(), scores.tolist()):
+        for k, (track, emb, w, s) in enumerate(zip(tracks.tolist(), embeddings, weights.tolist(), scores.tolist())):
             entry = self.sums.get(track)
             if entry is None:
                 entry = self.sums[track] = _Sum(np.zeros(len(emb), np.float64))
-            entry.add_face(emb, w, s, time)
+            entry.add_face(emb, w, s, time, None if boxes is None else boxes[k])
         self.together.update(itertools.combinations(sorted(tracks.tolist()), 2))
 
     def met(self, a: int, b: int) -> bool:

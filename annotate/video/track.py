@@ -40,6 +40,19 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
+def fits(boxes: np.ndarray, predicted: np.ndarray, unseen_s: np.ndarray, reach: float, speed: float) -> np.ndarray:
+    """(N,M) whether each of the (N,4) xyxy boxes is near each of the (M,4) predicted boxes: its
+    centre within ``reach`` face widths plus ``speed`` widths per second of the (M,) seconds
+    unseen, and its width within 2x."""
+    if not len(boxes) or not len(predicted):
+        return np.zeros((len(boxes), len(predicted)), bool)
+    det, pred = to_cwh(boxes), to_cwh(predicted)
+    width = np.maximum(det[:, None, 2], pred[None, :, 2])
+    distance = np.hypot(*(det[:, None, :2] - pred[None, :, :2]).transpose(2, 0, 1)) / np.maximum(width, 1.0)
+    ratio = det[:, None, 2] / np.maximum(pred[None, :, 2], 1.0)
+    return (distance <= reach + speed * unseen_s[None, :]) & (ratio >= 0.5) & (ratio <= 2.0)
+
+
 def quality(boxes: np.ndarray, scores: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(N,) weights of faces in a track's mean: detection score, times size (full weight from
     the embedder's 112 px up), times frontalness (the nose between the eyes, from the (N,5,2)
@@ -87,32 +100,21 @@ class FaceTracker:
         predicted = np.array([t.motion.predicted(time - t.seen) for t in live]).reshape(-1, 4)
         iou = box_iou(boxes, predicted) if len(boxes) and len(live) else np.zeros((len(boxes), len(live)))
         looks = embeddings @ np.stack([t.look for t in live]).T if live else np.zeros((len(boxes), 0))
-        fits = self._fits(boxes, predicted, iou, np.array([time - t.seen for t in live]))
+        unseen_s = np.array([time - t.seen for t in live])
+        where = fits(boxes, predicted, unseen_s, self.reach, self.speed) | (iou >= self.min_iou)
         alike = looks >= self.appearance
-        failing = (fits & ~alike).any(axis=0).sum()  # tracks with a face where they were, not like them
-        if failing >= 2 and not (fits & alike).any():
+        failing = (where & ~alike).any(axis=0).sum()  # tracks with a face where they were, not like them
+        if failing >= 2 and not (where & alike).any():
             self.cuts.append(time)
             live.clear()
             return self.update(boxes, embeddings, time)
-        ids = self._assign(np.where(fits & alike, looks + iou, -np.inf), boxes, embeddings, time)
+        ids = self._assign(np.where(where & alike, looks + iou, -np.inf), boxes, embeddings, time)
         matched = set(ids.tolist())
         for t in live:
             if t.id not in matched:
                 t.unseen += 1
         self._live = [t for t in live if t.unseen <= self.max_gap]
         return ids
-
-    def _fits(self, boxes: np.ndarray, predicted: np.ndarray, iou: np.ndarray, unseen_s: np.ndarray) -> np.ndarray:
-        """(N,M) whether each box is where each track is predicted: enough overlap, or its centre
-        within reach and its size within 2x."""
-        if not len(boxes) or not len(predicted):
-            return np.zeros((len(boxes), len(predicted)), bool)
-        det, pred = to_cwh(boxes), to_cwh(predicted)
-        width = np.maximum(det[:, None, 2], pred[None, :, 2])
-        distance = np.hypot(*(det[:, None, :2] - pred[None, :, :2]).transpose(2, 0, 1)) / np.maximum(width, 1.0)
-        ratio = det[:, None, 2] / np.maximum(pred[None, :, 2], 1.0)
-        near = (distance <= self.reach + self.speed * unseen_s[None, :]) & (ratio >= 0.5) & (ratio <= 2.0)
-        return (iou >= self.min_iou) | near
 
     def _assign(self, score: np.ndarray, boxes: np.ndarray, embeddings: np.ndarray, time: float) -> np.ndarray:
         """Each face to a track (``match.assign``: greedy by score, the best pair first; every
