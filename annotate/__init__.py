@@ -35,6 +35,9 @@ _EXPORTS = {
     "to_jsonl": ".writers",
     "sample_path": ".runtime.resources",
     "AnnotateError": ".errors",
+    "find_people": ".people.find",
+    "People": ".people.find",
+    "write_people": ".people.output",
 }
 __all__ = [
     "Config",
@@ -53,6 +56,9 @@ __all__ = [
     "to_jsonl",
     "sample_path",
     "AnnotateError",
+    "find_people",
+    "People",
+    "write_people",
 ]
 
 if TYPE_CHECKING:
@@ -61,6 +67,8 @@ if TYPE_CHECKING:
     from .errors import AnnotateError
     from .faces import Faces
     from .media.photo import read_image
+    from .people.find import People, find_people
+    from .people.output import write_people
     from .recognition.bank import FaceBank
     from .recognition.loading import build_bank, load_bank
     from .recognition.recognizer import Recognizer

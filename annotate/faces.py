@@ -98,6 +98,29 @@ class Faces:
         """No faces (no optional columns)."""
         return cls(np.zeros((0, 4)), np.zeros((0,)), np.zeros((0, 5, 2)))
 
+    @classmethod
+    def concatenate(cls, parts: Sequence[Faces]) -> Faces:
+        """The faces of ``parts`` one after another; an optional column is kept only where every
+        part has it (like supervision's ``Detections.merge``)."""
+        if not parts:
+            return cls.empty()
+        stack = lambda name: (
+            None if any(getattr(p, name) is None for p in parts) else np.concatenate([getattr(p, name) for p in parts])
+        )
+        join = lambda name: (
+            None if any(getattr(p, name) is None for p in parts) else sum((tuple(getattr(p, name)) for p in parts), ())
+        )
+        return cls(
+            np.concatenate([p.boxes for p in parts]),
+            np.concatenate([p.scores for p in parts]),
+            np.concatenate([p.landmarks for p in parts]),
+            stack("embeddings"),
+            join("labels"),
+            stack("similarities"),
+            join("nearest"),
+            stack("tracks"),
+        )
+
     def __len__(self) -> int:
         return len(self.boxes)
 

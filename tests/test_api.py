@@ -35,6 +35,9 @@ def test_every_public_name_resolves():
         "to_jsonl",
         "sample_path",
         "AnnotateError",
+        "find_people",
+        "People",
+        "write_people",
     ]
     for name in annotate.__all__:
         assert getattr(annotate, name) is not None

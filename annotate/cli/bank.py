@@ -34,7 +34,7 @@ from .app import (
 bank_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="markdown",
-    help="Build and inspect the face bank: one averaged embedding per person, from `<bank>/<label>/*.jpg`.",
+    help="Build, grow and inspect the face bank: one averaged embedding per person, from `<bank>/<label>/*.jpg`.",
 )
 app.add_typer(bank_app, name="bank")
 
@@ -148,6 +148,47 @@ def bank_list(bank: BankOpt = None, threshold: ThresholdOpt = None, as_json: Jso
     for label, count in zip(stored.labels, stored.counts):
         say(f"  {label}: {count} photo(s)")
     _problems(problems)
+
+
+@bank_app.command("add")
+def bank_add(
+    photos: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FOLDER",
+            show_default=False,
+            help="A person's folder from `annotate people` (`OUT/person-003`), or any folder of their photos.",
+        ),
+    ],
+    label: Annotated[str, typer.Option("--as", help="The person's name: the bank folder `<bank>/<label>/`.")],
+    bank: Annotated[
+        Optional[Path],
+        path_option(
+            "--bank",
+            "-b",
+            help="Bank folder to add to. Default: `$ANNOTATE_BANK`, else the default bank (`annotate bank where`), made if missing.",
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add a person's photos to the bank folder under a name.
+
+    Copies the photos of FOLDER into `<bank>/<label>/` (never replacing a file there; a photo
+    already there is skipped). Then `annotate bank build` (or any command using the bank)
+    embeds them, and the person is named from then on.
+
+    Example: `annotate bank add people/person-003 --as "Ross Geller"`
+    """
+    from ..errors import InputError
+    from ..people.naming import add_to_bank
+
+    Say.set(quiet, False)
+    folder = bank if bank is not None else default_bank()
+    if folder.suffix == ".npz":
+        raise InputError(f"{folder} is a bank file: give the bank's folder of <label>/ photo folders")
+    written, same = add_to_bank(photos, folder, label)
+    also = f" ({same} already there)" if same else ""
+    say(f"added {len(written)} photo(s) to {folder / label.strip()}{also}; now run: annotate bank build {folder}")
 
 
 @bank_app.command("where")

@@ -61,7 +61,9 @@ class VideoOptions:
     still make one timeline row. sample_fps: analyse only this many frames per second (None:
     every frame). crf, preset: libx264's, for rendering. switch_interval: the most seconds a
     thread holds the GIL while the decode, draw and encode threads run (None: 0.2 ms, see
-    ``runtime.threads``; benchmarks/bench_video.py --gil-switch compares others)."""
+    ``runtime.threads``; benchmarks/bench_video.py --gil-switch compares others).
+    keep_embeddings: keep each face's (D,) embedding in ``VideoAnalysis.frames`` (2 KB a face;
+    off: only each person's mean is kept)."""
 
     batch: int | None = None
     max_gap: int = 10
@@ -70,6 +72,7 @@ class VideoOptions:
     crf: int = 18
     preset: str = "veryfast"
     switch_interval: float | None = None
+    keep_embeddings: bool = False
 
     def __post_init__(self) -> None:
         if self.batch is not None and self.batch < 1:
@@ -154,7 +157,8 @@ def _scan(
                 pictures.add(frame.time, frame.image)
             with stage("match"):
                 sims = similarity_matrix(faces.embeddings, bank.embeddings).reshape(len(faces), len(bank))
-            seen.append(_Seen(frame.index, frame.time, faces.with_columns(embeddings=None, tracks=tracks), sims))
+            kept = faces.embeddings if options.keep_embeddings else None
+            seen.append(_Seen(frame.index, frame.time, faces.with_columns(embeddings=kept, tracks=tracks), sims))
         batch.clear()
 
     frames = reader.frames(options.sample_fps)

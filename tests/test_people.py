@@ -1,0 +1,202 @@
+"""Grouping the faces nobody named into people: the clustering against its plain twin and known
+groups, the scores, and the naming loop end to end (``people``, ``bank add``, ``bank build``,
+``people`` again) on LFW photos and on the Hamilton clip, with the review page's sections."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, needs_shared, run_cli
+
+from annotate.evaluate.clustering import score_clusters
+from annotate.faces import Faces
+from annotate.people.cluster import _average_linkage, group
+from annotate.people.naming import add_to_bank
+
+LFW_PEOPLE = ("Colin_Powell", "George_W_Bush", "Tony_Blair")
+
+
+def blobs(people=30, each=8, dim=64, spread=0.9, seed=0):
+    """Unit vectors around ``people`` random centres, and which centre each came from."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((people, dim))
+    truth = np.repeat(np.arange(people), each)
+    points = centres[truth] + spread * rng.standard_normal((len(truth), dim))
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32), truth
+
+
+def same_partition(a, b):
+    pairs = lambda labels: {(x, y) for x in range(len(labels)) for y in range(x) if labels[x] == labels[y]}
+    return pairs(list(a)) == pairs(list(b))
+
+
+def test_grouping_by_components_is_the_plain_average_linkage():
+    points, truth = blobs()
+    for threshold in (0.2, 0.35, 0.5):
+        assert same_partition(group(points, threshold), _average_linkage(points, threshold)), threshold
+    assert score_clusters(truth, group(points, 0.35)).bcubed_f > 0.99
+
+
+def test_people_are_numbered_by_first_face_and_nothing_is_one_group():
+    points, _ = blobs(people=3, each=4)
+    order = np.array([8, 0, 4, 9, 1, 5, 10, 2, 6, 11, 3, 7])  # the third person first
+    found = group(points[order])
+    assert found.tolist() == [0, 1, 2] * 4
+    assert group(np.zeros((0, 64), np.float32)).tolist() == []
+    assert group(points[:1]).tolist() == [0]
+
+
+def test_a_component_too_big_to_cluster_exactly_is_cut_at_a_higher_threshold():
+    points, truth = blobs(people=10, each=20, spread=0.6)
+    chained = group(points, 0.1, biggest=15)  # at 0.1 all are one component
+    assert chained.max() + 1 >= 10 and score_clusters(truth, chained).bcubed_precision > 0.95
+
+
+def test_scores_of_a_hand_made_grouping():
+    s = score_clusters(np.array([0, 0, 1, 1]), np.array([5, 5, 5, 7]))
+    assert (s.pair_precision, s.pair_recall) == pytest.approx((1 / 3, 1 / 2))
+    assert (s.bcubed_precision, s.bcubed_recall) == pytest.approx((2 / 3, 3 / 4))
+    assert (s.clusters, s.people) == (2, 2)
+    with pytest.raises(ValueError):
+        score_clusters(np.array([0, 1]), np.array([0]))
+
+
+def test_faces_concatenate_keeps_the_columns_every_part_has():
+    a = Faces(np.ones((2, 4)), np.ones(2), np.zeros((2, 5, 2)), labels=("A", None), embeddings=np.eye(2, 3))
+    b = Faces(np.zeros((1, 4)), np.zeros(1), np.zeros((1, 5, 2)), labels=("B",))
+    both = Faces.concatenate([a, b])
+    assert len(both) == 3 and both.labels == ("A", None, "B") and both.embeddings is None
+    assert both.boxes[:, 0].tolist() == [1, 1, 0]
+    assert len(Faces.concatenate([])) == 0
+
+
+def test_adding_to_the_bank_copies_never_replaces_and_checks_the_label(tmp_path):
+    person = tmp_path / "person-001"
+    person.mkdir()
+    for name in ("01.jpg", "02.jpg"):
+        shutil.copy(ROOT / "samples" / "photos" / "both.jpg", person / name)
+    (person / "02.jpg").write_bytes((person / "02.jpg").read_bytes() + b"\0")  # other contents
+    bank = tmp_path / "bank"
+    (bank / "Ross").mkdir(parents=True)
+    (bank / "Ross" / "01.jpg").write_bytes(b"the user's own photo")
+    written, same = add_to_bank(person, bank, " Ross ")
+    assert [p.name for p in written] == ["01-1.jpg", "02.jpg"] and same == 0
+    assert (bank / "Ross" / "01.jpg").read_bytes() == b"the user's own photo"
+    assert add_to_bank(person, bank, "Ross") == ([], 2), "photos already there are skipped"
+    for bad in ("", "..", "a/b", ".hidden"):
+        code, _, err = run_cli("bank", "add", str(person), "--as", bad, "-b", str(bank))
+        assert code == 2 and "cannot be a label" in err and "Traceback" not in err
+
+
+class Sections(HTMLParser):
+    """The review page's person sections, video time links and known labels."""
+
+    def __init__(self):
+        super().__init__()
+        self.people, self.times, self.known, self.images = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "data-person" in attrs:
+            self.people.append(attrs["data-person"])
+        if "data-time" in attrs:
+            self.times.append((attrs["href"], float(attrs["data-time"])))
+        if "data-known" in attrs:
+            self.known.append(attrs["data-known"])
+        if tag == "img":
+            self.images.append(attrs["src"])
+
+
+def read_out(out: Path):
+    with open(out / "people.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    page = Sections()
+    page.feed((out / "index.html").read_text(encoding="utf-8"))
+    return rows, page
+
+
+def people_of(rows):
+    found = {}
+    for row in rows:
+        found.setdefault(row["person"], set()).add(Path(row["source"]).name)
+    return found
+
+
+def test_naming_loop_on_lfw_photos(tmp_path):
+    lfw = needs_shared("lfw", "lfw-deepfunneled")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for person in LFW_PEOPLE:
+        for n in range(1, 5):
+            shutil.copy(lfw / person / f"{person}_{n:04d}.jpg", photos)
+    out, bank = tmp_path / "people", tmp_path / "bank"
+    code, _, err = run_cli("people", photos, "-o", out, "-b", bank)
+    assert code == 2 and "bank" in err, "a missing bank given by name is an error"
+    shutil.copytree(ROOT / "facebank", bank)
+    code, stdout, err = run_cli("people", photos, "-o", out, "-b", bank)
+    assert code == 0, err
+    rows, page = read_out(out)
+    groups = people_of(rows)
+    assert sorted(map(sorted, groups.values())) == sorted(
+        sorted(f"{p}_{n:04d}.jpg" for n in range(1, 5)) for p in LFW_PEOPLE
+    ), "each person's four photos, and only theirs"
+    assert sorted(page.people) == sorted(groups) and all(r["frame"] == r["time"] == "" for r in rows)
+    assert all((out / src).is_file() for src in page.images) and len(page.images) == 12
+    bush = next(pid for pid, names in groups.items() if any("Bush" in n for n in names))
+    code, _, err = run_cli("bank", "add", out / bush, "--as", "George W Bush", "-b", bank)
+    assert code == 0 and len(list((bank / "George W Bush").glob("*.jpg"))) == 4, err
+    assert run_cli("bank", "build", bank)[0] == 0
+    code, stdout, err = run_cli("people", photos, "-o", out, "-b", bank)
+    assert code == 0 and "George W Bush x4" in stdout, stdout + err
+    rows, page = read_out(out)
+    again = people_of(rows)
+    assert bush not in again and not (out / bush).exists(), "now named by the bank"
+    assert again == {pid: names for pid, names in groups.items() if pid != bush}, "the others keep their numbers"
+    assert page.known == ["George W Bush"]
+
+
+def test_naming_loop_on_the_hamilton_clip(tmp_path):
+    clip = needs_shared("video", "hamilton", "short_hamilton_clip.mp4")
+    out, bank = tmp_path / "people", tmp_path / "bank"
+    shutil.copytree(ROOT / "facebank", bank)
+    code, _, err = run_cli("people", clip, "-o", out, "-b", bank)
+    assert code == 0, err
+    rows, page = read_out(out)
+    groups = {pid: [r for r in rows if r["person"] == pid] for pid in people_of(rows)}
+    # the clip's people (tests/fixtures/identity/hamilton.json): Lin-Manuel Miranda in two
+    # shots, Alex Lacamoire, a man in profile, and four in the audience after the cut at 7.9 s
+    assert len(groups) == 7
+    lin = max(
+        groups, key=lambda pid: max(float(r["time"]) for r in groups[pid]) - min(float(r["time"]) for r in groups[pid])
+    )
+    times = sorted(float(r["time"]) for r in groups[lin])
+    assert times[0] < 1.5 and times[-1] > 7.0, "one person across both his shots"
+    assert sum(1 for pid in groups if min(float(r["time"]) for r in groups[pid]) > 7.8) == 4, "the audience"
+    assert sorted(page.people) == sorted(groups)
+    linked = [t for href, t in page.times if href.startswith("../short_hamilton_clip.mp4") or "hamilton" in href]
+    assert linked and all(any(abs(t - float(r["time"])) < 1e-3 for r in rows) for t in linked)
+    code, _, err = run_cli("bank", "add", out / lin, "--as", "Lin-Manuel Miranda", "-b", bank)
+    assert code == 0 and run_cli("bank", "build", bank)[0] == 0, err
+    code, stdout, err = run_cli("people", clip, "-o", out, "-b", bank)
+    assert code == 0 and "Lin-Manuel Miranda x" in stdout, stdout + err
+    rows, page = read_out(out)
+    assert lin not in people_of(rows) and len(people_of(rows)) == 6 and page.known == ["Lin-Manuel Miranda"]
+    assert set(people_of(rows)) <= set(groups), "the others keep their numbers"
+
+
+def test_people_refuses_a_folder_it_did_not_write_and_one_inside_an_input(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(ROOT / "samples" / "photos" / "both.jpg", photos)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    code, _, err = run_cli("people", photos, "-o", busy, "-b", ROOT / "facebank")
+    assert code == 2 and "did not write" in err and (busy / "notes.txt").read_text() == "mine"
+    code, _, err = run_cli("people", photos, "-o", photos / "people", "-b", ROOT / "facebank")
+    assert code == 2 and "Traceback" not in err
