@@ -63,6 +63,13 @@ def photos(
         Optional[Path],
         path_option("--detections", help="Also write the table as JSON lines, one per face, to this file."),
     ] = None,
+    report: Annotated[
+        Optional[Path],
+        path_option(
+            "--report",
+            help="An HTML gallery of the faces grouped by person: the people the bank names, then the unknown faces grouped as `annotate people` groups them. Self-contained.",
+        ),
+    ] = None,
     no_render: Annotated[
         bool, flag("--no-render", help="Write only the table (`OUT/faces.csv`), no copies: for indexing a library.")
     ] = False,
@@ -90,21 +97,28 @@ def photos(
     Example: `annotate photos ~/Pictures/party -o named/ -b ~/people`
     """
     from ..errors import AnnotateError, InputError
+    from ..media import check_writable, refuse_existing
     from ..photos import plan, recognise_photos, save_annotated
+    from ..report.photos import PhotoGallery
     from ..writers import PhotoTable, json_record, photo_rows
 
     Say.set(quiet, verbose)
     csv = csv if csv is not None else (out / CSV_NAME if out is not None else None)
-    if out is None and csv is None and detections is None and not as_json:
+    if out is None and csv is None and detections is None and report is None and not as_json:
         raise InputError(
-            "say where the results go: --out FOLDER for annotated copies, or --csv, --detections or --json"
+            "say where the results go: --out FOLDER for annotated copies, or --csv, --detections, --report or --json"
         )
     check_overwrite(overwrite, skip_existing)
     copies = None if no_render else out
     tables = [p for p in (csv, detections) if p is not None]
     jobs = plan(inputs, copies, overwrite, tables, skip_existing)
+    if report is not None:
+        check_writable(files=[report])
+        report = None if skip_existing and os.path.lexists(report) else report
+        refuse_existing([report] if report is not None else [], overwrite)
+    gallery = PhotoGallery() if report is not None else None
     kept, done = _already_made(jobs, copies, tables) if skip_existing else (set(), set())
-    if len(kept) == len(tables) and not as_json:  # no table to fill: only photos without a copy need work
+    if len(kept) == len(tables) and not as_json and gallery is None:  # only photos without a copy need work
         jobs = [j for j in jobs if copies is not None and j.source not in done]
     if not jobs:
         say("nothing to do: every output exists")
@@ -124,6 +138,8 @@ def photos(
                 except AnnotateError as error:
                     result = replace(result, image=None, error=str(error))
             table.add(result)
+            if gallery is not None and result.faces is not None and result.image is not None:
+                gallery.add(result.source, result.image, result.faces)
             progress.update(1)
             if as_json:
                 for row in photo_rows(result):
@@ -140,6 +156,10 @@ def photos(
         say(f"{len(jobs)} photo(s), {faces} face(s), {errors} error(s){skipped}; names: {named}")
         for target in tables:
             say(f"kept {target}" if target in kept else f"wrote {target}")
+    if gallery is not None and report is not None:
+        gallery.write(report, replace=overwrite)
+        if not as_json:
+            say(f"wrote {report}")
     if errors:
         raise typer.Exit(1)
 

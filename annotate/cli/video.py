@@ -66,8 +66,15 @@ def video(
             help="JSON lines, one per analysed frame: every face's box, landmarks, label, similarity and track (a folder for several videos).",
         ),
     ] = None,
+    report: Annotated[
+        Optional[Path],
+        path_option(
+            "--report",
+            help="An HTML page of who appears when: a lane per person, a bar per appearance that plays the video from there (a folder for several videos). Self-contained; open it beside the video.",
+        ),
+    ] = None,
     no_render: Annotated[
-        bool, flag("--no-render", help="Skip drawing and encoding: write only the CSV / detections.")
+        bool, flag("--no-render", help="Skip drawing and encoding: write only the CSV / detections / report.")
     ] = False,
     sample_fps: Annotated[
         Optional[float],
@@ -136,17 +143,17 @@ def video(
         out = None
     elif out is None:
         raise InputError("say where the relabelled video goes with --out, or pass --no-render with --csv")
-    if out is None and csv is None and detections is None and not as_json:
-        raise InputError("--no-render writes only the timeline: give --csv, --detections or --json")
+    if out is None and csv is None and detections is None and report is None and not as_json:
+        raise InputError("--no-render writes only the timeline: give --csv, --detections, --report or --json")
     options = VideoOptions(
         batch=batch, max_gap=max_gap, merge_gap=merge_gap, sample_fps=sample_fps, crf=crf, preset=preset
     )
     check_overwrite(overwrite, skip_existing)
-    planned = plan_videos(inputs, out, csv, detections, overwrite, skip_existing)
+    planned = plan_videos(inputs, out, csv, detections, overwrite, skip_existing, report)
     if not planned:
         say("nothing to do: every output exists")
         return
-    clean_leftovers([t.parent for j in planned for t in (j.output, j.csv, j.detections) if t is not None])
+    clean_leftovers([t.parent for j in planned for t in (j.output, j.csv, j.detections, j.report) if t is not None])
     source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer)
@@ -274,7 +281,7 @@ def _report(report: VideoReport, include_unknown: bool, as_json: bool) -> int:
             f"{job.csv}: nobody from the face bank was seen, so the timeline is empty; "
             f"{unknown} unknown person(s) were (list them with --include-unknown)"
         )
-    for target in (job.output, job.csv, job.detections):
+    for target in (job.output, job.csv, job.detections, job.report):
         if target is not None:
             say(f"wrote {target}")
     return failed

@@ -246,3 +246,19 @@ class VideoReader:
     def side_streams(self) -> list:
         """The audio and subtitle streams, to copy into the output."""
         return [s for s in self.container.streams if s.type in ("audio", "subtitle")]
+
+
+def frames_at(path: Path, indices: Sequence[int], sample_fps: float | None = None) -> dict[int, np.ndarray]:
+    """The (H,W,3) uint8 RGB pictures of frames ``indices`` (decode order from 0), decoded as an
+    analysis at ``sample_fps`` decoded them (so that sampled frames are found), stopping after
+    the last one wanted. A frame the video does not have is left out."""
+    wanted, found = set(indices), dict[int, np.ndarray]()
+    if not wanted:
+        return found
+    with VideoReader(path, probe(path)) as reader:
+        for frame in reader.frames(sample_fps):
+            if frame.index in wanted:
+                found[frame.index] = frame.image
+                if len(found) == len(wanted):
+                    break
+    return found

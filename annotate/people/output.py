@@ -13,17 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from ..drawing.crop import crop_face
 from ..media import atomic_path, read_image, write_image
-from ..media.probe import probe
-from ..media.video import VideoReader
+from ..media.video import frames_at
 from ..video.track import quality
 from .find import People, Person
 
 CROPS = 8  # representative crops per person
 STATE = "people.npz"
-_FACE_WIDTH = (120, 240)  # a crop's face is scaled into this width (px): big enough for `bank build` to find it
 
 
 def load_state(out_dir: Path) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
@@ -93,7 +91,8 @@ def _write_crops(
     crops: dict[str, dict[int, np.ndarray]] = {}
     for source, entries in wanted.items():
         for (pid, rank, _), crop in zip(entries, _crops_of(people, source, [e[2] for e in entries], sample_fps)):
-            crops.setdefault(pid, {})[rank] = crop
+            if crop is not None:  # None: a frame that no longer decodes
+                crops.setdefault(pid, {})[rank] = crop
         tick()
     written: dict[str, list[str]] = {}
     for pid, ranked in crops.items():
@@ -115,43 +114,15 @@ def _free_name(folder: Path, number: int) -> str:
     return name
 
 
-def _crops_of(people: People, source: Path, rows: list[int], sample_fps: float | None) -> list[np.ndarray]:
+def _crops_of(people: People, source: Path, rows: list[int], sample_fps: float | None) -> list[np.ndarray | None]:
     """The crops of ``rows``, all in ``source`` (a photo, or a video decoded as it was analysed)."""
     boxes = people.sightings.faces.boxes
     frames = people.sightings.frames
     if frames[rows[0]] < 0:
         image = read_image(source)
         return [crop_face(image, boxes[r]) for r in rows]
-    need: dict[int, list[int]] = {}
-    for k, r in enumerate(rows):
-        need.setdefault(int(frames[r]), []).append(k)
-    out: list[np.ndarray] = [np.zeros((1, 1, 3), np.uint8)] * len(rows)
-    info = probe(source)
-    with VideoReader(source, info) as reader:
-        for frame in reader.frames(sample_fps):
-            for k in need.pop(frame.index, []):
-                out[k] = crop_face(frame.image, boxes[rows[k]])
-            if not need:
-                break
-    return out
-
-
-def crop_face(image: np.ndarray, box: np.ndarray, margin: float = 0.4) -> np.ndarray:
-    """(H,W,3) uint8 RGB -> the face of xyxy ``box`` with ``margin`` of its size around it (cut at
-    the picture's edges), scaled so that the face is 120 to 240 px wide."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    w, h = x2 - x1, y2 - y1
-    left, top = max(0, int(x1 - margin * w)), max(0, int(y1 - margin * h))
-    right, bottom = (
-        min(image.shape[1], int(np.ceil(x2 + margin * w))),
-        min(image.shape[0], int(np.ceil(y2 + margin * h))),
-    )
-    crop = image[top:bottom, left:right]
-    scale = float(np.clip(w, *_FACE_WIDTH) / max(w, 1.0))
-    if abs(scale - 1.0) > 0.01 and crop.size:
-        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-        crop = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS))
-    return np.ascontiguousarray(crop)
+    pictures = frames_at(source, [int(frames[r]) for r in rows], sample_fps)
+    return [crop_face(pictures[int(frames[r])], boxes[r]) if int(frames[r]) in pictures else None for r in rows]
 
 
 def _write_csv(people: People, path: Path) -> None:

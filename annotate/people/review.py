@@ -1,30 +1,19 @@
 """The review page, ``index.html``: one section per person (``data-person``) with their crops,
 face count, nearest bank label, and where they appear (each file, and for a video each
-appearance's start time, linked to that moment with a ``#t=`` media fragment). Rendered with
-Jinja2 from ``templates/people.html``; self-contained (inline CSS, no script, no network)."""
+appearance's start time, linked to that moment with a ``#t=`` media fragment). Rendered from
+``report/templates/people.html``; self-contained (inline CSS, no script, no network)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
 
-from ..media import atomic_path
+from ..report.page import href, render, write_page
 from .find import People, Person
 
 TIMES = 12  # appearance times listed per video and person
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(float(seconds), 60.0)
-    return f"{int(minutes)}:{rest:06.3f}"
-
-
-def _href(target: Path, out_dir: Path) -> str:
-    relative = os.path.relpath(Path(target).resolve(), out_dir.resolve())
-    return "/".join(quote(part) for part in Path(relative).parts)
 
 
 def _starts(times: np.ndarray, gap: float = 1.0) -> list[float]:
@@ -33,7 +22,7 @@ def _starts(times: np.ndarray, gap: float = 1.0) -> list[float]:
     return [float(t) for k, t in enumerate(times) if k == 0 or t - times[k - 1] > gap]
 
 
-def _places(people: People, person: Person, out_dir: Path) -> list[dict]:
+def _places(people: People, person: Person, page: Path) -> list[dict]:
     s = people.sightings
     places: dict[Path, list[float]] = {}
     for row in person.rows.tolist():
@@ -44,7 +33,7 @@ def _places(people: People, person: Person, out_dir: Path) -> list[dict]:
         out.append(
             {
                 "name": source.name,
-                "href": _href(source, out_dir),
+                "href": href(source, page),
                 "times": starts[:TIMES],
                 "more": max(0, len(starts) - TIMES),
             }
@@ -53,15 +42,8 @@ def _places(people: People, person: Person, out_dir: Path) -> list[dict]:
 
 
 def render_review(people: People, out_dir: Path, crops: dict[str, list[str]]) -> str:
-    """The page's HTML."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("annotate.people", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["clock"] = _clock
+    """The page's HTML, for ``out_dir/index.html``; ``crops``: person id -> crop file names."""
+    page = out_dir / "index.html"
     entries = [
         {
             "id": p.id,
@@ -69,11 +51,12 @@ def render_review(people: People, out_dir: Path, crops: dict[str, list[str]]) ->
             "nearest": p.nearest,
             "nearest_similarity": p.nearest_similarity,
             "crops": [f"{quote(p.id)}/{quote(name)}" for name in crops.get(p.id, [])],
-            "places": _places(people, p, out_dir),
+            "places": _places(people, p, page),
         }
         for p in people.people
     ]
-    return env.get_template("people.html").render(
+    return render(
+        "people.html",
         people=entries,
         known=sorted(people.known.items()),
         faces=len(people.sightings.sources),
@@ -85,8 +68,5 @@ def render_review(people: People, out_dir: Path, crops: dict[str, list[str]]) ->
 
 
 def write_review(people: People, out_dir: Path, crops: dict[str, list[str]]) -> Path:
-    """Write ``out_dir/index.html`` atomically; returns its path."""
-    path = out_dir / "index.html"
-    with atomic_path(path, replace=True) as tmp:
-        Path(tmp).write_text(render_review(people, out_dir, crops), encoding="utf-8")
-    return path
+    """Write ``out_dir/index.html`` atomically (replacing the last run's); returns its path."""
+    return write_page(out_dir / "index.html", render_review(people, out_dir, crops), replace=True)

@@ -18,6 +18,7 @@ from ..writers import to_csv, to_jsonl
 from .analysis import Progress, VideoAnalysis, VideoOptions, analyse_video
 from .identity import Track
 from .render import OUTPUT_FORMATS, output_format, render_video
+from .report import write_video_report
 from .timeline import Appearance
 
 
@@ -29,6 +30,7 @@ class VideoJob:
     output: Path | None
     csv: Path | None
     detections: Path | None
+    report: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,10 @@ def plan_videos(
     detections: Path | None,
     overwrite: bool,
     skip_existing: bool = False,
+    report: Path | None = None,
 ) -> list[VideoJob]:
     """Jobs for ``inputs`` (files, or folders searched recursively). With one input file, each
-    of out/csv/detections names a file (or an existing folder to write it in); with several, a
+    of out/csv/detections/report names a file (or an existing folder to write it in); with several, a
     folder that mirrors the input tree. Every output location must be writable; an existing
     output is refused unless ``overwrite``, or, with ``skip_existing``, left out of its job
     (a job with nothing left to write is dropped)."""
@@ -73,7 +76,7 @@ def plan_videos(
     if not files:
         raise InputError("no videos found in the inputs (looked for " + ", ".join(sorted(VIDEO_SUFFIXES)) + ")")
     single = len(files) == 1 and not inputs[0].is_dir()
-    for folder in (out, csv, detections):
+    for folder in (out, csv, detections, report):
         if folder is not None and not single:
             check_out_dir(inputs, folder)
 
@@ -91,10 +94,11 @@ def plan_videos(
             place(out, f.relative, None),
             place(csv, f.relative, ".csv"),
             place(detections, f.relative, ".jsonl"),
+            place(report, f.relative, ".html"),
         )
         for f in files
     ]
-    pairs = [(j.source, t) for j in jobs for t in (j.output, j.csv, j.detections) if t is not None]
+    pairs = [(j.source, t) for j in jobs for t in _outputs(j) if t is not None]
     targets = [t for _, t in pairs]
     check_targets(pairs)
     for job in jobs:
@@ -107,11 +111,15 @@ def plan_videos(
     return jobs
 
 
+def _outputs(job: VideoJob) -> tuple[Path | None, ...]:
+    return job.output, job.csv, job.detections, job.report
+
+
 def _without_existing(jobs: list[VideoJob]) -> list[VideoJob]:
     """The jobs with outputs that exist left out (None), and jobs with none left dropped."""
     left = []
     for job in jobs:
-        keep = [None if t is None or os.path.lexists(t) else t for t in (job.output, job.csv, job.detections)]
+        keep = [None if t is None or os.path.lexists(t) else t for t in _outputs(job)]
         if any(t is not None for t in keep):
             left.append(VideoJob(job.source, *keep))
     return left
@@ -126,7 +134,7 @@ def process_video(
     include_unknown: bool = False,
     overwrite: bool = False,
 ) -> VideoReport:
-    """Analyse one video, render it, then write its timeline and detections (each where the
+    """Analyse one video, render it, then write its timeline, detections and report (each where the
     job asks for it): the tables appear only once the render has succeeded, so a stopped run
     leaves either every output of a video or those ``--skip-existing`` redoes. An existing
     output is replaced only with ``overwrite`` (OutputExistsError: another run wrote it)."""
@@ -138,4 +146,6 @@ def process_video(
         to_csv(analysis, job.csv, include_unknown=include_unknown, overwrite=overwrite)
     if job.detections is not None:
         to_jsonl(analysis, job.detections, overwrite=overwrite)
+    if job.report is not None:
+        write_video_report(analysis, job.report, job.output, replace=overwrite)
     return VideoReport.of(job, analysis, notes)
