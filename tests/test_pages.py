@@ -20,6 +20,11 @@ def browser():
         yield driver
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANNOTATE_CACHE", str(tmp_path / "cache"))
+
+
 def rows_of(path):
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))

@@ -21,6 +21,12 @@ from annotate.people.naming import add_to_bank
 LFW_PEOPLE = ("Colin_Powell", "George_W_Bush", "Tony_Blair")
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Each test's face cache in its own folder, not the user's."""
+    monkeypatch.setenv("ANNOTATE_CACHE", str(tmp_path / "cache"))
+
+
 def blobs(people=30, each=8, dim=64, spread=0.9, seed=0):
     """Unit vectors around ``people`` random centres, and which centre each came from."""
     rng = np.random.default_rng(seed)
@@ -200,3 +206,29 @@ def test_people_refuses_a_folder_it_did_not_write_and_one_inside_an_input(tmp_pa
     assert code == 2 and "did not write" in err and (busy / "notes.txt").read_text() == "mine"
     code, _, err = run_cli("people", photos, "-o", photos / "people", "-b", ROOT / "facebank")
     assert code == 2 and "Traceback" not in err
+
+
+def test_a_rerun_takes_each_files_faces_from_the_cache_and_names_them_with_the_new_bank(tmp_path, monkeypatch):
+    import annotate
+    import annotate.people.sources as sources
+    from annotate.people.find import find_people
+
+    clip = needs_shared("video", "hamilton", "short_hamilton_clip.mp4")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(ROOT / "samples" / "photos" / "both.jpg", photos)
+    recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
+    cache = tmp_path / "faces.npz"
+    first = find_people([photos, clip], recognizer, cache=cache)
+    assert cache.is_file() and len(first.people) == 9, "7 in the clip, the 2 sample people unnamed"
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("analysed again")
+
+    monkeypatch.setattr(sources, "analyse_video", no_analysis)
+    monkeypatch.setattr(recognizer, "describe", no_analysis)
+    bank = annotate.load_bank(ROOT / "facebank", recognizer)
+    again = find_people([photos, clip], recognizer, bank, cache=cache)
+    assert sorted(again.known) == ["Eileen Collins", "Grace Hopper"] and len(again.people) == 7
+    rows = lambda people: sorted((len(p.rows), round(float(p.mean[0]), 5)) for p in people.people)
+    assert rows(again) == [r for r in rows(first) if r[0] != 1], "the same clip people, from the cache"

@@ -59,6 +59,13 @@ def people(
         ),
     ] = 0.35,
     crops: Annotated[int, typer.Option("--crops", min=1, help="Representative crops written per person.")] = 8,
+    no_cache: Annotated[
+        bool,
+        flag(
+            "--no-cache",
+            help="Analyse every file again. By default each file's faces are kept by its contents' sha256 in `$ANNOTATE_CACHE` (`~/.cache/annotate`), so a rerun analyses only new files.",
+        ),
+    ] = False,
     threshold: ThresholdOpt = None,
     model: ModelOpt = "auto",
     device: DeviceOpt = "auto",
@@ -83,6 +90,7 @@ def people(
     """
     from ..errors import InputError
     from ..media import check_out_dir, check_writable
+    from ..people.cache import cache_path
     from ..people.find import find_people
     from ..people.output import STATE, load_state, write_people
 
@@ -98,7 +106,15 @@ def people(
     previous, _ = load_state(out)
     with bar(None, "files", "file") as progress:
         found = find_people(
-            inputs, recognizer, face_bank, everyone, sample_fps, group_threshold, previous, lambda _: progress.update(1)
+            inputs,
+            recognizer,
+            face_bank,
+            everyone,
+            sample_fps,
+            group_threshold,
+            previous,
+            lambda _: progress.update(1),
+            None if no_cache else cache_path(recognizer, sample_fps),
         )
     for path, error in found.errors:
         echo_error(error if str(path) in error else f"{path}: {error}")

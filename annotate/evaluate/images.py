@@ -10,7 +10,6 @@ image file.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from ..faces import Faces
 from ..media import atomic_path, file_sha256, read_image
 from ..recognition.align import align_faces
 from ..runtime.devices import using_threads
+from ..runtime.resources import cache_root
 
 CACHE_VERSION = 1
 # Bump when detection, alignment or the choice of face changes what an image embeds to: it is
@@ -35,15 +35,6 @@ LFW_LANDMARKS = np.array(
 )
 LFW_SIZE = 250
 _SAVE_EVERY = 2048  # new embeddings between cache writes, so an interrupted run keeps most work
-
-
-def cache_root() -> Path:
-    """``$ANNOTATE_CACHE``, else ``$XDG_CACHE_HOME/annotate``, else ``~/.cache/annotate``."""
-    env = os.environ.get("ANNOTATE_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "annotate"
 
 
 class EmbeddingCache:

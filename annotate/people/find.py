@@ -22,13 +22,13 @@ from ..faces import Faces
 from ..media import IMAGE_SUFFIXES, find_inputs
 from ..media.photo import UNREAD_IMAGE_SUFFIXES
 from ..media.probe import VIDEO_SUFFIXES
-from ..photos import recognise_photos
 from ..recognition.bank import FaceBank
 from ..recognition.match import assign, similarity_matrix, unit
 from ..recognition.recognizer import Recognizer
-from ..video.analysis import VideoOptions, analyse_video
 from ..video.track import quality
+from .cache import FaceStore
 from .cluster import THRESHOLD, group
+from .sources import file_faces, named
 
 SAMPLE_FPS = 5.0  # frames analysed per second of video (the rate benchmarks/bench_identity.py checks)
 
@@ -93,53 +93,35 @@ def find_people(
     threshold: float = THRESHOLD,
     previous: dict[str, np.ndarray] | None = None,
     progress: Callable[[Path], object] = lambda path: None,
+    cache: Path | None = None,
 ) -> People:
     """Group the faces of ``inputs`` (photos and videos, files or folders) into people: the
     faces the bank does not name, or all of them with ``everyone``. ``previous``: person id ->
-    (D,) mean of an earlier run, whose ids are kept for the groups that match them."""
+    (D,) mean of an earlier run, whose ids are kept for the groups that match them. ``cache``:
+    a .npz of each file's faces by sha256 (``people.cache.cache_path``), read and grown; None:
+    nothing is cached."""
     bank = recognizer.empty_bank() if bank is None else bank
     files = find_inputs([Path(p) for p in inputs], IMAGE_SUFFIXES | VIDEO_SUFFIXES, UNREAD_IMAGE_SUFFIXES)
     if not files:
         raise InputError("no photos or videos found in the inputs")
+    store = FaceStore(cache)
     parts: list[tuple[Path, np.ndarray, np.ndarray, Faces, np.ndarray, np.ndarray]] = []
     errors: list[tuple[Path, str]] = []
-    photos = [f for f in files if f.source.suffix.lower() in IMAGE_SUFFIXES]
-    videos = [f.source for f in files if f.source.suffix.lower() not in IMAGE_SUFFIXES]
-    for result in recognise_photos(photos, recognizer, bank):
-        progress(result.source)
-        if result.faces is None:
-            errors.append((result.source, result.error or "unreadable"))
-            continue
-        n = len(result.faces)
-        parts.append(
-            (result.source, np.full(n, -1), np.full(n, np.nan), result.faces, -np.ones(n, np.int64), np.arange(n))
-        )
-    for video in videos:
-        progress(video)
-        try:
-            parts += _video_faces(video, recognizer, bank, sample_fps)
-        except InputError as error:
-            errors.append((video, str(error)))
+    is_photo = lambda path: path.suffix.lower() in IMAGE_SUFFIXES
+    try:
+        for source, found in file_faces(files, is_photo, recognizer, store, sample_fps, progress):
+            if isinstance(found, str):
+                errors.append((source, found))
+                continue
+            kept, keep = named(found, bank, recognizer.threshold)
+            rows = np.flatnonzero(keep)
+            faces = kept.faces[rows]
+            persons = faces.tracks if faces.tracks is not None else -np.ones(len(rows), np.int64)
+            parts.append((source, kept.frames[rows], kept.times[rows], faces, persons, kept.indices[rows]))
+    finally:
+        store.save()
     sightings = _gather(parts)
     return _grouped(sightings, bank, everyone, threshold, previous or {}, tuple(errors))
-
-
-def _video_faces(video: Path, recognizer: Recognizer, bank: FaceBank, sample_fps: float) -> list:
-    """Each analysed frame's faces, not spurious, with their video person as item (negative:
-    -person, made unique by ``_gather``)."""
-    analysis = analyse_video(video, recognizer, bank, VideoOptions(sample_fps=sample_fps, keep_embeddings=True))
-    parts = []
-    for frame in analysis.frames:
-        faces = frame.faces
-        if faces.tracks is None or not len(faces):
-            continue
-        keep = np.array([t not in analysis.spurious for t in faces.tracks.tolist()], bool)
-        if keep.any():
-            kept = faces[keep]
-            n = len(kept)
-            time = frame.time - analysis.info.origin
-            parts.append((video, np.full(n, frame.index), np.full(n, time), kept, kept.tracks, np.flatnonzero(keep)))
-    return parts
 
 
 def _gather(parts: list) -> Sightings:

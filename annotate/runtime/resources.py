@@ -67,3 +67,13 @@ def user_data_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "annotate"
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "annotate"
+
+
+def cache_root() -> Path:
+    """Where annotate caches what it can make again (embeddings): ``$ANNOTATE_CACHE``, else
+    ``$XDG_CACHE_HOME/annotate``, else ``~/.cache/annotate``."""
+    env = os.environ.get("ANNOTATE_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "annotate"
