@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .drawing.blur import BlurPolicy, blur_rgb
 from .drawing.draw import draw_faces
 from .errors import AnnotateError, InputError
 from .faces import Faces
@@ -102,12 +103,18 @@ def recognise_photos(
         yield from results
 
 
-def save_annotated(result: PhotoResult, out_dir: Path, replace: bool = False) -> Path:
+def save_annotated(result: PhotoResult, out_dir: Path, replace: bool = False, blur: BlurPolicy | None = None) -> Path:
     """Write the photo with its faces drawn to ``out_dir / result.relative``, atomically, in
-    the photo's format; returns the path. OutputExistsError if the file exists (unless
-    ``replace``), OutputError if it cannot be written."""
+    the photo's format; returns the path. blur: whose faces are hidden instead of drawn.
+    OutputExistsError if the file exists (unless ``replace``), OutputError if it cannot be
+    written."""
     if result.image is None or result.faces is None:
         raise ValueError(f"{result.source} has no picture to draw on ({result.error})")
+    image, faces = result.image, result.faces
+    if blur is not None:
+        hide = np.array([blur.hides(label) for label in faces.labels or (None,) * len(faces)], bool)
+        image = blur_rgb(image, faces.boxes[hide], blur.style, blur.pad)
+        faces = faces[~hide]
     output = out_dir / result.relative
-    write_image(output, draw_faces(result.image, result.faces), replace)
+    write_image(output, draw_faces(image, faces), replace)
     return output

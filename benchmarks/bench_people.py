@@ -1,5 +1,5 @@
 """Grouping faces into people, on all of LFW (13,233 images of 5,749 people, the standard
-face-clustering benchmark): ours (``annotate.people.cluster.group``) against DBSCAN at cosine
+face-clustering benchmark): ours (``annotate.recognition.cluster.group``) against DBSCAN at cosine
 0.48 (insightface's desktop app) and Chinese whispers (dlib, face_recognition), on the same
 embeddings, at a sweep of thresholds.
 
@@ -70,7 +70,7 @@ def whispers(embeddings: np.ndarray, threshold: float, iterations: int = 20, see
     """Chinese whispers (Biemann 2006, as dlib's chinese_whispers_clustering): on the graph of
     pairs at least ``threshold`` alike (from the same nearest-neighbour search as ours), each
     face in random order takes the label with the most similarity among its neighbours."""
-    from annotate.people.cluster import neighbours
+    from annotate.recognition.cluster import neighbours
 
     index, similarity = neighbours(embeddings)
     rng = np.random.default_rng(seed)
@@ -97,7 +97,7 @@ def run_one(method: str, embeddings: np.ndarray, threshold: float) -> tuple[np.n
     """In a fresh process: cluster numbers, seconds, and the process's peak resident MB."""
     started = time.perf_counter()
     if method == "ours":
-        from annotate.people.cluster import group
+        from annotate.recognition.cluster import group
 
         found = group(embeddings, threshold)
     elif method == "dbscan":

@@ -36,7 +36,8 @@ class Part:
 # Hard cuts where each person appears exactly where the other was; a person who leaves and
 # comes back elsewhere; two people crossing (one above the other, their faces pass by); one
 # person alone, then a cut to the other in the same place on the same background (nothing but
-# the face tells the two shots apart).
+# the face tells the two shots apart); one person zigzagging across the picture at 410 px a
+# second, turning every second, while the other crosses.
 CASTS: dict[str, tuple[tuple[Part, ...], float]] = {
     "cut": (
         (
@@ -49,6 +50,13 @@ CASTS: dict[str, tuple[tuple[Part, ...], float]] = {
     "return": ((Part(0, 0, 2, 40, 60), Part(1, 0, 6, 400, 400), Part(0, 3.5, 6, 120, 100)), 6.0),
     "cross": ((Part(0, 0, 6, 10, 420, y=0), Part(1, 0, 6, 420, 10, y=150)), 6.0),
     "swap": ((Part(0, 0, 3, 200, 200), Part(1, 3, 6, 200, 200)), 6.0),
+    "fast": (
+        (
+            *(Part(0, 0, 1, 10, 420, y=0), Part(0, 1, 2, 420, 10, y=0), Part(0, 2, 3, 10, 420, y=0)),
+            Part(1, 0, 3, 420, 10, y=150),
+        ),
+        3.0,
+    ),
 }
 
 

@@ -15,8 +15,8 @@ from conftest import ROOT, needs_shared, run_cli
 
 from annotate.evaluate.clustering import score_clusters
 from annotate.faces import Faces
-from annotate.people.cluster import _average_linkage, group
 from annotate.people.naming import add_to_bank
+from annotate.recognition.cluster import _average_linkage, group
 
 LFW_PEOPLE = ("Colin_Powell", "George_W_Bush", "Tony_Blair")
 
@@ -25,6 +25,14 @@ LFW_PEOPLE = ("Colin_Powell", "George_W_Bush", "Tony_Blair")
 def own_cache(tmp_path, monkeypatch):
     """Each test's face cache in its own folder, not the user's."""
     monkeypatch.setenv("ANNOTATE_CACHE", str(tmp_path / "cache"))
+
+
+def sample_folder(tmp_path):
+    """A folder holding the sample photo of both sample people."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(ROOT / "samples" / "photos" / "both.jpg", photos)
+    return photos
 
 
 def blobs(people=30, each=8, dim=64, spread=0.9, seed=0):
@@ -196,9 +204,7 @@ def test_naming_loop_on_the_hamilton_clip(tmp_path):
 
 
 def test_people_refuses_a_folder_it_did_not_write_and_one_inside_an_input(tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    shutil.copy(ROOT / "samples" / "photos" / "both.jpg", photos)
+    photos = sample_folder(tmp_path)
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
@@ -214,9 +220,7 @@ def test_a_rerun_takes_each_files_faces_from_the_cache_and_names_them_with_the_n
     from annotate.people.find import find_people
 
     clip = needs_shared("video", "hamilton", "short_hamilton_clip.mp4")
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    shutil.copy(ROOT / "samples" / "photos" / "both.jpg", photos)
+    photos = sample_folder(tmp_path)
     recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
     cache = tmp_path / "faces.npz"
     first = find_people([photos, clip], recognizer, cache=cache)
@@ -232,3 +236,63 @@ def test_a_rerun_takes_each_files_faces_from_the_cache_and_names_them_with_the_n
     assert sorted(again.known) == ["Eileen Collins", "Grace Hopper"] and len(again.people) == 7
     rows = lambda people: sorted((len(p.rows), round(float(p.mean[0]), 5)) for p in people.people)
     assert rows(again) == [r for r in rows(first) if r[0] != 1], "the same clip people, from the cache"
+
+
+def test_person_numbers_are_never_given_twice():
+    from annotate.people.find import _stable_ids
+
+    mean = np.eye(4, dtype=np.float32)
+    ids, issued = _stable_ids([mean[0], mean[1]], {"person-002": mean[1]}, issued=5)
+    assert ids == ["person-006", "person-002"] and issued == 6, "a new person after every number ever issued"
+
+
+def test_a_stopped_write_leaves_only_files_the_state_lists(tmp_path, monkeypatch):
+    import annotate
+    import annotate.people.output as output
+    from annotate.people.find import find_people
+    from annotate.people.state import load_state
+
+    photos = sample_folder(tmp_path)
+    recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
+    out = tmp_path / "people"
+    output.write_people(find_people([photos], recognizer), out)
+    (out / "person-001" / "mine.jpg").write_bytes(b"a user's own file")
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output, "write_review", stop)
+    with pytest.raises(KeyboardInterrupt):
+        output.write_people(find_people([photos], recognizer, previous=load_state(out)), out)
+    monkeypatch.undo()
+    output.write_people(find_people([photos], recognizer, previous=load_state(out)), out)
+    state = load_state(out)
+    for folder in sorted(out.glob("person-*")):
+        files = sorted(p.name for p in folder.iterdir())
+        owned = sorted(state.crops.get(folder.name, []))
+        assert files == sorted([*owned, *(["mine.jpg"] if folder.name == "person-001" else [])]), folder
+    assert (out / "person-001" / "mine.jpg").read_bytes() == b"a user's own file"
+
+
+def test_a_damaged_or_crafted_state_is_an_error_or_ignored_never_a_deletion(tmp_path):
+    photos = sample_folder(tmp_path)
+    out = tmp_path / "people"
+    out.mkdir()
+    (out / "people.npz").write_bytes(b"")
+    code, _, err = run_cli("people", photos, "-o", out)
+    assert code == 2 and "people.npz" in err and "Traceback" not in err
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    np.savez(
+        out / "people.npz",
+        version=np.array(1),
+        ids=np.array([], dtype=str),
+        means=np.zeros((0, 512), np.float32),
+        model=np.array(""),
+        issued=np.array(0),
+        crops=np.array(["victim.txt"]),
+        crop_owners=np.array([".."]),
+    )
+    code, _, err = run_cli("people", photos, "-o", out)
+    assert code == 0, err
+    assert victim.read_text() == "keep me"

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from .. import __version__
 
 if TYPE_CHECKING:
+    from ..drawing.blur import BlurPolicy
     from ..recognition.bank import FaceBank
     from ..recognition.loading import BankSource
     from ..recognition.recognizer import Recognizer
@@ -221,11 +222,48 @@ QuietOpt = Annotated[bool, flag("--quiet", "-q", help="Print only errors and war
 VerboseOpt = Annotated[
     bool, flag("--verbose", "-v", help="Also print the model, device, threads and face bank in use.")
 ]
+BlurOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--blur",
+        metavar="WHO",
+        show_default=False,
+        help="Hide faces instead of drawing them: `all`, `unknown`, `known`, or a person's name (repeat for several). In video a person is hidden in every frame from their first to their last.",
+    ),
+]
+KeepOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--keep",
+        metavar="NAME",
+        show_default=False,
+        help="Never hide this person (repeat for several): `--blur all --keep Jo`.",
+    ),
+]
+BlurStyleOpt = Annotated[str, typer.Option("--blur-style", help="How faces are hidden: gaussian, mosaic or solid.")]
+BlurPadOpt = Annotated[
+    float,
+    typer.Option(
+        "--blur-pad", min=0.0, max=2.0, help="Hidden area around each face, as a share of its size on every side."
+    ),
+]
 InputsArg = Annotated[
     list[Path], typer.Argument(metavar="INPUT", show_default=False, help="Files, or folders searched recursively.")
 ]
 
 BANK_ENV = "ANNOTATE_BANK"
+
+
+def blur_policy(blur: list[str] | None, keep: list[str] | None, style: str, pad: float) -> BlurPolicy | None:
+    """The ``--blur`` options as a policy (None: nothing hidden); ``--keep`` needs ``--blur``."""
+    from ..drawing.blur import BlurPolicy
+    from ..errors import InputError
+
+    if not blur:
+        if keep:
+            raise InputError("--keep names people not to blur: give --blur too (e.g. --blur all --keep Jo)")
+        return None
+    return BlurPolicy(tuple(blur), frozenset(keep or ()), style, pad)
 
 
 def default_bank() -> Path:

@@ -88,22 +88,21 @@ def people(
 
     Example: `annotate people ~/Pictures ~/Videos/party.mp4 -o people/`
     """
-    from ..errors import InputError
     from ..media import check_out_dir, check_writable
     from ..people.cache import cache_path
     from ..people.find import find_people
-    from ..people.output import STATE, load_state, write_people
+    from ..people.output import write_people
+    from ..people.state import check_people_folder, load_state
 
     Say.set(quiet, verbose)
     check_out_dir(inputs, out)
-    if out.is_dir() and any(out.iterdir()) and not (out / STATE).is_file():
-        raise InputError(f"{out} holds files that annotate people did not write: choose a new or empty folder")
+    check_people_folder(out)
     check_writable([out])
     clean_leftovers([out])
     source = bank_source(bank) if bank is not None or default_bank().exists() else None
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer) if source is not None else None
-    previous, _ = load_state(out)
+    previous = load_state(out)
     with bar(None, "files", "file") as progress:
         found = find_people(
             inputs,
@@ -120,7 +119,7 @@ def people(
         echo_error(error if str(path) in error else f"{path}: {error}")
     with bar(None, "crops", "file") as progress:
         write_people(found, out, crops, sample_fps, lambda: progress.update(1))
-    kept = sum(1 for p in found.people if p.id in previous)
+    kept = sum(1 for p in found.people if p.id in previous.ids)
     known = ", ".join(f"{label} x{n}" for label, n in sorted(found.known.items())) or "none"
     say(
         f"{len(found.people)} person(s) from {len(found.sightings.sources)} face(s) "

@@ -14,9 +14,13 @@ import typer
 from .app import (
     BankOpt,
     BatchOpt,
+    BlurOpt,
+    BlurPadOpt,
+    BlurStyleOpt,
     DeviceOpt,
     InputsArg,
     JsonOpt,
+    KeepOpt,
     MinFaceOpt,
     ModelOpt,
     OverwriteOpt,
@@ -31,6 +35,7 @@ from .app import (
     bank_for,
     bank_source,
     bar,
+    blur_policy,
     check_overwrite,
     clean_leftovers,
     echo_error,
@@ -73,6 +78,10 @@ def photos(
     no_render: Annotated[
         bool, flag("--no-render", help="Write only the table (`OUT/faces.csv`), no copies: for indexing a library.")
     ] = False,
+    blur: BlurOpt = None,
+    keep: KeepOpt = None,
+    blur_style: BlurStyleOpt = "gaussian",
+    blur_pad: BlurPadOpt = 0.2,
     bank: BankOpt = None,
     threshold: ThresholdOpt = None,
     model: ModelOpt = "auto",
@@ -95,6 +104,9 @@ def photos(
     give `--csv`, `--detections` or `--json` and no copies are made.
 
     Example: `annotate photos ~/Pictures/party -o named/ -b ~/people`
+
+    To publish: `--blur unknown` hides the faces the bank does not name, `--blur all --keep Jo`
+    everyone but Jo.
     """
     from ..errors import AnnotateError, InputError
     from ..media import check_writable, refuse_existing
@@ -103,6 +115,9 @@ def photos(
     from ..writers import PhotoTable, json_record, photo_rows
 
     Say.set(quiet, verbose)
+    policy = blur_policy(blur, keep, blur_style, blur_pad)
+    if policy is not None and (out is None or no_render):
+        raise InputError("--blur hides faces in the copies: give --out, without --no-render")
     csv = csv if csv is not None else (out / CSV_NAME if out is not None else None)
     if out is None and csv is None and detections is None and report is None and not as_json:
         raise InputError(
@@ -134,7 +149,7 @@ def photos(
         for result in recognise_photos(jobs, recognizer, face_bank, batch):
             if copies is not None and result.error is None and result.source not in done:
                 try:
-                    save_annotated(result, copies, replace=overwrite)
+                    save_annotated(result, copies, replace=overwrite, blur=policy)
                 except AnnotateError as error:
                     result = replace(result, image=None, error=str(error))
             table.add(result)

@@ -14,9 +14,13 @@ from .app import (
     BankOpt,
     Bars,
     BatchOpt,
+    BlurOpt,
+    BlurPadOpt,
+    BlurStyleOpt,
     DeviceOpt,
     InputsArg,
     JsonOpt,
+    KeepOpt,
     MinFaceOpt,
     ModelOpt,
     OverwriteOpt,
@@ -31,6 +35,7 @@ from .app import (
     bank_for,
     bank_source,
     bar,
+    blur_policy,
     check_overwrite,
     clean_leftovers,
     detail,
@@ -43,6 +48,7 @@ from .app import (
 )
 
 if TYPE_CHECKING:
+    from ..drawing.blur import BlurPolicy
     from ..recognition.bank import FaceBank
     from ..recognition.recognizer import Recognizer
     from ..video.analysis import VideoOptions
@@ -111,6 +117,10 @@ def video(
             help="Videos processed at once, each in its own process with its own copy of the models (for several videos). On the CPU the threads are shared out among them.",
         ),
     ] = 1,
+    blur: BlurOpt = None,
+    keep: KeepOpt = None,
+    blur_style: BlurStyleOpt = "gaussian",
+    blur_pad: BlurPadOpt = 0.2,
     bank: BankOpt = None,
     threshold: ThresholdOpt = None,
     model: ModelOpt = "auto",
@@ -133,12 +143,18 @@ def video(
     as `Unknown #N`.
 
     Example: `annotate video party.mp4 -o party-named.mp4 --csv who.csv`
+
+    To publish: `--blur unknown` hides everyone the bank does not name, in every frame they are
+    in (boxes are followed between analysed frames); `--blur all --keep Jo` everyone but Jo.
     """
     from ..errors import InputError
     from ..video.analysis import VideoOptions
     from ..video.job import plan_videos
 
     Say.set(quiet, verbose)
+    policy = blur_policy(blur, keep, blur_style, blur_pad)
+    if policy is not None and (no_render or out is None):
+        raise InputError("--blur hides faces in the relabelled video: give --out, without --no-render")
     if no_render:
         out = None
     elif out is None:
@@ -158,11 +174,12 @@ def video(
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer)
     if jobs > 1 and len(planned) > 1:
+        workers = min(jobs, len(planned))
         failed = _in_parallel(
-            planned, recognizer, face_bank, min(jobs, len(planned)), options, include_unknown, as_json, overwrite
+            planned, recognizer, face_bank, workers, options, include_unknown, as_json, overwrite, policy
         )
     else:
-        failed = _one_by_one(planned, recognizer, face_bank, options, include_unknown, as_json, overwrite)
+        failed = _one_by_one(planned, recognizer, face_bank, options, include_unknown, as_json, overwrite, policy)
     if failed:
         raise typer.Exit(1)
 
@@ -175,6 +192,7 @@ def _one_by_one(
     include_unknown: bool,
     as_json: bool,
     overwrite: bool,
+    blur: BlurPolicy | None = None,
 ) -> int:
     """Process the videos in turn, with a progress bar per pass; returns how many failed. A
     video that fails (unreadable, an output that cannot be written) gets one line, and the
@@ -187,7 +205,7 @@ def _one_by_one(
         with Bars() as bars:
             progress = partial(_stage_bar, bars, job.source.name)
             try:
-                report = process_video(job, recognizer, face_bank, options, progress, include_unknown, overwrite)
+                report = process_video(job, recognizer, face_bank, options, progress, include_unknown, overwrite, blur)
             except AnnotateError as error:
                 failed += 1
                 echo_error(str(error))
@@ -210,12 +228,13 @@ def _in_parallel(
     include_unknown: bool,
     as_json: bool,
     overwrite: bool,
+    blur: BlurPolicy | None = None,
 ) -> int:
     """Process the videos in worker processes, with one progress bar over every pass of every
     video; returns how many failed."""
     from ..video.workers import WorkerSettings, process_videos
 
-    settings = WorkerSettings.sharing(recognizer, face_bank, workers, include_unknown, overwrite)
+    settings = WorkerSettings.sharing(recognizer, face_bank, workers, include_unknown, overwrite, blur)
     failed = 0
     detail(f"{len(planned)} videos, {workers} at a time, each in its own process")
     with bar(0, f"{len(planned)} videos, {workers} at a time", "frame") as progress:

@@ -3,12 +3,13 @@ a rerun over inputs that only grew analyses only the new files. The faces are st
 (boxes, scores, landmarks, embeddings; for a video also each face's person, frame and time),
 so that a bank that changed since (``bank add``) names them again at no cost.
 
-One .npz per model, detector setting, precision and video sampling rate, under
+One .npz per model, detector setting, precision, video sampling rate and annotate version, under
 ``runtime.resources.cache_root()/people/``. A cache that does not read is rebuilt.
 """
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,19 @@ class FileFaces:
     """One file's faces, unnamed. faces: with embeddings (and, in a video, ``tracks``: each
     face's person). frames: (N,) frame numbers, -1 in a photo. times: (N,) a player's seconds,
     NaN in a photo. indices: (N,) index among the faces found in its picture. step: seconds
-    each analysed frame of a video stands for (0 for a photo)."""
+    each analysed frame of a video stands for (0 for a photo). problem: why a video's faces are
+    incomplete (it stopped decoding part-way; such a file is not cached)."""
 
     faces: Faces
     frames: np.ndarray
     times: np.ndarray
     indices: np.ndarray
     step: float = 0.0
+    problem: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.problem is None
 
     def __post_init__(self) -> None:
         n = len(self.faces)
@@ -43,8 +50,12 @@ class FileFaces:
 
 def cache_path(recognizer, sample_fps: float) -> Path:
     """The cache file of ``recognizer``'s faces, videos sampled at ``sample_fps``."""
+    from .. import __version__
+
     config = recognizer.config
-    name = f"{recognizer.embedder.weights.sha256[:16]}-min{config.min_face}-{config.precision}-fps{sample_fps:g}-v{CACHE_VERSION}.npz"
+    model = recognizer.embedder.weights.sha256[:16]
+    # annotate's version too: a new tracker or detector may find other faces in the same file
+    name = f"{model}-min{config.min_face}-{config.precision}-fps{sample_fps:g}-{__version__}-v{CACHE_VERSION}.npz"
     return cache_root() / "people" / name
 
 
@@ -61,7 +72,7 @@ class FaceStore:
         if path is not None and path.is_file():
             try:
                 self.entries = _read(path)
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 self.entries = {}  # unreadable: rebuilt and replaced
 
     def get(self, sha256: str) -> FileFaces | None:

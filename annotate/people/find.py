@@ -5,14 +5,15 @@ A photo's faces are clustered one by one. A video is analysed at a sampling rate
 its people (``annotate.video.identity``: tracks joined across cuts and turns) is clustered as
 one item, its mean embedding, so that a stranger who appears in two videos and three photos
 comes out as one person. Person ids (``person-001``) stay with their people when the inputs
-grow: the previous run's means are matched to the new groups first (``previous``).
+grow: the previous run's means are matched to the new groups first (``previous``), and a
+number is never given twice.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,17 @@ from ..media import IMAGE_SUFFIXES, find_inputs
 from ..media.photo import UNREAD_IMAGE_SUFFIXES
 from ..media.probe import VIDEO_SUFFIXES
 from ..recognition.bank import FaceBank
+from ..recognition.cluster import THRESHOLD, group
 from ..recognition.match import assign, similarity_matrix, unit
 from ..recognition.recognizer import Recognizer
 from ..video.track import quality
 from .cache import FaceStore
-from .cluster import THRESHOLD, group
 from .sources import file_faces, named
+from .state import PeopleState
 
+# An earlier run's id goes to a group whose mean is this alike to its own: stricter than the
+# grouping threshold, since one person's means over growing inputs stay close (0.8 and more).
+KEEP_ID = 0.5
 SAMPLE_FPS = 5.0  # frames analysed per second of video (the rate benchmarks/bench_identity.py checks)
 
 
@@ -74,7 +79,8 @@ class Person:
 class People:
     """What ``find_people`` found. people: unknown people (everyone with ``everyone``), in id order.
     known: bank label -> faces the bank named (left out of ``people``). errors: (file, why)
-    for inputs that could not be read."""
+    for inputs that could not be read. model: the sha256 of the model that made the means.
+    issued: the highest person number given so far (this run's and the earlier ones')."""
 
     sightings: Sightings
     people: tuple[Person, ...]
@@ -82,6 +88,8 @@ class People:
     errors: tuple[tuple[Path, str], ...] = ()
     threshold: float = THRESHOLD
     everyone: bool = False
+    model: str = ""
+    issued: int = 0
 
 
 def find_people(
@@ -91,16 +99,19 @@ def find_people(
     everyone: bool = False,
     sample_fps: float = SAMPLE_FPS,
     threshold: float = THRESHOLD,
-    previous: dict[str, np.ndarray] | None = None,
+    previous: PeopleState | None = None,
     progress: Callable[[Path], object] = lambda path: None,
     cache: Path | None = None,
 ) -> People:
     """Group the faces of ``inputs`` (photos and videos, files or folders) into people: the
-    faces the bank does not name, or all of them with ``everyone``. ``previous``: person id ->
-    (D,) mean of an earlier run, whose ids are kept for the groups that match them. ``cache``:
-    a .npz of each file's faces by sha256 (``people.cache.cache_path``), read and grown; None:
-    nothing is cached."""
+    faces the bank does not name, or all of them with ``everyone``. ``previous``: an earlier
+    run's state (``people.state.load_state(folder)``): its ids go to the groups that match its
+    means, and new people get numbers it never gave. ``cache``: a .npz of each file's faces
+    by sha256 (``people.cache.cache_path``), read and grown; None: nothing is cached."""
     bank = recognizer.empty_bank() if bank is None else bank
+    recognizer.check_bank(bank)
+    previous = previous or PeopleState()
+    model = recognizer.model_sha256
     files = find_inputs([Path(p) for p in inputs], IMAGE_SUFFIXES | VIDEO_SUFFIXES, UNREAD_IMAGE_SUFFIXES)
     if not files:
         raise InputError("no photos or videos found in the inputs")
@@ -113,6 +124,8 @@ def find_people(
             if isinstance(found, str):
                 errors.append((source, found))
                 continue
+            if found.problem is not None:
+                errors.append((source, found.problem))
             kept, keep = named(found, bank, recognizer.threshold)
             rows = np.flatnonzero(keep)
             faces = kept.faces[rows]
@@ -121,7 +134,11 @@ def find_people(
     finally:
         store.save()
     sightings = _gather(parts)
-    return _grouped(sightings, bank, everyone, threshold, previous or {}, tuple(errors))
+    dim = recognizer.empty_bank().embeddings.shape[1]
+    grouped = _grouped(
+        sightings, bank, everyone, threshold, previous.previous(model, dim), tuple(errors), previous.issued
+    )
+    return replace(grouped, model=model)
 
 
 def _gather(parts: list) -> Sightings:
@@ -151,6 +168,7 @@ def _grouped(
     threshold: float,
     previous: dict[str, np.ndarray],
     errors: tuple[tuple[Path, str], ...],
+    issued: int,
 ) -> People:
     """Cluster the items whose faces are unknown (or all), and name the groups with ids."""
     labels = sightings.faces.labels or (None,) * len(sightings.sources)
@@ -161,7 +179,7 @@ def _grouped(
     chosen = np.array([everyone or label is None for label in labels], bool)
     rows = np.flatnonzero(chosen)
     if not len(rows):
-        return People(sightings, (), known, errors, threshold, everyone)
+        return People(sightings, (), known, errors, threshold, everyone, issued=issued)
     embeddings = sightings.faces.embeddings
     if embeddings is None:
         raise ValueError("Sightings need faces with embeddings")
@@ -172,9 +190,9 @@ def _grouped(
     groups = group(unit(sums).astype(np.float32), threshold)[item_of]
     members = [rows[groups == g] for g in range(groups.max() + 1)]
     means = [unit(embeddings[m].astype(np.float64).sum(axis=0)).astype(np.float32) for m in members]
-    ids = _stable_ids(means, previous, threshold)
+    ids, issued = _stable_ids(means, previous, issued)
     people = sorted((_person(i, m, mean, embeddings, bank) for i, m, mean in zip(ids, members, means)), key=_key)
-    return People(sightings, tuple(people), known, errors, threshold, everyone)
+    return People(sightings, tuple(people), known, errors, threshold, everyone, issued=issued)
 
 
 def _key(person: Person) -> str:
@@ -190,20 +208,21 @@ def _person(id: str, rows: np.ndarray, mean: np.ndarray, embeddings: np.ndarray,
     return Person(id, rows, mean, (embeddings[rows] @ mean).astype(np.float32), nearest, best)
 
 
-def _stable_ids(means: list[np.ndarray], previous: dict[str, np.ndarray], threshold: float) -> list[str]:
+def _stable_ids(means: list[np.ndarray], previous: dict[str, np.ndarray], issued: int) -> tuple[list[str], int]:
     """``person-NNN`` for each group: an earlier run's id where its mean matches (one to one, the
-    most alike first, at least ``threshold``), else the next free number, in group order."""
+    most alike first, at least ``KEEP_ID``), else a number after every one ``issued`` before,
+    in group order; and the highest number issued now."""
     ids = [""] * len(means)
     old = sorted(previous)
     if old and means:
         sims = np.stack(means) @ np.stack([previous[k] for k in old]).T
-        for g, o in enumerate(assign(sims, threshold).tolist()):
+        for g, o in enumerate(assign(sims, KEEP_ID).tolist()):
             if o >= 0:
                 ids[g] = old[o]
-    used = {int(k.rsplit("-", 1)[1]) for k in old if k.rsplit("-", 1)[-1].isdigit()}
-    number = max(used, default=0)
+    numbers = [int(k.rsplit("-", 1)[1]) for k in old if k.rsplit("-", 1)[-1].isdigit()]
+    number = max([issued, *numbers])
     for g in range(len(ids)):
         if not ids[g]:
             number += 1
             ids[g] = f"person-{number:03d}"
-    return ids
+    return ids, number

@@ -1,7 +1,7 @@
 """Writing what ``find_people`` found into a folder: ``people.csv`` (one row per face), one
 folder of representative crops per person (``person-001/01.jpg``), ``index.html`` (the review
-page) and ``people.npz`` (the people's means and the crops written, so that a rerun keeps the
-ids and replaces only its own crops). Every file is written atomically.
+page) and ``people.npz`` (``people.state``: the means, so that a rerun keeps the ids, and the
+crops written, so that it replaces only its own). Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import csv
 import io
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +20,10 @@ from ..media import atomic_path, read_image, write_image
 from ..media.video import frames_at
 from ..video.track import quality
 from .find import People, Person
+from .review import write_review
+from .state import PeopleState, check_people_folder, load_state, save_state
 
 CROPS = 8  # representative crops per person
-STATE = "people.npz"
-
-
-def load_state(out_dir: Path) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
-    """A previous run's person id -> (D,) mean, and person id -> crop files it wrote (relative)."""
-    path = out_dir / STATE
-    if not path.is_file():
-        return {}, {}
-    with np.load(path, allow_pickle=False) as data:
-        ids = [str(i) for i in data["ids"]]
-        crops: dict[str, list[str]] = {i: [] for i in ids}
-        for owner, name in zip(data["crop_owners"].tolist(), data["crops"].tolist()):
-            crops.setdefault(str(owner), []).append(str(name))
-        return dict(zip(ids, data["means"])), crops
 
 
 def write_people(
@@ -45,22 +34,36 @@ def write_people(
     tick: Callable[[], object] = lambda: None,
 ) -> list[Path]:
     """Write the folder (see the module); returns the files written. ``sample_fps``: the rate the
-    videos were analysed at, so that the frames to crop are decoded the same way."""
+    videos were analysed at, so that the frames to crop are decoded the same way. A folder
+    with files but no ``people.npz`` is refused (InputError).
+
+    Every crop this tool writes is listed in ``people.npz`` before it is written, and the last
+    run's crops are removed only after the new state is saved: however a run stops, no crop
+    of it is taken for a user's file, and no user's file is removed."""
+    check_people_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _, before = load_state(out_dir)
-    for owner, names in before.items():  # this tool's crops of the last run; a user's own files stay
-        for name in names:
+    before = load_state(out_dir)
+    chosen = {p.id: representatives(people, p, crops) for p in people.people}
+    planned = {pid: _free_names(out_dir / pid, len(rows)) for pid, rows in chosen.items()}
+    both = {pid: [*before.crops.get(pid, []), *planned.get(pid, [])] for pid in {*before.crops, *planned}}
+    save_state(out_dir, replace(before, crops=both, issued=max(before.issued, people.issued)))
+    written = _write_crops(people, out_dir, chosen, planned, sample_fps, tick)
+    _write_csv(people, out_dir / "people.csv")
+    write_review(people, out_dir, written)
+    ids = tuple(p.id for p in people.people)
+    dim = people.people[0].mean.shape[0] if people.people else 0
+    means = np.stack([p.mean for p in people.people]) if ids else np.zeros((0, dim), np.float32)
+    save_state(out_dir, PeopleState(ids, means, people.model, people.issued, written))
+    for owner, names in before.crops.items():  # the last run's crops, now replaced
+        for name in set(names) - set(written.get(owner, [])):
             (out_dir / owner / name).unlink(missing_ok=True)
         if (out_dir / owner).is_dir() and not any((out_dir / owner).iterdir()):
             (out_dir / owner).rmdir()  # a person now named by the bank, or merged into another
-    chosen = {p.id: representatives(people, p, crops) for p in people.people}
-    written = _write_crops(people, out_dir, chosen, sample_fps, tick)
-    _write_csv(people, out_dir / "people.csv")
-    _write_state(people, out_dir / STATE, written)
-    from .review import write_review
-
-    write_review(people, out_dir, written)
-    return [out_dir / "people.csv", out_dir / "index.html", *(out_dir / p for names in written.values() for p in names)]
+    return [
+        out_dir / "people.csv",
+        out_dir / "index.html",
+        *(out_dir / p / n for p, names in written.items() for n in names),
+    ]
 
 
 def representatives(people: People, person: Person, count: int) -> np.ndarray:
@@ -81,9 +84,15 @@ def representatives(people: People, person: Person, count: int) -> np.ndarray:
 
 
 def _write_crops(
-    people: People, out_dir: Path, chosen: dict[str, np.ndarray], sample_fps: float | None, tick: Callable[[], object]
+    people: People,
+    out_dir: Path,
+    chosen: dict[str, np.ndarray],
+    names: dict[str, list[str]],
+    sample_fps: float | None,
+    tick: Callable[[], object],
 ) -> dict[str, list[str]]:
-    """Crop the chosen faces, reading each source once; person id -> crop names written."""
+    """Crop the chosen faces, reading each source once, under their planned ``names``; person id
+    -> crop names written (a frame that no longer decodes gives none)."""
     wanted: dict[Path, list[tuple[str, int, int]]] = {}  # source -> (person, rank, row)
     for pid, rows in chosen.items():
         for rank, row in enumerate(rows.tolist()):
@@ -91,27 +100,28 @@ def _write_crops(
     crops: dict[str, dict[int, np.ndarray]] = {}
     for source, entries in wanted.items():
         for (pid, rank, _), crop in zip(entries, _crops_of(people, source, [e[2] for e in entries], sample_fps)):
-            if crop is not None:  # None: a frame that no longer decodes
+            if crop is not None:
                 crops.setdefault(pid, {})[rank] = crop
         tick()
     written: dict[str, list[str]] = {}
     for pid, ranked in crops.items():
-        folder = out_dir / pid
-        folder.mkdir(exist_ok=True)
-        names = written.setdefault(pid, [])
+        (out_dir / pid).mkdir(exist_ok=True)
         for rank in sorted(ranked):
-            name = _free_name(folder, rank + 1)
-            write_image(folder / name, ranked[rank])
-            names.append(name)
+            write_image(out_dir / pid / names[pid][rank], ranked[rank])
+            written.setdefault(pid, []).append(names[pid][rank])
     return written
 
 
-def _free_name(folder: Path, number: int) -> str:
-    """``NN.jpg``, or with a suffix when a user's own file already has that name."""
-    name, extra = f"{number:02d}.jpg", 1
-    while os.path.lexists(folder / name):
-        name, extra = f"{number:02d}-{extra}.jpg", extra + 1
-    return name
+def _free_names(folder: Path, count: int) -> list[str]:
+    """``01.jpg``... for ``count`` crops, each with a suffix where that name is taken (a user's
+    file, or a crop of the last run that is removed only afterwards)."""
+    names = []
+    for number in range(1, count + 1):
+        name, extra = f"{number:02d}.jpg", 1
+        while os.path.lexists(folder / name):
+            name, extra = f"{number:02d}-{extra}.jpg", extra + 1
+        names.append(name)
+    return names
 
 
 def _crops_of(people: People, source: Path, rows: list[int], sample_fps: float | None) -> list[np.ndarray | None]:
@@ -142,17 +152,3 @@ def _write_csv(people: People, path: Path) -> None:
     writer.writerows(rows)
     with atomic_path(path, replace=True) as tmp:
         Path(tmp).write_text(text.getvalue(), encoding="utf-8")
-
-
-def _write_state(people: People, path: Path, written: dict[str, list[str]]) -> None:
-    ids = [p.id for p in people.people]
-    dim = people.people[0].mean.shape[0] if people.people else 0
-    owners = [pid for pid, names in written.items() for _ in names]
-    with atomic_path(path, replace=True) as tmp, open(tmp, "wb") as handle:
-        np.savez(
-            handle,
-            ids=np.array(ids, dtype=str),
-            means=np.stack([p.mean for p in people.people]) if ids else np.zeros((0, dim), np.float32),
-            crops=np.array([n for names in written.values() for n in names], dtype=str),
-            crop_owners=np.array(owners, dtype=str),
-        )

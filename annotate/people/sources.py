@@ -41,21 +41,21 @@ def file_faces(
     for f in files:
         try:
             keys[f.source] = file_sha256(f.source)
-        except OSError as error:
+        except AnnotateError as error:
             keys[f.source] = None
             progress(f.source)
-            yield f.source, f"{f.source}: cannot be read ({error.strerror or error})"
+            yield f.source, str(error)
     todo = [f.source for f in files if keys[f.source] is not None and store.get(keys[f.source] or "") is None]
     fresh = dict(_describe_photos([p for p in todo if photo(p)], recognizer))
     for f in files:
         key = keys[f.source]
         if key is None:
             continue
-        found: FileFaces | str | None = store.get(key) or fresh.get(f.source)
+        found: FileFaces | str | None = store.get(key)
         if found is None:
-            found = _analyse(f.source, recognizer, sample_fps)
-        if isinstance(found, FileFaces):
-            store.put(key, found)
+            found = fresh.get(f.source) or _analyse(f.source, recognizer, sample_fps)
+            if isinstance(found, FileFaces) and found.complete:
+                store.put(key, found)
         progress(f.source)
         yield f.source, found
 
@@ -83,11 +83,16 @@ def _analyse(video: Path, recognizer: Recognizer, sample_fps: float) -> FileFace
     except AnnotateError as error:
         return str(error)
     frames = [f for f in analysis.frames if len(f.faces)]
+    stopped = (
+        None
+        if analysis.error is None
+        else f"{video}: decoding stopped early ({analysis.error}); its faces up to there are used"
+    )
     if not frames:
         none = np.zeros(0, np.int64)
         dim = recognizer.empty_bank().embeddings.shape[1]
         faces = Faces.empty().with_columns(embeddings=np.zeros((0, dim), np.float32), tracks=none)
-        return FileFaces(faces, none, np.zeros(0), none, options.step(analysis.info.fps))
+        return FileFaces(faces, none, np.zeros(0), none, options.step(analysis.info.fps), stopped)
     faces = Faces.concatenate([f.faces.with_columns(labels=None, similarities=None, nearest=None) for f in frames])
     return FileFaces(
         faces,
@@ -95,6 +100,7 @@ def _analyse(video: Path, recognizer: Recognizer, sample_fps: float) -> FileFace
         np.concatenate([np.full(len(f.faces), f.time - analysis.info.origin) for f in frames]),
         np.concatenate([np.arange(len(f.faces)) for f in frames]),
         options.step(analysis.info.fps),
+        stopped,
     )
 
 

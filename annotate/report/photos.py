@@ -12,7 +12,7 @@ import numpy as np
 
 from ..drawing.crop import crop_face
 from ..faces import Faces
-from ..people.cluster import THRESHOLD, group
+from ..recognition.cluster import THRESHOLD, group
 from .page import href, render, thumbnail, write_page
 
 SHOWN = 60  # thumbnails shown per person (the count says how many there are)
@@ -43,7 +43,7 @@ class PhotoGallery:
 
     def people(self, threshold: float = THRESHOLD) -> list[tuple[str, bool, list[int]]]:
         """(name, known, face indices) per person: known labels by face count, then the unknown
-        faces grouped (``people.cluster.group``) as ``person-001``... by size."""
+        faces grouped (``recognition.cluster.group``) as ``person-001``... by size."""
         known: dict[str, list[int]] = {}
         unknown = [k for k, label in enumerate(self.labels) if label is None]
         for k, label in enumerate(self.labels):

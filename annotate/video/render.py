@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..drawing.blur import BlurPolicy, blur_rgb, blur_yuv
 from ..drawing.draw import draw_faces
 from ..drawing.draw_yuv import draw_faces_yuv
 from ..errors import InputError, OutputError
@@ -27,6 +28,7 @@ from ..media.writer import VideoWriter
 from ..runtime.threads import prefetch
 from ..runtime.timing import stage
 from .analysis import VideoAnalysis, VideoOptions
+from .hide import hidden_faces
 from .timeline import FrameFaces
 
 OUTPUT_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -48,6 +50,7 @@ def render_video(
     overwrite: bool = False,
     *,
     yuv: bool = True,
+    blur: BlurPolicy | None = None,
 ) -> list[str]:
     """Draw every frame of the analysed video with its named faces (not the spurious ones) and encode it to ``output``
     (.mp4, .m4v, .mov or .mkv) with libx264, keeping every frame's timestamp, the rotation,
@@ -56,14 +59,18 @@ def render_video(
     OutputError if it cannot be written. options: crf, preset and switch_interval (default: the analysis's). tick(n):
     frames written. yuv: draw on the decoder's yuv420p pictures where they can go to the
     encoder as they are (False converts every picture to RGB and back: the baseline of
-    benchmarks/bench_render.py). Returns notes (e.g. streams that could not be copied)."""
+    benchmarks/bench_render.py). blur: whose faces to hide (``drawing.blur.BlurPolicy``), in
+    every frame from their first to their last (``video.hide``); the others are drawn.
+    Returns notes (e.g. streams that could not be copied)."""
     out = Path(output)
     container = output_format(out)
     refuse_existing([out], overwrite)
     check_targets([(analysis.source, out)])
     options = options or analysis.options
     hold = 1.0 / analysis.options.sample_fps if analysis.options.sample_fps else 0.0
-    by_index = {f.index: _without(f, analysis.spurious) for f in analysis.frames}
+    hidden = hidden_faces(analysis, blur) if blur is not None else None
+    left_out = analysis.spurious | (hidden.people if hidden is not None else frozenset())
+    by_index = {f.index: _without(f, left_out) for f in analysis.frames}
     info = analysis.info
     with VideoReader(analysis.source, info) as reader, atomic_path(out, overwrite) as tmp:
         writer = VideoWriter(tmp, info, reader.side_streams(), container, options.crf, options.preset, name=out)
@@ -82,10 +89,16 @@ def render_video(
                 elif shown is None or item.time - shown.time >= hold:
                     shown = None
                 draw: Callable[[np.ndarray, Faces], np.ndarray]
+                hide: Callable[..., np.ndarray]
                 if isinstance(item, YuvFrame):
-                    picture, draw = item.planes, partial(draw_faces_yuv, matrix=info.matrix)
+                    picture, draw, hide = item.planes, partial(draw_faces_yuv, matrix=info.matrix), blur_yuv
                 else:
-                    picture, draw = item.image, draw_faces
+                    picture, draw, hide = item.image, draw_faces, blur_rgb
+                if hidden is not None and blur is not None:
+                    boxes, extra = hidden.at(item.time)
+                    if len(boxes):
+                        with stage("blur"):
+                            picture = hide(picture, boxes, blur.style, blur.pad, extra)
                 if shown is not None and len(shown.faces):
                     with stage("draw"):
                         picture = draw(picture, shown.faces)
@@ -104,7 +117,8 @@ def render_video(
 
 
 def _without(frame: FrameFaces, hidden: frozenset[int]) -> FrameFaces:
-    """The frame without the faces of spurious people (they are not in the timeline either)."""
+    """The frame without the faces of ``hidden`` people (the spurious: they are not in the
+    timeline either; and the blurred)."""
     tracks = frame.faces.tracks
     if not hidden or tracks is None:
         return frame

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..config import Config
+from ..drawing.blur import BlurPolicy
 from ..errors import AnnotateError
 from ..recognition.bank import FaceBank
 from ..recognition.recognizer import Recognizer
@@ -35,12 +36,14 @@ ProgressEvent = Callable[[int, str, "int | None", int], None]
 class WorkerSettings:
     """What each worker needs: the caller's resolved ``Config`` (with each worker's share of the
     CPU threads), its face bank (workers never rebuild it), and whether the timelines list
-    unknown people, and whether outputs that exist (or appear meanwhile) are replaced."""
+    unknown people, whether outputs that exist (or appear meanwhile) are replaced, and whose
+    faces the renders hide."""
 
     config: Config
     bank: FaceBank
     include_unknown: bool = False
     overwrite: bool = False
+    blur: BlurPolicy | None = None
 
     @classmethod
     def sharing(
@@ -50,13 +53,14 @@ class WorkerSettings:
         workers: int,
         include_unknown: bool = False,
         overwrite: bool = False,
+        blur: BlurPolicy | None = None,
     ) -> WorkerSettings:
         """Settings that rebuild ``recognizer`` in each of ``workers`` processes; on the CPU
         they share out its threads."""
         config = recognizer.config
         if config.device == "cpu":
             config = replace(config, threads=max(1, (config.threads or 1) // workers))
-        return cls(config, bank, include_unknown, overwrite)
+        return cls(config, bank, include_unknown, overwrite, blur)
 
 
 class _Stopped(Exception):
@@ -115,7 +119,14 @@ def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -
 
         try:
             outcome: VideoReport | AnnotateError = process_video(
-                job, recognizer, settings.bank, options, progress, settings.include_unknown, settings.overwrite
+                job,
+                recognizer,
+                settings.bank,
+                options,
+                progress,
+                settings.include_unknown,
+                settings.overwrite,
+                settings.blur,
             )
         except _Stopped:
             return

@@ -3,11 +3,13 @@ the mean similarity between two groups falls under a threshold.
 
 Exact average linkage needs every pairwise distance: 13,233 faces are 700 MB, 100,000 are
 40 GB. But two groups can join only if some pair of their faces is at least ``threshold``
-alike, so the clustering splits exactly along the connected components of the graph of
-such pairs. That graph is found from each face's ``K`` nearest neighbours (blocked matrix
-products, so memory grows with the faces), and each component is clustered exactly with
-SciPy's ``linkage``. A component too large for its distances to fit (a chain of look-alikes)
-is cut at a higher threshold until its parts fit, which is the one approximation.
+alike, so the clustering splits along the connected components of the graph of such pairs,
+and each component is clustered exactly with SciPy's ``linkage``. The graph is made of each
+face's ``K`` nearest neighbours (blocked matrix products, so memory grows with the faces):
+it misses a pair only where both faces have more than ``K`` closer neighbours above the
+threshold, which then are in one component anyway (on LFW the groups are those of plain
+average linkage). A component too large for its distances to fit (a chain of look-alikes)
+is cut at a higher threshold until its parts fit.
 Measured on all of LFW against DBSCAN and Chinese whispers: benchmarks/README.md (session 12).
 """
 

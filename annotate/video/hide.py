@@ -1,0 +1,100 @@
+"""Where each hidden person's face is in every frame of a video, analysed or not, so that a
+blur never leaks: between analysed frames (``--sample-fps``) and over missed detections the
+box is interpolated, before a person's first and after their last analysed frame it is held
+for one analysed frame's time, and each box is padded by how far the face moves meanwhile.
+
+A person is hidden from their first frame to their last, whatever their name: in a file the
+name is decided from all of a person's faces before anything is drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..drawing.blur import BlurPolicy
+from .analysis import VideoAnalysis
+
+
+@dataclass(frozen=True)
+class _Path:
+    times: np.ndarray  # (K,) seconds, increasing
+    boxes: np.ndarray  # (K,4) xyxy
+
+
+@dataclass(frozen=True)
+class HiddenFaces:
+    """The hidden people's paths. step: seconds an analysed frame stands for (a box is held that
+    long before the first and after the last sighting); gap: the longest unseen time that is
+    interpolated over (a longer one: the person left, and is held ``step`` at each side)."""
+
+    paths: dict[int, _Path]
+    step: float
+    gap: float
+
+    def at(self, time: float) -> tuple[np.ndarray, np.ndarray]:
+        """(M,4) boxes of the hidden faces at ``time`` (the stream's seconds) and (M,) extra
+        padding in pixels for their motion."""
+        boxes, extra = [], []
+        for path in self.paths.values():
+            found = _box_at(path, time, self.step, self.gap)
+            if found is not None:
+                boxes.append(found[0])
+                extra.append(found[1])
+        return np.array(boxes, np.float64).reshape(-1, 4), np.array(extra, np.float64)
+
+    @property
+    def people(self) -> frozenset[int]:
+        return frozenset(self.paths)
+
+
+def hidden_faces(analysis: VideoAnalysis, policy: BlurPolicy) -> HiddenFaces:
+    """The paths of the people ``policy`` hides (spurious detections too, as Unknown)."""
+    samples: dict[int, tuple[list[float], list[np.ndarray]]] = {}
+    for frame in analysis.frames:
+        tracks = frame.faces.tracks
+        if tracks is None:
+            continue
+        for track, box in zip(tracks.tolist(), frame.faces.boxes):
+            person = analysis.tracks.get(track)
+            if policy.hides(person.label if person is not None else None):
+                times, boxes = samples.setdefault(track, ([], []))
+                times.append(frame.time)
+                boxes.append(np.asarray(box, np.float64))
+    step = analysis.options.step(analysis.info.fps)
+    paths = {t: _Path(np.array(times), np.stack(boxes)) for t, (times, boxes) in samples.items()}
+    return HiddenFaces(paths, step, (analysis.options.max_gap + 1) * step)
+
+
+def _box_at(path: _Path, time: float, step: float, gap: float) -> tuple[np.ndarray, float] | None:
+    """The box of ``path`` at ``time`` and its extra padding, or None when the person is not there."""
+    times, boxes = path.times, path.boxes
+    eps = 1e-6
+    if time < times[0] - step - eps or time > times[-1] + step + eps:
+        return None
+    i = int(np.searchsorted(times, time, side="right")) - 1  # last sighting at or before
+    if i < 0:
+        return boxes[0], _speed(path, 0) * (times[0] - time)
+    if i == len(times) - 1 or times[i] == time:
+        return boxes[i], _speed(path, i) * (time - times[i])
+    t0, t1 = times[i], times[i + 1]
+    if t1 - t0 > gap:  # left and came back: held a step at each side
+        if time - t0 <= step + eps:
+            return boxes[i], _speed(path, i) * (time - t0)
+        if t1 - time <= step + eps:
+            return boxes[i + 1], _speed(path, i + 1) * (t1 - time)
+        return None
+    share = (time - t0) / (t1 - t0)
+    box = boxes[i] + share * (boxes[i + 1] - boxes[i])
+    return box, 0.5 * float(np.abs(boxes[i + 1] - boxes[i]).max())  # the path between samples is not a line
+
+
+def _speed(path: _Path, i: int) -> float:
+    """Pixels per second the box's edges move around sighting ``i`` (the fastest edge)."""
+    times, boxes = path.times, path.boxes
+    if len(times) < 2:
+        return 0.0
+    j = i + 1 if i + 1 < len(times) else i - 1
+    dt = abs(times[j] - times[i])
+    return float(np.abs(boxes[j] - boxes[i]).max() / dt) if dt > 0 else 0.0

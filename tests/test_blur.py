@@ -1,0 +1,120 @@
+"""Hiding faces by policy: who is hidden, that the pixels inside the padded boxes change and
+every pixel outside stays bit for bit (photos as PNG, video rendered losslessly), and that a
+sampled video's blur covers every face of every frame."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+from cast import make_cast
+from conftest import ROOT, run_cli
+from PIL import Image
+
+import annotate
+from annotate.drawing.blur import STYLES, BlurPolicy, blur_rgb, blur_yuv, padded
+
+
+def test_who_a_policy_hides():
+    assert BlurPolicy(("all",)).hides(None) and BlurPolicy(("all",)).hides("Jo")
+    assert BlurPolicy(("all",), frozenset({"Jo"})).hides("Al") and not BlurPolicy(("all",), frozenset({"Jo"})).hides(
+        "Jo"
+    )
+    assert BlurPolicy(("unknown",)).hides(None) and not BlurPolicy(("unknown",)).hides("Jo")
+    assert BlurPolicy(("known",)).hides("Jo") and not BlurPolicy(("known",)).hides(None)
+    assert (
+        BlurPolicy(("Jo", "Al")).hides("Al")
+        and not BlurPolicy(("Jo",)).hides("Al")
+        and not BlurPolicy(("Jo",)).hides(None)
+    )
+    with pytest.raises(annotate.AnnotateError):
+        BlurPolicy(style="swirl")
+
+
+def changed_outside_and_inside(before, after, boxes):
+    inside = np.zeros(before.shape[:2], bool)
+    for x1, y1, x2, y2 in boxes:
+        inside[y1:y2, x1:x2] = True
+    differs = (before != after).reshape(*before.shape[:2], -1).any(axis=2)
+    return differs[~inside].sum(), differs[inside].mean()
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_only_the_padded_boxes_change(style):
+    image = annotate.read_image(annotate.sample_path("photos") / "both.jpg")
+    boxes = np.array([[100.5, 120.2, 180.0, 220.7], [600, 50, 700, 180]])
+    out = blur_rgb(image, boxes, style, pad=0.2)
+    area = padded(boxes, 0.2, image.shape[1], image.shape[0])
+    outside, inside = changed_outside_and_inside(image, out, area)
+    assert outside == 0 and inside > 0.9, (outside, inside)
+    assert area[0].tolist() == [84, 100, 196, 242], "grown by a fifth of the face each side, to even pixels"
+    planes = np.random.default_rng(0).integers(16, 235, (300 * 3 // 2, 400), dtype=np.uint8)
+    after = blur_yuv(planes, boxes[:1], style)
+    luma_out, luma_in = changed_outside_and_inside(planes[:300], after[:300], area[:1])
+    assert luma_out == 0 and luma_in > 0.9 and (after[300:] != planes[300:]).any(), "chroma hidden too"
+
+
+def test_photos_blur_one_person_and_keep_the_rest_bit_exact(tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    Image.open(ROOT / "samples" / "photos" / "both.jpg").save(source / "both.png")
+    code, _, err = run_cli(
+        "photos",
+        source,
+        "-o",
+        tmp_path / "out",
+        "--blur",
+        "Grace Hopper",
+        "--csv",
+        tmp_path / "f.csv",
+        "-b",
+        ROOT / "facebank",
+    )
+    assert code == 0, err
+    before = np.asarray(Image.open(source / "both.png").convert("RGB"))
+    after = np.asarray(Image.open(tmp_path / "out" / "both.png").convert("RGB"))
+    recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
+    faces = recognizer.recognise([before], annotate.load_bank(ROOT / "facebank", recognizer))[0]
+    grace, eileen = (faces.boxes[[faces.labels.index(n)]] for n in ("Grace Hopper", "Eileen Collins"))
+    hidden = padded(grace, 0.2, before.shape[1], before.shape[0])
+    x1, y1, x2, y2 = hidden[0]
+    assert (after[y1:y2, x1:x2] != before[y1:y2, x1:x2]).any(axis=2).mean() > 0.9, "Grace is hidden"
+    drawn = padded(eileen, 0.6, before.shape[1], before.shape[0])  # her box, label and dots stay drawn
+    outside, _ = changed_outside_and_inside(before, after, np.concatenate([hidden, drawn]))
+    assert outside == 0, "no other pixel changes"
+    ex1, ey1, ex2, ey2 = np.round(eileen[0]).astype(int)
+    assert (after[ey1:ey2, ex1:ex2] == before[ey1:ey2, ex1:ex2]).all(axis=2).mean() > 0.8, "Eileen is not blurred"
+    code, _, err = run_cli("photos", source, "-o", tmp_path / "o2", "--keep", "Jo", "-b", ROOT / "facebank")
+    assert code == 2 and "--blur" in err and "Traceback" not in err
+
+
+def planes_of(path):
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="yuv420p") for f in container.decode(video=0)]
+
+
+@pytest.mark.parametrize("rate", [None, 5.0], ids=["full", "5fps"])
+def test_video_blur_covers_every_face_of_every_frame_and_nothing_else(tmp_path, rate):
+    clip = tmp_path / "fast.mp4"
+    make_cast(clip, "fast")  # one person zigzags at 410 px/s, the other crosses
+    recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
+    truth = annotate.analyse_video(clip, recognizer)  # every frame's faces
+    analysis = annotate.analyse_video(clip, recognizer, None, annotate.VideoOptions(sample_fps=rate, crf=0))
+    out = tmp_path / "hidden.mp4"
+    annotate.render_video(analysis, out, blur=BlurPolicy(("all",), style="mosaic"))
+    before, after = planes_of(clip), planes_of(out)
+    assert len(before) == len(after) == 75
+    height = before[0].shape[0] * 2 // 3
+    changed_frames = 0
+    for frame in truth.frames:
+        old, new = before[frame.index][:height], after[frame.index][:height]
+        differs = old != new
+        changed_frames += differs.any()
+        for x1, y1, x2, y2 in np.round(frame.faces.boxes).astype(int).clip(0, None).tolist():
+            assert differs[y1:y2, x1:x2].mean() > 0.8, f"frame {frame.index}: a face shows through"
+        inside = np.zeros_like(differs)
+        for x1, y1, x2, y2 in np.round(frame.faces.boxes).astype(int).tolist():
+            w, h = x2 - x1, y2 - y1
+            inside[max(0, y1 - h) : y2 + h, max(0, x1 - w) : x2 + w] = True  # pad and motion
+        assert not differs[~inside].any(), f"frame {frame.index}: pixels away from the faces changed"
+    assert changed_frames == len(truth.frames)
