@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .drawing.blur import BlurPolicy, blur_rgb
+from .drawing.blur import blur_rgb
 from .drawing.draw import draw_faces
+from .drawing.options import DrawOptions
 from .errors import AnnotateError, InputError
 from .faces import Faces
 from .media import (
@@ -103,18 +104,23 @@ def recognise_photos(
         yield from results
 
 
-def save_annotated(result: PhotoResult, out_dir: Path, replace: bool = False, blur: BlurPolicy | None = None) -> Path:
+def save_annotated(
+    result: PhotoResult, out_dir: Path, replace: bool = False, drawing: DrawOptions | None = None
+) -> Path:
     """Write the photo with its faces drawn to ``out_dir / result.relative``, atomically, in
-    the photo's format; returns the path. blur: whose faces are hidden instead of drawn.
+    the photo's format; returns the path. drawing: which marks and labels, and whose faces are
+    hidden instead of drawn.
     OutputExistsError if the file exists (unless ``replace``), OutputError if it cannot be
     written."""
     if result.image is None or result.faces is None:
         raise ValueError(f"{result.source} has no picture to draw on ({result.error})")
     image, faces = result.image, result.faces
+    drawing = drawing or DrawOptions()
+    blur = drawing.blur
     if blur is not None:
         hide = np.array([blur.hides(label) for label in faces.labels or (None,) * len(faces)], bool)
         image = blur_rgb(image, faces.boxes[hide], blur.style, blur.pad)
         faces = faces[~hide]
     output = out_dir / result.relative
-    write_image(output, draw_faces(image, faces), replace)
+    write_image(output, draw_faces(image, faces, options=drawing), replace)
     return output

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import annotate
 from annotate.drawing.blur import BlurPolicy, padded
+from annotate.drawing.options import DrawOptions
 from annotate.video.hide import hidden_faces
 
 SHARED = ROOT.parent / "shared" / "data" / "video"
@@ -70,7 +71,10 @@ def cost(analysis: annotate.VideoAnalysis, policy: BlurPolicy, tmp: Path, rounds
         for name in ("plain", "blur"):
             started = time.perf_counter()
             annotate.render_video(
-                analysis, tmp / f"{name}.mp4", overwrite=True, blur=policy if name == "blur" else None
+                analysis,
+                tmp / f"{name}.mp4",
+                overwrite=True,
+                drawing=DrawOptions(blur=policy if name == "blur" else None),
             )
             times[name].append(time.perf_counter() - started)
     return statistics.median(times["plain"]), statistics.median(times["blur"])

@@ -13,6 +13,7 @@ from PIL import Image
 
 import annotate
 from annotate.drawing.blur import STYLES, BlurPolicy, blur_rgb, blur_yuv, padded
+from annotate.drawing.options import DrawOptions
 
 
 def test_who_a_policy_hides():
@@ -101,7 +102,7 @@ def test_video_blur_covers_every_face_of_every_frame_and_nothing_else(tmp_path, 
     truth = annotate.analyse_video(clip, recognizer)  # every frame's faces
     analysis = annotate.analyse_video(clip, recognizer, None, annotate.VideoOptions(sample_fps=rate, crf=0))
     out = tmp_path / "hidden.mp4"
-    annotate.render_video(analysis, out, blur=BlurPolicy(("all",), style="mosaic"))
+    annotate.render_video(analysis, out, drawing=DrawOptions(blur=BlurPolicy(("all",), style="mosaic")))
     before, after = planes_of(clip), planes_of(out)
     assert len(before) == len(after) == 75
     height = before[0].shape[0] * 2 // 3

@@ -16,6 +16,7 @@ from .. import __version__
 
 if TYPE_CHECKING:
     from ..drawing.blur import BlurPolicy
+    from ..drawing.options import DrawOptions
     from ..recognition.bank import FaceBank
     from ..recognition.loading import BankSource
     from ..recognition.recognizer import Recognizer
@@ -247,11 +248,38 @@ BlurPadOpt = Annotated[
         "--blur-pad", min=0.0, max=2.0, help="Hidden area around each face, as a share of its size on every side."
     ),
 ]
+NoBoxesOpt = Annotated[bool, flag("--no-boxes", help="Draw no box around the faces.")]
+NoLandmarksOpt = Annotated[bool, flag("--no-landmarks", help="Draw no landmark dots (eyes, nose, mouth).")]
+NoScoresOpt = Annotated[bool, flag("--no-scores", help="Show names without their similarity.")]
+LabelsOpt = Annotated[
+    str, typer.Option("--labels", help="Which faces get a name label: all, known (the bank's people only) or none.")
+]
+ShowNearestOpt = Annotated[
+    bool,
+    flag(
+        "--show-nearest",
+        help="Label an Unknown face with its nearest bank name and similarity: `Unknown (Ross? 0.29)`.",
+    ),
+]
 InputsArg = Annotated[
     list[Path], typer.Argument(metavar="INPUT", show_default=False, help="Files, or folders searched recursively.")
 ]
 
 BANK_ENV = "ANNOTATE_BANK"
+
+
+def draw_options(
+    no_boxes: bool,
+    no_landmarks: bool,
+    no_scores: bool,
+    labels: str,
+    show_nearest: bool,
+    blur: BlurPolicy | None,
+) -> DrawOptions:
+    """The drawing options of a command, resolved once."""
+    from ..drawing.options import DrawOptions
+
+    return DrawOptions(not no_boxes, not no_landmarks, not no_scores, labels, show_nearest, blur)
 
 
 def blur_policy(blur: list[str] | None, keep: list[str] | None, style: str, pad: float) -> BlurPolicy | None:

@@ -21,12 +21,17 @@ from .app import (
     InputsArg,
     JsonOpt,
     KeepOpt,
+    LabelsOpt,
     MinFaceOpt,
     ModelOpt,
+    NoBoxesOpt,
+    NoLandmarksOpt,
+    NoScoresOpt,
     OverwriteOpt,
     PrecisionOpt,
     QuietOpt,
     Say,
+    ShowNearestOpt,
     SkipExistingOpt,
     ThreadsOpt,
     ThresholdOpt,
@@ -38,6 +43,7 @@ from .app import (
     blur_policy,
     check_overwrite,
     clean_leftovers,
+    draw_options,
     echo_error,
     flag,
     path_option,
@@ -78,6 +84,11 @@ def photos(
     no_render: Annotated[
         bool, flag("--no-render", help="Write only the table (`OUT/faces.csv`), no copies: for indexing a library.")
     ] = False,
+    no_boxes: NoBoxesOpt = False,
+    no_landmarks: NoLandmarksOpt = False,
+    no_scores: NoScoresOpt = False,
+    labels: LabelsOpt = "all",
+    show_nearest: ShowNearestOpt = False,
     blur: BlurOpt = None,
     keep: KeepOpt = None,
     blur_style: BlurStyleOpt = "gaussian",
@@ -116,6 +127,7 @@ def photos(
 
     Say.set(quiet, verbose)
     policy = blur_policy(blur, keep, blur_style, blur_pad)
+    drawing = draw_options(no_boxes, no_landmarks, no_scores, labels, show_nearest, policy)
     if policy is not None and (out is None or no_render):
         raise InputError("--blur hides faces in the copies: give --out, without --no-render")
     csv = csv if csv is not None else (out / CSV_NAME if out is not None else None)
@@ -149,7 +161,7 @@ def photos(
         for result in recognise_photos(jobs, recognizer, face_bank, batch):
             if copies is not None and result.error is None and result.source not in done:
                 try:
-                    save_annotated(result, copies, replace=overwrite, blur=policy)
+                    save_annotated(result, copies, replace=overwrite, drawing=drawing)
                 except AnnotateError as error:
                     result = replace(result, image=None, error=str(error))
             table.add(result)

@@ -21,12 +21,17 @@ from .app import (
     InputsArg,
     JsonOpt,
     KeepOpt,
+    LabelsOpt,
     MinFaceOpt,
     ModelOpt,
+    NoBoxesOpt,
+    NoLandmarksOpt,
+    NoScoresOpt,
     OverwriteOpt,
     PrecisionOpt,
     QuietOpt,
     Say,
+    ShowNearestOpt,
     SkipExistingOpt,
     ThreadsOpt,
     ThresholdOpt,
@@ -39,6 +44,7 @@ from .app import (
     check_overwrite,
     clean_leftovers,
     detail,
+    draw_options,
     echo_error,
     flag,
     path_option,
@@ -48,7 +54,7 @@ from .app import (
 )
 
 if TYPE_CHECKING:
-    from ..drawing.blur import BlurPolicy
+    from ..drawing.options import DrawOptions
     from ..recognition.bank import FaceBank
     from ..recognition.recognizer import Recognizer
     from ..video.analysis import VideoOptions
@@ -117,6 +123,11 @@ def video(
             help="Videos processed at once, each in its own process with its own copy of the models (for several videos). On the CPU the threads are shared out among them.",
         ),
     ] = 1,
+    no_boxes: NoBoxesOpt = False,
+    no_landmarks: NoLandmarksOpt = False,
+    no_scores: NoScoresOpt = False,
+    labels: LabelsOpt = "all",
+    show_nearest: ShowNearestOpt = False,
     blur: BlurOpt = None,
     keep: KeepOpt = None,
     blur_style: BlurStyleOpt = "gaussian",
@@ -153,6 +164,7 @@ def video(
 
     Say.set(quiet, verbose)
     policy = blur_policy(blur, keep, blur_style, blur_pad)
+    drawing = draw_options(no_boxes, no_landmarks, no_scores, labels, show_nearest, policy)
     if policy is not None and (no_render or out is None):
         raise InputError("--blur hides faces in the relabelled video: give --out, without --no-render")
     if no_render:
@@ -176,10 +188,10 @@ def video(
     if jobs > 1 and len(planned) > 1:
         workers = min(jobs, len(planned))
         failed = _in_parallel(
-            planned, recognizer, face_bank, workers, options, include_unknown, as_json, overwrite, policy
+            planned, recognizer, face_bank, workers, options, include_unknown, as_json, overwrite, drawing
         )
     else:
-        failed = _one_by_one(planned, recognizer, face_bank, options, include_unknown, as_json, overwrite, policy)
+        failed = _one_by_one(planned, recognizer, face_bank, options, include_unknown, as_json, overwrite, drawing)
     if failed:
         raise typer.Exit(1)
 
@@ -192,7 +204,7 @@ def _one_by_one(
     include_unknown: bool,
     as_json: bool,
     overwrite: bool,
-    blur: BlurPolicy | None = None,
+    drawing: DrawOptions | None = None,
 ) -> int:
     """Process the videos in turn, with a progress bar per pass; returns how many failed. A
     video that fails (unreadable, an output that cannot be written) gets one line, and the
@@ -205,7 +217,9 @@ def _one_by_one(
         with Bars() as bars:
             progress = partial(_stage_bar, bars, job.source.name)
             try:
-                report = process_video(job, recognizer, face_bank, options, progress, include_unknown, overwrite, blur)
+                report = process_video(
+                    job, recognizer, face_bank, options, progress, include_unknown, overwrite, drawing
+                )
             except AnnotateError as error:
                 failed += 1
                 echo_error(str(error))
@@ -228,13 +242,13 @@ def _in_parallel(
     include_unknown: bool,
     as_json: bool,
     overwrite: bool,
-    blur: BlurPolicy | None = None,
+    drawing: DrawOptions | None = None,
 ) -> int:
     """Process the videos in worker processes, with one progress bar over every pass of every
     video; returns how many failed."""
     from ..video.workers import WorkerSettings, process_videos
 
-    settings = WorkerSettings.sharing(recognizer, face_bank, workers, include_unknown, overwrite, blur)
+    settings = WorkerSettings.sharing(recognizer, face_bank, workers, include_unknown, overwrite, drawing)
     failed = 0
     detail(f"{len(planned)} videos, {workers} at a time, each in its own process")
     with bar(0, f"{len(planned)} videos, {workers} at a time", "frame") as progress:

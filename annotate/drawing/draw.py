@@ -10,24 +10,21 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from ..errors import AnnotateError
 from ..faces import Faces
-from ..runtime import resources
+from .labels import label_patches, text_of
+from .options import DrawOptions
+from .patch import Patch, clamp, crop_box
 
 GREY = (128, 128, 128)
 _SATURATION = 0.75  # fixed HSV saturation/value of label colours; only the hue varies
 _VALUE = 0.90
 _OUTLINE = (24, 24, 24)  # ring around landmark dots, so they show on any skin
-_WHITE = (255, 255, 255)
-_BLACK = (0, 0, 0)
-_REFERENCE_GLYPHS = "ÅÉgjy张김"  # tallest accented caps, descenders, CJK: sets the label height
 
 
 def label_colour(label: str | None) -> tuple[int, int, int]:
@@ -40,21 +37,6 @@ def label_colour(label: str | None) -> tuple[int, int, int]:
     return (round(r * 255), round(g * 255), round(b * 255))
 
 
-def _text_colour(fill: tuple[int, int, int]) -> tuple[int, int, int]:
-    """White or black, whichever contrasts more with ``fill`` (WCAG relative luminance)."""
-
-    def linear(c: float) -> float:
-        c /= 255.0
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    lum = 0.2126 * linear(fill[0]) + 0.7152 * linear(fill[1]) + 0.0722 * linear(fill[2])
-    return _BLACK if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else _WHITE
-
-
-def _clamp(value: float, lo: int, hi: int) -> int:
-    return int(min(max(round(value), lo), hi))
-
-
 @dataclass(frozen=True)
 class _Style:
     """Pixel sizes for one face: box line width, font size, label padding, landmark radius."""
@@ -65,71 +47,43 @@ class _Style:
     radius: int
 
     @classmethod
-    def for_face(cls, width: float, image_height: int) -> _Style:
-        """Sizes for a face ``width`` px wide in an image ``image_height`` px tall.
+    def for_face(cls, width: float, image_height: int, eyes: float | None = None) -> _Style:
+        """Sizes for a face ``width`` px wide in an image ``image_height`` px tall, whose eyes are
+        ``eyes`` px apart (None: unknown).
 
-        line = clamp(w/60, 2, 8); font = clamp(w/8, 14, 48), and at most a sixth of
-        the image height (but never under 10 px); landmark radius = clamp(w/60, 3, 9).
+        line = clamp(w/60, 2, 8); font = clamp(w/8, max(14, H/60), max(48, H/30)), and at most
+        a sixth of the image height (but never under 10 px), so that a label stays legible on
+        a small face in a 1080p or 4K frame; landmark radius = 6% of the eye distance (1 to
+        40 px; w/60 without it), so dots neither vanish on a large face nor hide a small one's
+        eyes.
         """
         w = width if math.isfinite(width) else 0.0
-        font_size = min(_clamp(w / 8, 14, 48), max(10, image_height // 6))
+        low, high = max(14, image_height // 60), max(48, image_height // 30)
+        font_size = min(clamp(w / 8, low, high), max(10, image_height // 6))
+        radius = eyes * 0.06 if eyes is not None and math.isfinite(eyes) and eyes > 0 else w / 60
         return cls(
-            line=_clamp(w / 60, 2, 8),
+            line=clamp(w / 60, 2, 8),
             font_size=font_size,
             pad=max(2, round(font_size * 0.2)),
-            radius=_clamp(w / 60, 3, 9),
+            radius=clamp(radius, 1, 40),
         )
 
 
-@lru_cache(maxsize=32)
-def _load_font(path: str, size: int) -> tuple[ImageFont.FreeTypeFont, float, float]:
-    """The font at ``size`` px, with the top and bottom of its reference glyphs' ink relative
-    to the baseline: every label of a size gets the same height and baseline, whatever its text."""
-    font = ImageFont.truetype(path, size)
-    _, ink_top, _, ink_bottom = font.getbbox(_REFERENCE_GLYPHS, anchor="ls")
-    return font, ink_top, ink_bottom
-
-
-def _font(size: int) -> tuple[ImageFont.FreeTypeFont, float, float]:
-    """``_load_font`` for the shipped label font (once per size); AnnotateError if it is
-    missing or unreadable."""
-    path = resources.font_path()
-    try:
-        return _load_font(str(path), size)
-    except OSError as exc:
-        if not path.is_file():
-            raise AnnotateError(
-                f"label font not found: {path} (it ships with annotate; "
-                "restore it from the repository or rebuild it with fonts/subset_font.py)"
-            ) from exc
-        raise AnnotateError(f"label font {path} cannot be read: {exc}") from exc
-
-
-@lru_cache(maxsize=4096)
-def _text_metrics(text: str, size: int) -> tuple[float, tuple[float, float, float, float]]:
-    """Advance width of ``text`` at ``size`` px and its ink box relative to the baseline origin
-    (a glyph taller or wider than the reference ones can reach past the label). Cached: a
-    video shows the same few labels on frame after frame."""
-    font = _font(size)[0]
-    return font.getlength(text), font.getbbox(text, anchor="ls")
-
-
-def _label_text(label: str, similarity: float | None) -> str:
-    """``Name 0.62`` when a finite similarity is given, else the name ("" draws no text)."""
-    if not label:
-        return ""
-    if similarity is not None and math.isfinite(similarity):
-        return f"{label} {similarity:.2f}"
-    return label
-
-
-def draw_faces(image: np.ndarray, faces: Faces, similarity: bool = True, region: bool = True) -> np.ndarray:
+def draw_faces(
+    image: np.ndarray,
+    faces: Faces,
+    similarity: bool = True,
+    region: bool = True,
+    options: DrawOptions | None = None,
+) -> np.ndarray:
     """Return a copy of the (H,W,3) uint8 RGB image with each face's box, name and 5 landmarks drawn.
 
-    The name is ``faces.names()`` (nothing where the faces were never matched), followed by
-    the similarity with 2 decimals where ``similarity`` and the faces have that column; a
-    name's colour comes from its label (grey for Unknown). Boxes, labels and landmarks are
-    clipped to the image; the input is not modified.
+    The name is ``faces.names()`` (nothing where the faces were never matched), followed for a
+    known face by the similarity with 2 decimals where ``similarity`` and the faces have that
+    column (``drawing.labels``: Unknown faces show no score); a name's colour comes from its
+    label (grey for Unknown). Labels avoid each other and the other faces. Boxes, labels and
+    landmarks are clipped to the image; the input is not modified. options: which marks and
+    labels (``DrawOptions``; its ``blur`` is not applied here).
     region: paint each face's marks and each label on a crop around it (the same pixels as
     painting the whole image, which region=False does; a 1080p frame with six faces: 1.8 ms
     against 3.3 ms on the 2-core VM, benchmarks/bench_draw.py).
@@ -141,7 +95,7 @@ def draw_faces(image: np.ndarray, faces: Faces, similarity: bool = True, region:
         return image.copy()
 
     height, width = image.shape[:2]
-    patches = plan_patches(faces, width, height, similarity)
+    patches = plan_patches(faces, width, height, similarity, options)
     out = image.copy()
     if region:
         for patch in patches:
@@ -149,33 +103,6 @@ def draw_faces(image: np.ndarray, faces: Faces, similarity: bool = True, region:
     else:
         _paint(out, (0, 0, width, height), patches)
     return out
-
-
-@dataclass(frozen=True)
-class Patch:
-    """What is painted together: its xyxy extent in image pixels (inclusive, ink included),
-    and ``paint(draw, dx, dy)``, which paints on a canvas whose origin is image pixel (-dx, -dy)
-    (integer shifts keep every pixel as it is on the whole image)."""
-
-    extent: tuple[float, float, float, float]
-    paint: Callable[[ImageDraw.ImageDraw, int, int], None]
-
-
-# Pixels added around an extent before cropping the canvas: outlines and anti-aliased text
-# can reach a pixel or two past the nominal shapes.
-_MARGIN = 4
-
-
-def crop_box(extent: tuple[float, float, float, float], width: int, height: int) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom), right and bottom exclusive: the extent with a margin, clipped
-    to the image."""
-    x1, y1, x2, y2 = extent
-    return (
-        _clamp(math.floor(x1) - _MARGIN, 0, width),
-        _clamp(math.floor(y1) - _MARGIN, 0, height),
-        _clamp(math.ceil(x2) + _MARGIN + 1, 0, width),
-        _clamp(math.ceil(y2) + _MARGIN + 1, 0, height),
-    )
 
 
 def _paint(out: np.ndarray, box: tuple[int, int, int, int], patches: Sequence[Patch]) -> None:
@@ -192,32 +119,35 @@ def _paint(out: np.ndarray, box: tuple[int, int, int, int], patches: Sequence[Pa
     out[top:bottom, left:right] = np.asarray(canvas)
 
 
-def plan_patches(faces: Faces, width: int, height: int, similarity: bool = True) -> list[Patch]:
-    """Each face's box and landmark dots, then every label (labels on top of other boxes)."""
-    names = faces.names()
-    labels = faces.labels if faces.labels is not None else (None,) * len(faces)
-    sims = faces.similarities if similarity and faces.similarities is not None else None
-    marks, texts = [], []
+def plan_patches(
+    faces: Faces, width: int, height: int, similarity: bool = True, options: DrawOptions | None = None
+) -> list[Patch]:
+    """Each face's box and landmark dots, then every label (labels on top of other boxes),
+    placed by ``labels.place``."""
+    options = options or DrawOptions()
+    marks, requests, boxes = [], [], []
     for i in range(len(faces)):
         x1, y1, x2, y2 = (float(v) for v in faces.boxes[i])
         if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
             continue
         if x2 <= 0 or y2 <= 0 or x1 >= width or y1 >= height:
             continue  # wholly outside the image
-        style = _Style.for_face(x2 - x1, height)
-        colour = label_colour(labels[i])
+        eyes = float(np.hypot(*(faces.landmarks[i, 1] - faces.landmarks[i, 0])))
+        style = _Style.for_face(x2 - x1, height, eyes)
+        colour = label_colour(faces.labels[i] if faces.labels is not None else None)
         # Clip far-away coordinates to just outside the image: same pixels, small numbers.
         m = style.line + 1
         bx1, bx2 = (int(round(min(max(v, -m), width + m))) for v in (x1, x2))
         by1, by2 = (int(round(min(max(v, -m), height + m))) for v in (y1, y2))
-        corners = (bx1, by1, bx2 - 1, by2 - 1) if bx2 > bx1 and by2 > by1 else None
-        dots = _dots(faces.landmarks[i], style.radius, width, height)
+        corners = (bx1, by1, bx2 - 1, by2 - 1) if bx2 > bx1 and by2 > by1 and options.boxes else None
+        dots = _dots(faces.landmarks[i], style.radius, width, height) if options.landmarks else []
         if corners is not None or dots:
             marks.append(_marks(corners, dots, style, colour))
-        text = _label_text(names[i], None if sims is None else float(sims[i]))
-        if text:
-            texts.append(_label(text, colour, style, bx1, by1, width))
-    return marks + texts
+        boxes.append((float(max(bx1, 0)), float(max(by1, 0)), float(min(bx2, width)), float(min(by2, height))))
+        text = text_of(faces, i, similarity and options.scores, options)
+        if text is not None:
+            requests.append((len(boxes) - 1, text, colour, style))
+    return marks + label_patches(requests, boxes, width, height)
 
 
 def _dots(points: np.ndarray, radius: int, width: int, height: int) -> list[tuple[float, float]]:
@@ -252,29 +182,5 @@ def _marks(
             draw.rectangle((x1 + dx, y1 + dy, x2 + dx, y2 + dy), outline=colour, width=style.line)
         for x, y in dots:
             draw.ellipse((x - r + dx, y - r + dy, x + r + dx, y + r + dy), fill=colour, outline=_OUTLINE, width=ring)
-
-    return Patch(extent, paint)
-
-
-def _label(text: str, colour: tuple[int, int, int], style: _Style, box_x1: int, box_y1: int, image_width: int) -> Patch:
-    """Text on a filled rectangle whose bottom is the box top, or inside the box if no room above."""
-    font, ink_top, ink_bottom = _font(style.font_size)
-    length, ink = _text_metrics(text, style.font_size)
-    label_w = math.ceil(length) + 2 * style.pad
-    label_h = ink_bottom - ink_top + 2 * style.pad
-    top = box_y1 - label_h if box_y1 - label_h >= 0 else max(box_y1, 0)
-    left = min(max(box_x1, 0), max(image_width - label_w, 0))
-    x, y = left + style.pad, top + style.pad - ink_top  # the text's baseline origin
-    extent = (
-        min(left, x + ink[0]),
-        min(top, y + ink[1]),
-        max(left + label_w - 1, x + ink[2]),
-        max(top + label_h - 1, y + ink[3]),
-    )
-    ink_colour = _text_colour(colour)
-
-    def paint(draw: ImageDraw.ImageDraw, dx: int, dy: int) -> None:
-        draw.rectangle((left + dx, top + dy, left + label_w - 1 + dx, top + label_h - 1 + dy), fill=colour)
-        draw.text((x + dx, y + dy), text, font=font, fill=ink_colour, anchor="ls")
 
     return Patch(extent, paint)

@@ -19,10 +19,18 @@ from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageDraw
 
 from ..faces import Faces
-from .draw import Patch, crop_box, plan_patches
+from .draw import plan_patches
+from .options import DrawOptions
+from .patch import Patch, crop_box
 
 
-def draw_faces_yuv(planes: np.ndarray, faces: Faces, matrix: int | None = None, similarity: bool = True) -> np.ndarray:
+def draw_faces_yuv(
+    planes: np.ndarray,
+    faces: Faces,
+    matrix: int | None = None,
+    similarity: bool = True,
+    options: DrawOptions | None = None,
+) -> np.ndarray:
     """A copy of (H*3/2,W) uint8 yuv420p planes (H and W even) with each face drawn as
     ``draw.draw_faces`` draws it. matrix: the planes' YUV matrix (FFmpeg's AVColorSpace, e.g. 1
     for BT.709; None: swscale's default, BT.601)."""
@@ -33,7 +41,9 @@ def draw_faces_yuv(planes: np.ndarray, faces: Faces, matrix: int | None = None, 
     out = planes.copy()
     height, width = planes.shape[0] * 2 // 3, planes.shape[1]
     y, u, v = _split(out, height, width)
-    for (left, top, right, bottom), patches in _regions(plan_patches(faces, width, height, similarity), width, height):
+    for (left, top, right, bottom), patches in _regions(
+        plan_patches(faces, width, height, similarity, options), width, height
+    ):
         luma, blue, red = (
             y[top:bottom, left:right],
             u[top // 2 : bottom // 2, left // 2 : right // 2],

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..drawing.blur import BlurPolicy
+from ..drawing.options import DrawOptions
 from ..errors import InputError
 from ..media import check_out_dir, check_targets, check_writable, find_inputs, refuse_existing
 from ..media.probe import VIDEO_SUFFIXES
@@ -134,18 +134,18 @@ def process_video(
     progress: Progress,
     include_unknown: bool = False,
     overwrite: bool = False,
-    blur: BlurPolicy | None = None,
+    drawing: DrawOptions | None = None,
 ) -> VideoReport:
     """Analyse one video, render it, then write its timeline, detections and report (each where the
     job asks for it): the tables appear only once the render has succeeded, so a stopped run
     leaves either every output of a video or those ``--skip-existing`` redoes. An existing
     output is replaced only with ``overwrite`` (OutputExistsError: another run wrote it).
-    blur: whose faces the render hides."""
+    drawing: how the render shows faces, and whose it hides."""
     analysis = analyse_video(job.source, recognizer, bank, options, progress)
     notes: list[str] = []
     if job.output is not None:
         tick = progress("render", analysis.decoded)
-        notes = render_video(analysis, job.output, tick=tick, overwrite=overwrite, blur=blur)
+        notes = render_video(analysis, job.output, tick=tick, overwrite=overwrite, drawing=drawing)
     if job.csv is not None:
         to_csv(analysis, job.csv, include_unknown=include_unknown, overwrite=overwrite)
     if job.detections is not None:

@@ -16,9 +16,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..drawing.blur import BlurPolicy, blur_rgb, blur_yuv
+from ..drawing.blur import blur_rgb, blur_yuv
 from ..drawing.draw import draw_faces
 from ..drawing.draw_yuv import draw_faces_yuv
+from ..drawing.options import DrawOptions
 from ..errors import InputError, OutputError
 from ..faces import Faces
 from ..media import atomic_path, check_targets, refuse_existing
@@ -50,7 +51,7 @@ def render_video(
     overwrite: bool = False,
     *,
     yuv: bool = True,
-    blur: BlurPolicy | None = None,
+    drawing: DrawOptions | None = None,
 ) -> list[str]:
     """Draw every frame of the analysed video with its named faces (not the spurious ones) and encode it to ``output``
     (.mp4, .m4v, .mov or .mkv) with libx264, keeping every frame's timestamp, the rotation,
@@ -59,8 +60,9 @@ def render_video(
     OutputError if it cannot be written. options: crf, preset and switch_interval (default: the analysis's). tick(n):
     frames written. yuv: draw on the decoder's yuv420p pictures where they can go to the
     encoder as they are (False converts every picture to RGB and back: the baseline of
-    benchmarks/bench_render.py). blur: whose faces to hide (``drawing.blur.BlurPolicy``), in
-    every frame from their first to their last (``video.hide``); the others are drawn.
+    benchmarks/bench_render.py). drawing: which marks and labels (``DrawOptions``), and whose
+    faces to hide instead (its ``blur``), in every frame from their first to their last
+    (``video.hide``).
     Returns notes (e.g. streams that could not be copied)."""
     out = Path(output)
     container = output_format(out)
@@ -68,6 +70,8 @@ def render_video(
     check_targets([(analysis.source, out)])
     options = options or analysis.options
     hold = 1.0 / analysis.options.sample_fps if analysis.options.sample_fps else 0.0
+    drawing = drawing or DrawOptions()
+    blur = drawing.blur
     hidden = hidden_faces(analysis, blur) if blur is not None else None
     left_out = analysis.spurious | (hidden.people if hidden is not None else frozenset())
     by_index = {f.index: _without(f, left_out) for f in analysis.frames}
@@ -91,9 +95,10 @@ def render_video(
                 draw: Callable[[np.ndarray, Faces], np.ndarray]
                 hide: Callable[..., np.ndarray]
                 if isinstance(item, YuvFrame):
-                    picture, draw, hide = item.planes, partial(draw_faces_yuv, matrix=info.matrix), blur_yuv
+                    draw = partial(draw_faces_yuv, matrix=info.matrix, options=drawing)
+                    picture, hide = item.planes, blur_yuv
                 else:
-                    picture, draw, hide = item.image, draw_faces, blur_rgb
+                    picture, draw, hide = item.image, partial(draw_faces, options=drawing), blur_rgb
                 if hidden is not None and blur is not None:
                     boxes, extra = hidden.at(item.time)
                     if len(boxes):

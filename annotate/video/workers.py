@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..config import Config
-from ..drawing.blur import BlurPolicy
+from ..drawing.options import DrawOptions
 from ..errors import AnnotateError
 from ..recognition.bank import FaceBank
 from ..recognition.recognizer import Recognizer
@@ -37,13 +37,13 @@ class WorkerSettings:
     """What each worker needs: the caller's resolved ``Config`` (with each worker's share of the
     CPU threads), its face bank (workers never rebuild it), and whether the timelines list
     unknown people, whether outputs that exist (or appear meanwhile) are replaced, and whose
-    faces the renders hide."""
+    how the renders show faces (and whose they hide)."""
 
     config: Config
     bank: FaceBank
     include_unknown: bool = False
     overwrite: bool = False
-    blur: BlurPolicy | None = None
+    drawing: DrawOptions | None = None
 
     @classmethod
     def sharing(
@@ -53,14 +53,14 @@ class WorkerSettings:
         workers: int,
         include_unknown: bool = False,
         overwrite: bool = False,
-        blur: BlurPolicy | None = None,
+        drawing: DrawOptions | None = None,
     ) -> WorkerSettings:
         """Settings that rebuild ``recognizer`` in each of ``workers`` processes; on the CPU
         they share out its threads."""
         config = recognizer.config
         if config.device == "cpu":
             config = replace(config, threads=max(1, (config.threads or 1) // workers))
-        return cls(config, bank, include_unknown, overwrite, blur)
+        return cls(config, bank, include_unknown, overwrite, drawing)
 
 
 class _Stopped(Exception):
@@ -126,7 +126,7 @@ def _worker_main(settings: WorkerSettings, tasks: Any, events: Any, stop: Any) -
                 progress,
                 settings.include_unknown,
                 settings.overwrite,
-                settings.blur,
+                settings.drawing,
             )
         except _Stopped:
             return
