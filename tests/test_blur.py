@@ -119,3 +119,49 @@ def test_video_blur_covers_every_face_of_every_frame_and_nothing_else(tmp_path, 
             inside[max(0, y1 - h) : y2 + h, max(0, x1 - w) : x2 + w] = True  # pad and motion
         assert not differs[~inside].any(), f"frame {frame.index}: pixels away from the faces changed"
     assert changed_frames == len(truth.frames)
+
+
+def test_a_render_from_its_detections_file_is_the_same_and_takes_edits(tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    clip = tmp_path / "cut.mp4"
+    make_cast(clip, "cut")
+    first, again, edited = tmp_path / "first.mp4", tmp_path / "again.mp4", tmp_path / "edited.mp4"
+    faces, bank = tmp_path / "faces.jsonl", str(ROOT / "facebank")
+    args = ("--sample-fps", "5", "--crf", "0", "-b", bank)
+    code, _, err = run_cli("video", clip, "-o", first, "--detections", faces, "--csv", tmp_path / "a.csv", *args)
+    assert code == 0, err
+    code, _, err = run_cli(
+        "video", clip, "-o", again, "--from-detections", faces, "--csv", tmp_path / "b.csv", "--crf", "0"
+    )
+    assert code == 0, err
+    a, b = planes_of(again), planes_of(first)
+    # the same pictures, up to the file's rounding of boxes and landmarks to 0.01 px (a dot's edge)
+    assert len(a) == len(b) == 150 and max(int((x != y).sum()) for x, y in zip(a, b)) <= 200
+    from golden import differences
+
+    timeline = differences("csv", (tmp_path / "a.csv").read_text(), (tmp_path / "b.csv").read_text())
+    assert timeline == [], "the same timeline (numbers within their last printed digit)"
+    lines = [json.loads(line) for line in faces.read_text().splitlines()]
+    for line in lines:  # a name fixed, and a face removed from the first second
+        for face in line["faces"]:
+            if face["label"] == "Grace Hopper":
+                face["label"] = "Grace B. Murray Hopper"
+        if line["time"] < 1.0:
+            line["faces"] = [f for f in line["faces"] if f["label"] != "Eileen Collins"]
+    fixed = tmp_path / "fixed.jsonl"
+    fixed.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    code, _, err = run_cli(
+        "video", clip, "-o", edited, "--from-detections", fixed, "--csv", tmp_path / "c.csv", "--crf", "0"
+    )
+    assert code == 0, err
+    fixed_csv = (tmp_path / "c.csv").read_text()
+    assert "Grace B. Murray Hopper" in fixed_csv and "Grace Hopper," not in fixed_csv
+    eileen = [row for row in fixed_csv.splitlines() if row.startswith("Eileen Collins")]
+    assert float(eileen[0].split(",")[2]) >= 1.0, "her first second is gone"
+    assert any(not np.array_equal(a, b) for a, b in zip(planes_of(edited), planes_of(first)))
+    fixed.write_text('{"frame": 0, "faces": [{"box": [1, 2]}]}\n')
+    code, _, err = run_cli("video", clip, "-o", tmp_path / "x.mp4", "--from-detections", fixed)
+    assert code == 2 and "fixed.jsonl:1" in err and "Traceback" not in err

@@ -78,6 +78,13 @@ def video(
             help="JSON lines, one per analysed frame: every face's box, landmarks, label, similarity and track (a folder for several videos).",
         ),
     ] = None,
+    from_detections: Annotated[
+        Optional[Path],
+        path_option(
+            "--from-detections",
+            help="Render from a detections file (`--detections` of an earlier run, edited if you like: a name fixed, a face removed) instead of analysing the video again.",
+        ),
+    ] = None,
     report: Annotated[
         Optional[Path],
         path_option(
@@ -182,6 +189,9 @@ def video(
         say("nothing to do: every output exists")
         return
     clean_leftovers([t.parent for j in planned for t in (j.output, j.csv, j.detections, j.report) if t is not None])
+    if from_detections is not None:
+        _from_detections(planned, from_detections, options, include_unknown, as_json, overwrite, drawing)
+        return
     source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer)
@@ -193,6 +203,35 @@ def video(
     else:
         failed = _one_by_one(planned, recognizer, face_bank, options, include_unknown, as_json, overwrite, drawing)
     if failed:
+        raise typer.Exit(1)
+
+
+def _from_detections(
+    planned: list[VideoJob],
+    detections: Path,
+    options: VideoOptions,
+    include_unknown: bool,
+    as_json: bool,
+    overwrite: bool,
+    drawing: DrawOptions,
+) -> None:
+    """Write one video's outputs from an (edited) detections file: no model is loaded."""
+    from ..errors import InputError
+    from ..media import resolved
+    from ..video.edited import analysis_from_detections
+    from ..video.job import write_outputs
+
+    if len(planned) != 1:
+        raise InputError("--from-detections renders one video: give one video file")
+    job = planned[0]
+    if job.detections is not None and resolved(job.detections) == resolved(detections):
+        raise InputError(f"{detections}: --detections would replace the file --from-detections reads")
+    analysis = analysis_from_detections(job.source, detections, options)
+    with Bars() as bars:
+        report = write_outputs(
+            job, analysis, partial(_stage_bar, bars, job.source.name), include_unknown, overwrite, drawing
+        )
+    if _report(report, include_unknown, as_json):
         raise typer.Exit(1)
 
 

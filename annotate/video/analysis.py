@@ -214,6 +214,21 @@ def analyse_video(
         tracks = name_tracks(merged, bank.embeddings, bank.labels, recognizer.threshold, segments, step)
     index = {label: k for k, label in enumerate(bank.labels)}
     frames = tuple(_named(_as_people(f, people), tracks, index, bank.labels) for f in seen)
+    return finished(path, info, frames, tracks, options, decoded, lost, error)
+
+
+def finished(
+    path: Path,
+    info: VideoInfo,
+    frames: tuple[FrameFaces, ...],
+    tracks: dict[int, Track],
+    options: VideoOptions,
+    decoded: int,
+    lost: int = 0,
+    error: str | None = None,
+) -> VideoAnalysis:
+    """The analysis of named ``frames`` and ``tracks``, with its timeline."""
+    step = options.step(info.fps)
     rows = tuple(
         appearances(frames, _end(frames, info, step, error), options.merge_gap, info.origin, _spurious(tracks))
     )

@@ -142,6 +142,19 @@ def process_video(
     output is replaced only with ``overwrite`` (OutputExistsError: another run wrote it).
     drawing: how the render shows faces, and whose it hides."""
     analysis = analyse_video(job.source, recognizer, bank, options, progress)
+    return write_outputs(job, analysis, progress, include_unknown, overwrite, drawing)
+
+
+def write_outputs(
+    job: VideoJob,
+    analysis: VideoAnalysis,
+    progress: Progress,
+    include_unknown: bool = False,
+    overwrite: bool = False,
+    drawing: DrawOptions | None = None,
+) -> VideoReport:
+    """The job's outputs of an ``analysis`` (``process_video`` after analysing, or an analysis
+    read back from a detections file): render, then timeline, detections and report."""
     notes: list[str] = []
     if job.output is not None:
         tick = progress("render", analysis.decoded)
