@@ -201,12 +201,12 @@ def test_a_file_that_appears_during_the_run_is_never_replaced(tmp_path, bank, mo
 
     draw = annotate.photos.draw_faces
 
-    def draw_and_race(image, faces):
+    def draw_and_race(image, faces, **options):
         intruder = tmp_path / "out" / "both.jpg"
         if not intruder.exists():
             intruder.parent.mkdir(parents=True, exist_ok=True)
             intruder.write_bytes(b"written by another run")
-        return draw(image, faces)
+        return draw(image, faces, **options)
 
     monkeypatch.setattr(annotate.photos, "draw_faces", draw_and_race)
     code, _, err = run_cli("photos", PHOTOS, "-o", tmp_path / "out", "-b", bank)
