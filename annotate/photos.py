@@ -27,6 +27,7 @@ from .media import (
     write_image,
 )
 from .media.photo import UNREAD_IMAGE_SUFFIXES
+from .media.xmp import face_regions, write_sidecar
 from .recognition.bank import FaceBank
 from .recognition.recognizer import Recognizer
 from .runtime.devices import default_batch
@@ -105,11 +106,12 @@ def recognise_photos(
 
 
 def save_annotated(
-    result: PhotoResult, out_dir: Path, replace: bool = False, drawing: DrawOptions | None = None
+    result: PhotoResult, out_dir: Path, replace: bool = False, drawing: DrawOptions | None = None, xmp: bool = False
 ) -> Path:
     """Write the photo with its faces drawn to ``out_dir / result.relative``, atomically, in
     the photo's format; returns the path. drawing: which marks and labels, and whose faces are
-    hidden instead of drawn.
+    hidden instead of drawn. xmp: also write its face regions and names (not the hidden
+    faces') to a sidecar, ``NAME.EXT.xmp`` (``media.xmp``).
     OutputExistsError if the file exists (unless ``replace``), OutputError if it cannot be
     written."""
     if result.image is None or result.faces is None:
@@ -123,4 +125,8 @@ def save_annotated(
         faces = faces[~hide]
     output = out_dir / result.relative
     write_image(output, draw_faces(image, faces, options=drawing), replace)
+    if xmp:
+        boxes = [tuple(float(v) for v in box) for box in faces.boxes]
+        names = list(faces.labels or (None,) * len(faces))
+        write_sidecar(output, face_regions(image.shape[1], image.shape[0], boxes, names), replace)  # type: ignore[arg-type]
     return output

@@ -165,3 +165,48 @@ def test_a_render_from_its_detections_file_is_the_same_and_takes_edits(tmp_path)
     fixed.write_text('{"frame": 0, "faces": [{"box": [1, 2]}]}\n')
     code, _, err = run_cli("video", clip, "-o", tmp_path / "x.mp4", "--from-detections", fixed)
     assert code == 2 and "fixed.jsonl:1" in err and "Traceback" not in err
+
+
+def test_xmp_sidecars_name_the_faces_but_not_the_hidden_ones(tmp_path):
+    import csv
+    import xml.etree.ElementTree as ET
+
+    from conftest import run_cli
+
+    from annotate.media.xmp import NS
+
+    photos = tmp_path / "in"
+    photos.mkdir()
+    Image.open(ROOT / "samples" / "photos" / "both.jpg").save(photos / "both.png")
+    bank = str(ROOT / "facebank")
+
+    def regions(path):
+        root = ET.parse(path).getroot()
+        dims = root.find(".//mwg-rs:AppliedToDimensions", NS)
+        out = {}
+        for item in root.iterfind(".//mwg-rs:RegionList/rdf:Bag/rdf:li", NS):
+            area = item.find("mwg-rs:Area", NS)
+            name = item.findtext("mwg-rs:Name", None, NS)
+            out[name] = [float(area.get(f"{{{NS['stArea']}}}{k}")) for k in "xywh"]
+        return (int(dims.get(f"{{{NS['stDim']}}}w")), int(dims.get(f"{{{NS['stDim']}}}h"))), out
+
+    code, _, err = run_cli("photos", photos, "-o", tmp_path / "out", "--xmp", "-b", bank)
+    assert code == 0, err
+    (w, h), found = regions(tmp_path / "out" / "both.png.xmp")
+    assert sorted(found) == ["Eileen Collins", "Grace Hopper"]
+    with open(tmp_path / "out" / "faces.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            x1, y1, x2, y2 = (float(row[k]) for k in ("x1", "y1", "x2", "y2"))
+            expected = [(x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h]
+            assert found[row["label"]] == pytest.approx(expected, abs=1e-3), row["label"]
+    code, _, err = run_cli("photos", photos, "-o", tmp_path / "out", "--xmp", "--skip-existing", "-b", bank)
+    assert code == 0, "a finished run is left as it is"
+    code, _, err = run_cli("photos", photos, "-o", tmp_path / "hid", "--xmp", "--blur", "Grace Hopper", "-b", bank)
+    assert code == 0, err
+    assert sorted(regions(tmp_path / "hid" / "both.png.xmp")[1]) == ["Eileen Collins"], "a hidden face is not named"
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "both.png.xmp").write_text("my own sidecar")
+    code, _, err = run_cli("photos", photos, "-o", tmp_path / "mine", "--xmp", "-b", bank)
+    assert (
+        code == 2 and "already exists" in err and (tmp_path / "mine" / "both.png.xmp").read_text() == "my own sidecar"
+    )

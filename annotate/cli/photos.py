@@ -84,6 +84,13 @@ def photos(
     no_render: Annotated[
         bool, flag("--no-render", help="Write only the table (`OUT/faces.csv`), no copies: for indexing a library.")
     ] = False,
+    xmp: Annotated[
+        bool,
+        flag(
+            "--xmp",
+            help="Also write each copy's face regions and names to a sidecar `NAME.EXT.xmp` (MWG regions, which digiKam, Lightroom, Immich and PhotoPrism read). Hidden faces are left out.",
+        ),
+    ] = False,
     no_boxes: NoBoxesOpt = False,
     no_landmarks: NoLandmarksOpt = False,
     no_scores: NoScoresOpt = False,
@@ -121,6 +128,7 @@ def photos(
     """
     from ..errors import AnnotateError, InputError
     from ..media import check_writable, refuse_existing
+    from ..media.xmp import sidecar
     from ..photos import plan, recognise_photos, save_annotated
     from ..report.photos import PhotoGallery
     from ..writers import PhotoTable, json_record, photo_rows
@@ -130,6 +138,8 @@ def photos(
     drawing = draw_options(no_boxes, no_landmarks, no_scores, labels, show_nearest, policy)
     if policy is not None and (out is None or no_render):
         raise InputError("--blur hides faces in the copies: give --out, without --no-render")
+    if xmp and (out is None or no_render):
+        raise InputError("--xmp writes a sidecar beside each copy: give --out, without --no-render")
     csv = csv if csv is not None else (out / CSV_NAME if out is not None else None)
     if out is None and csv is None and detections is None and report is None and not as_json:
         raise InputError(
@@ -139,6 +149,8 @@ def photos(
     copies = None if no_render else out
     tables = [p for p in (csv, detections) if p is not None]
     jobs = plan(inputs, copies, overwrite, tables, skip_existing)
+    if xmp and copies is not None and not skip_existing:
+        refuse_existing([sidecar(copies / j.relative) for j in jobs], overwrite)
     if report is not None:
         check_writable(files=[report])
         report = None if skip_existing and os.path.lexists(report) else report
@@ -161,7 +173,7 @@ def photos(
         for result in recognise_photos(jobs, recognizer, face_bank, batch):
             if copies is not None and result.error is None and result.source not in done:
                 try:
-                    save_annotated(result, copies, replace=overwrite, drawing=drawing)
+                    save_annotated(result, copies, replace=overwrite, drawing=drawing, xmp=xmp)
                 except AnnotateError as error:
                     result = replace(result, image=None, error=str(error))
             table.add(result)
