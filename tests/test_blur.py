@@ -210,3 +210,28 @@ def test_xmp_sidecars_name_the_faces_but_not_the_hidden_ones(tmp_path):
     assert (
         code == 2 and "already exists" in err and (tmp_path / "mine" / "both.png.xmp").read_text() == "my own sidecar"
     )
+
+
+@pytest.mark.parametrize(
+    "who, hidden",
+    [(["Grace Hopper"], {"Grace Hopper"}), (["unknown"], set()), (["known"], {"Eileen Collins", "Grace Hopper"})],
+)
+def test_video_blur_policies_hide_only_their_people(tmp_path, who, hidden):
+    from conftest import run_cli
+
+    clip = tmp_path / "cut.mp4"
+    parts = make_cast(clip, "cut")
+    out = tmp_path / "out.mp4"
+    quiet = ("--no-boxes", "--no-landmarks", "--labels", "none", "--crf", "0")  # only the blur changes pixels
+    blur = [arg for name in who for arg in ("--blur", name)]
+    code, _, err = run_cli("video", clip, "-o", out, *blur, *quiet, "-b", str(ROOT / "facebank"))
+    assert code == 0, err
+    before, after = planes_of(clip), planes_of(out)
+    height = before[0].shape[0] * 2 // 3
+    for frame in (10, 60, 110):  # one frame in each shot of the clip
+        differs = before[frame][:height] != after[frame][:height]
+        for name in ("Eileen Collins", "Grace Hopper"):
+            (spot,) = [p for p in parts if p.person == name and p.first <= frame <= p.last]
+            x1, y1, x2, y2 = (int(v) for v in spot.start)
+            share = differs[y1:y2, x1:x2].mean()
+            assert share > 0.2 if name in hidden else share == 0, (frame, name, share)
