@@ -235,3 +235,19 @@ def test_video_blur_policies_hide_only_their_people(tmp_path, who, hidden):
             x1, y1, x2, y2 = (int(v) for v in spot.start)
             share = differs[y1:y2, x1:x2].mean()
             assert share > 0.2 if name in hidden else share == 0, (frame, name, share)
+
+
+def test_a_misspelt_name_to_blur_is_an_error_not_a_silent_leak(tmp_path):
+    from conftest import run_cli
+
+    code, _, err = run_cli(
+        "photos",
+        ROOT / "samples" / "photos" / "both.jpg",
+        "-o",
+        tmp_path / "out",
+        "--blur",
+        "grace hopper",
+        "-b",
+        str(ROOT / "facebank"),
+    )
+    assert code == 2 and "did you mean 'Grace Hopper'" in err and not (tmp_path / "out").exists()

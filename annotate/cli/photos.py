@@ -166,6 +166,8 @@ def photos(
     source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer)
+    if drawing.blur is not None:
+        drawing.blur.check_names(face_bank.labels)
     names: Counter[str] = Counter()
     faces = errors = 0
     fresh = PhotoTable(None if csv in kept else csv, None if detections in kept else detections, overwrite)

@@ -195,6 +195,8 @@ def video(
     source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer)
+    if drawing.blur is not None:
+        drawing.blur.check_names(face_bank.labels)
     if jobs > 1 and len(planned) > 1:
         workers = min(jobs, len(planned))
         failed = _in_parallel(

@@ -40,6 +40,16 @@ class BlurPolicy:
         if not self.targets:
             raise InputError("say whose faces to blur: all, unknown, known, or names")
 
+    def check_names(self, labels: Sequence[str]) -> None:
+        """InputError for a name in ``targets`` or ``keep`` that is none of ``labels`` (the bank's):
+        a misspelt name would otherwise hide nobody, silently."""
+        known = set(labels)
+        for name in [t for t in self.targets if t not in ("all", "unknown", "known")] + sorted(self.keep):
+            if name not in known:
+                close = [label for label in labels if label.casefold() == name.casefold()]
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise InputError(f"--blur/--keep {name!r}: no such name in the face bank{hint}")
+
     def hides(self, label: str | None) -> bool:
         """Whether a face named ``label`` (None: Unknown) is hidden."""
         if label is not None and label in self.keep:
