@@ -167,28 +167,48 @@ def text_of(faces: Faces, i: int, scores: bool, options: DrawOptions) -> tuple[s
     return label_text(name, known, sim if (scores or not known) else None, nearest, options.show_nearest)
 
 
+class _Variants(Sequence[tuple[float, float]]):
+    """A label's (w, h) at each size variant, each measured only when placement first asks for
+    it (most labels fit at the first)."""
+
+    def __init__(self, name: str, suffix: str, font_size: int, face_width: float, width: int) -> None:
+        # each size of SHRINK as wide as the picture allows; last, the smallest cut to the face's width
+        self._rooms = [*((share, float(width)) for share in SHRINK), (SHRINK[-1], max(face_width, 1.0))]
+        self._name, self._suffix, self._font_size = name, suffix, font_size
+        self.fits: dict[int, tuple[str, int, int, int, float]] = {}  # variant -> text, size, pad, w, h
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)  # ends iteration
+        index %= len(self)
+        if index not in self.fits:
+            share, room = self._rooms[index]
+            size = max(10, round(self._font_size * share))
+            pad = max(2, round(size * 0.2))
+            text = fit(self._name, self._suffix, room - 2 * pad, partial(advance, size=size))
+            _, ink_top, ink_bottom = font(size)
+            w = math.ceil(text_metrics(text, size)[0]) + 2 * pad
+            self.fits[index] = (text, size, pad, w, ink_bottom - ink_top + 2 * pad)
+        return self.fits[index][3:]
+
+
 def label_patches(requests: list, boxes: list[Rect], width: int, height: int) -> list[Patch]:
     """The label patches of ``requests`` ((box index, (name, suffix), colour, style)), placed
     clear of each other and of every face in ``boxes``."""
-    sizes, texts = [], []
-    for index, (name, suffix), _, style in requests:
-        fits = []
-        face_width = boxes[index][2] - boxes[index][0]
-        # each size of SHRINK as wide as the picture allows; last, the smallest cut to the face's width
-        for share, room in [*((share, width) for share in SHRINK), (SHRINK[-1], max(face_width, 1.0))]:
-            size = max(10, round(style.font_size * share))
-            pad = max(2, round(size * 0.2))
-            text = fit(name, suffix, room - 2 * pad, partial(advance, size=size))
-            _, ink_top, ink_bottom = font(size)
-            fits.append(
-                (text, size, pad, math.ceil(text_metrics(text, size)[0]) + 2 * pad, ink_bottom - ink_top + 2 * pad)
-            )
-        texts.append(fits)
-        sizes.append([(w, h) for *_, w, h in fits])
-    spots = place([boxes[r[0]] for r in requests], sizes, width, height, obstacles=boxes)
+    variants = [
+        _Variants(name, suffix, style.font_size, boxes[index][2] - boxes[index][0], width)
+        for index, (name, suffix), _, style in requests
+    ]
+    spots = place([boxes[r[0]] for r in requests], variants, width, height, obstacles=boxes)
     patches = []
-    for (index, _, colour, _), fits, spot in zip(requests, texts, spots):
-        text, size, pad, w, h = fits[spot.size]
+    for (index, _, colour, _), sizes, spot in zip(requests, variants, spots):
+        sizes[spot.size]  # measured by now; the call makes sure
+        text, size, pad, w, h = sizes.fits[spot.size]
         leader = boxes[index] if spot.leader else None
         patches.append(_label(text, colour, size, pad, spot.left, spot.top, w, h, leader))
     return patches
