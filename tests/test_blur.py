@@ -251,3 +251,57 @@ def test_a_misspelt_name_to_blur_is_an_error_not_a_silent_leak(tmp_path):
         str(ROOT / "facebank"),
     )
     assert code == 2 and "did you mean 'Grace Hopper'" in err and not (tmp_path / "out").exists()
+
+
+def test_from_detections_keeps_unknown_people_unknown_and_checks_the_file(tmp_path):
+    import json
+    import shutil
+
+    from conftest import run_cli
+
+    clip = tmp_path / "cut.mp4"
+    parts = make_cast(clip, "cut")
+    bank = tmp_path / "bank"
+    shutil.copytree(ROOT / "facebank" / "Eileen Collins", bank / "Eileen Collins")  # Grace is a stranger here
+    faces = tmp_path / "faces.jsonl"
+    code, _, err = run_cli("video", clip, "--no-render", "--detections", faces, "--sample-fps", "5", "-b", bank)
+    assert code == 0, err
+    assert '"Unknown #' in faces.read_text(), "the file names unknown people as they are shown"
+    out = tmp_path / "out.mp4"
+    quiet = ("--no-boxes", "--no-landmarks", "--labels", "none", "--crf", "0")
+    code, _, err = run_cli("video", clip, "-o", out, "--from-detections", faces, "--blur", "unknown", *quiet)
+    assert code == 0, err
+    before, after = planes_of(clip), planes_of(out)
+    height = before[0].shape[0] * 2 // 3
+    for frame in (10, 60):
+        differs = before[frame][:height] != after[frame][:height]
+        for part in (p for p in parts if p.first <= frame <= p.last):
+            x1, y1, x2, y2 = (int(v) for v in part.start)
+            share = differs[y1:y2, x1:x2].mean()
+            assert share > 0.2 if part.person == "Grace Hopper" else share == 0, (frame, part.person, share)
+    code, _, err = run_cli("video", clip, "-o", tmp_path / "x.mp4", "--from-detections", faces, "--blur", "Eileen")
+    assert code == 2 and "no such name" in err, "names are checked against the file's"
+    lines = faces.read_text().splitlines()
+    bad = {
+        "empty": "",
+        "twice": json.dumps({**json.loads(lines[0]), "faces": json.loads(lines[0])["faces"] * 2}),
+        "nan": lines[0].replace('"box": [', '"box": [NaN, '),
+    }
+    for name, text in bad.items():
+        (tmp_path / f"{name}.jsonl").write_text(text + "\n")
+        code, _, err = run_cli(
+            "video", clip, "-o", tmp_path / f"{name}.mp4", "--from-detections", tmp_path / f"{name}.jsonl"
+        )
+        assert code == 2 and "Traceback" not in err and not (tmp_path / f"{name}.mp4").exists(), (name, err)
+    code, _, err = run_cli(
+        "video", clip, "-o", tmp_path / "y.mp4", "--from-detections", faces, "--csv", faces, "--overwrite"
+    )
+    assert code == 2 and faces.read_text().splitlines() == lines, "the file read is never replaced"
+
+
+def test_a_label_with_a_long_nearest_name_stays_inside_a_small_picture():
+    from annotate.drawing.fonts import advance
+    from annotate.drawing.labels import fit
+
+    text = fit("Unknown", " (Christopher Columbus the Great? 0.29)", 100, lambda t: advance(t, 12))
+    assert advance(text, 12) <= 100 and text.startswith("Unknown")

@@ -226,9 +226,13 @@ def _from_detections(
     if len(planned) != 1:
         raise InputError("--from-detections renders one video: give one video file")
     job = planned[0]
-    if job.detections is not None and resolved(job.detections) == resolved(detections):
-        raise InputError(f"{detections}: --detections would replace the file --from-detections reads")
+    if resolved(detections) in {
+        resolved(t) for t in (job.output, job.csv, job.detections, job.report) if t is not None
+    }:
+        raise InputError(f"{detections}: an output would replace the file --from-detections reads")
     analysis = analysis_from_detections(job.source, detections, options)
+    if drawing.blur is not None:  # the names are the file's, as edited
+        drawing.blur.check_names(sorted({t.label for t in analysis.tracks.values() if t.label is not None}))
     with Bars() as bars:
         report = write_outputs(
             job, analysis, partial(_stage_bar, bars, job.source.name), include_unknown, overwrite, drawing

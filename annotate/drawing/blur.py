@@ -63,8 +63,12 @@ class BlurPolicy:
 def padded(boxes: np.ndarray, pad: float, width: int, height: int, extra: np.ndarray | None = None) -> np.ndarray:
     """(N,4) integer xyxy boxes grown by ``pad`` of their size on each side (and by (N,)
     ``extra`` pixels), cut to the picture and rounded outwards to even coordinates (whole
-    4:2:0 chroma samples)."""
+    4:2:0 chroma samples). Corners are put in order; a box that is not finite is the whole
+    picture."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    broken = np.logical_not(np.isfinite(boxes).all(axis=1)).reshape(-1, 1)  # hide the whole picture, not nothing
+    boxes = np.where(broken, [0.0, 0.0, float(width), float(height)], boxes)
+    boxes = np.concatenate([np.minimum(boxes[:, :2], boxes[:, 2:]), np.maximum(boxes[:, :2], boxes[:, 2:])], axis=1)
     grow = pad * np.maximum(boxes[:, 2:] - boxes[:, :2], 0.0)
     more = np.zeros(len(boxes)) if extra is None else np.asarray(extra, np.float64)
     lo = boxes[:, :2] - grow - more[:, None]
@@ -123,4 +127,5 @@ def blur_yuv(
 
 def _widths(boxes: np.ndarray) -> Sequence[float]:
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    return (boxes[:, 2] - boxes[:, 0]).clip(1.0, None).tolist()
+    widths = np.abs(boxes[:, 2] - boxes[:, 0])
+    return np.where(np.isfinite(widths), widths, 100.0).clip(1.0, None).tolist()

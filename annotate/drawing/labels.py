@@ -48,10 +48,12 @@ def label_text(
 
 def fit(name: str, suffix: str, max_width: float, measure: Callable[[str], float]) -> str:
     """``name + suffix``, the name cut with an ellipsis until it is at most ``max_width`` wide
-    (the suffix, the score, is kept; as short as "…" plus the suffix)."""
+    (the suffix, the score, is kept; when even it does not fit, the whole text is cut)."""
     text = name + suffix
     if measure(text) <= max_width or not name:
         return text
+    if measure(ELLIPSIS + suffix) > max_width:  # even the suffix is too wide (a long nearest name)
+        return fit(text, "", max_width, measure)
     lo, hi = 0, len(name)  # the longest prefix that fits
     while lo < hi:
         mid = (lo + hi + 1) // 2

@@ -10,6 +10,7 @@ and ``faces``, each with ``box``, ``landmarks``, ``label`` (null: Unknown), ``si
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -17,11 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..faces import UNKNOWN as _UNKNOWN
 from ..faces import Faces
 from ..media.probe import probe
 from .analysis import VideoAnalysis, VideoOptions, finished
 from .identity import Track
 from .timeline import FrameFaces
+
+UNKNOWN_NAME = re.compile(re.escape(_UNKNOWN) + r"( #\d+)?")
 
 
 def analysis_from_detections(source: Path, detections: Path, options: VideoOptions | None = None) -> VideoAnalysis:
@@ -31,8 +35,10 @@ def analysis_from_detections(source: Path, detections: Path, options: VideoOptio
     info = probe(source)
     read = sorted((_frame(record, detections, n) for n, record in _records(detections)), key=lambda r: r[0].index)
     frames = [frame for frame, _ in read]
-    if frames and frames[-1].index >= max(info.frames or 0, frames[-1].index + 1):
-        raise InputError(f"{detections}: frame {frames[-1].index} is past the end of {source}")
+    if not frames:
+        raise InputError(f"{detections}: holds no analysed frames")
+    if frames[0].index < 0 or (info.frames and frames[-1].index >= info.frames):
+        raise InputError(f"{detections}: frame {frames[-1].index} is not a frame of {source} (0 to {info.frames})")
     options = options or VideoOptions()
     if options.sample_fps is None:
         options = replace(options, sample_fps=_rate(frames, info.fps))
@@ -60,17 +66,30 @@ def _frame(record: object, path: Path, n: int) -> tuple[FrameFaces, np.ndarray]:
         faces = record["faces"]  # type: ignore[index]
         boxes = np.array([f["box"] for f in faces], np.float32).reshape(-1, 4)
         marks = np.array([f.get("landmarks") or [[np.nan, np.nan]] * 5 for f in faces], np.float32).reshape(-1, 5, 2)
-        labels = tuple(f.get("label") for f in faces)
+        labels = tuple(_label(f.get("label")) for f in faces)
         sims = np.array([np.nan if f.get("similarity") is None else f["similarity"] for f in faces], np.float32)
         tracks = np.array([int(f["track"]) for f in faces], np.int64)
         spurious = np.array([bool(f.get("spurious", False)) for f in faces], bool)
         index, pts = int(record["frame"]), float(record["pts"])  # type: ignore[index]
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"{path}:{n}: not a detections line (frame, pts, faces with box and track): {error}") from None
-    if any(not isinstance(label, (str, type(None))) for label in labels):
-        raise InputError(f"{path}:{n}: a label must be a name or null")
+    if not np.isfinite(boxes).all() or (boxes[:, 2:] <= boxes[:, :2]).any():
+        raise InputError(f"{path}:{n}: a box must be four finite numbers x1 < x2, y1 < y2")
+    if len(set(tracks.tolist())) < len(tracks):
+        raise InputError(f"{path}:{n}: two faces of one frame have the same track (a person is one face a frame)")
     found = Faces(boxes, np.ones(len(boxes), np.float32), marks, None, labels, sims, None, tracks)
     return FrameFaces(index, pts, found), spurious
+
+
+def _label(value: object) -> str | None:
+    """A face's name as the file gives it: ``Unknown``, ``Unknown #3`` and null are Unknown (the
+    file writes unknown people by their shown name); others are stripped."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"a label must be a name or null, got {value!r}")
+    name = value.strip()
+    return None if not name or UNKNOWN_NAME.fullmatch(name) else name
 
 
 def _tracks(read: list[tuple[FrameFaces, np.ndarray]]) -> dict[int, Track]:

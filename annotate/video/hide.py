@@ -1,7 +1,7 @@
 """Where each hidden person's face is in every frame of a video, analysed or not, so that a
 blur never leaks: between analysed frames (``--sample-fps``) and over missed detections the
-box is interpolated, before a person's first and after their last analysed frame it is held
-for one analysed frame's time, and each box is padded by how far the face moves meanwhile.
+box covers both sightings around it, and before a person's first and after their last
+analysed frame it is held for one analysed frame's time, padded by how fast the face moves.
 
 A person is hidden from their first frame to their last, whatever their name: in a file the
 name is decided from all of a person's faces before anything is drawn.
@@ -85,9 +85,10 @@ def _box_at(path: _Path, time: float, step: float, gap: float) -> tuple[np.ndarr
         if t1 - time <= step + eps:
             return boxes[i + 1], _speed(path, i + 1) * (t1 - time)
         return None
-    share = (time - t0) / (t1 - t0)
-    box = boxes[i] + share * (boxes[i + 1] - boxes[i])
-    return box, 0.5 * float(np.abs(boxes[i + 1] - boxes[i]).max())  # the path between samples is not a line
+    # between two sightings the face may be anywhere from one to the other (it may move late, or
+    # stand still while the detector missed it): the box covering both
+    a, b = boxes[i], boxes[i + 1]
+    return np.concatenate([np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])]), 0.0
 
 
 def _speed(path: _Path, i: int) -> float:
