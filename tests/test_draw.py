@@ -380,3 +380,9 @@ def test_photos_command_takes_the_drawing_options(tmp_path) -> None:
     )
     code, _, err = run_cli("photos", source, "-o", tmp_path / "bad", "--labels", "some", "-b", bank)
     assert code == 2 and "--labels" in err and "Traceback" not in err
+
+
+def test_a_picture_narrower_than_an_ellipsis_still_gets_a_label() -> None:
+    assert fit("Grace Hopper", " 0.62", 1, lambda t: advance(t, 14)) == "…"
+    faces = named(make_faces(face(0, 0, 6)), ["Grace Hopper"], np.array([0.62]))
+    assert draw_faces(canvas(8, 8), faces).shape == (8, 8, 3)

@@ -53,7 +53,7 @@ def fit(name: str, suffix: str, max_width: float, measure: Callable[[str], float
     if measure(text) <= max_width or not name:
         return text
     if measure(ELLIPSIS + suffix) > max_width:  # even the suffix is too wide (a long nearest name)
-        return fit(text, "", max_width, measure)
+        return fit(text, "", max_width, measure) if suffix else ELLIPSIS
     lo, hi = 0, len(name)  # the longest prefix that fits
     while lo < hi:
         mid = (lo + hi + 1) // 2
