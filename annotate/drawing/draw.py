@@ -126,6 +126,7 @@ def plan_patches(
     placed by ``labels.place``."""
     options = options or DrawOptions()
     marks, requests, boxes = [], [], []
+    names = faces.names() if faces.labels is not None else [""] * len(faces)
     for i in range(len(faces)):
         x1, y1, x2, y2 = (float(v) for v in faces.boxes[i])
         if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
@@ -144,7 +145,7 @@ def plan_patches(
         if corners is not None or dots:
             marks.append(_marks(corners, dots, style, colour))
         boxes.append((float(max(bx1, 0)), float(max(by1, 0)), float(min(bx2, width)), float(min(by2, height))))
-        text = text_of(faces, i, similarity and options.scores, options)
+        text = text_of(faces, i, names[i], similarity and options.scores, options)
         if text is not None:
             requests.append((len(boxes) - 1, text, colour, style))
     return marks + label_patches(requests, boxes, width, height)

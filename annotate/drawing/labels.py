@@ -158,9 +158,9 @@ def text_colour(fill: tuple[int, int, int]) -> tuple[int, int, int]:
     return _BLACK if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else _WHITE
 
 
-def text_of(faces: Faces, i: int, scores: bool, options: DrawOptions) -> tuple[str, str] | None:
-    """Face ``i``'s label as (name, suffix), or None for no label."""
-    name = faces.names()[i] if faces.labels is not None else ""
+def text_of(faces: Faces, i: int, name: str, scores: bool, options: DrawOptions) -> tuple[str, str] | None:
+    """Face ``i``'s label as (name, suffix), or None for no label; ``name``: its entry of
+    ``faces.names()`` ("" where the faces were never matched), made once per frame."""
     known = faces.labels is not None and faces.labels[i] is not None
     if not name or options.labels == "none" or (options.labels == "known" and not known):
         return None

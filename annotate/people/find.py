@@ -33,7 +33,9 @@ from .sources import file_faces, named
 from .state import PeopleState
 
 # An earlier run's id goes to a group whose mean is this alike to its own: stricter than the
-# grouping threshold, since one person's means over growing inputs stay close (0.8 and more).
+# grouping threshold, since one person's means over growing inputs stay close (on LFW, the
+# mean of half a person's photos against the mean of all: 0.90 at least, 0.967 median, over
+# the 311 people with 6 or more; session 12).
 KEEP_ID = 0.5
 SAMPLE_FPS = 5.0  # frames analysed per second of video (the rate benchmarks/bench_identity.py checks)
 
@@ -134,7 +136,7 @@ def find_people(
     finally:
         store.save()
     sightings = _gather(parts)
-    dim = recognizer.empty_bank().embeddings.shape[1]
+    dim = recognizer.embedder.embedding_size
     grouped = _grouped(
         sightings, bank, everyone, threshold, previous.previous(model, dim), tuple(errors), previous.issued
     )

@@ -90,7 +90,7 @@ def _analyse(video: Path, recognizer: Recognizer, sample_fps: float) -> FileFace
     )
     if not frames:
         none = np.zeros(0, np.int64)
-        dim = recognizer.empty_bank().embeddings.shape[1]
+        dim = recognizer.embedder.embedding_size
         faces = Faces.empty().with_columns(embeddings=np.zeros((0, dim), np.float32), tracks=none)
         return FileFaces(faces, none, np.zeros(0), none, options.step(analysis.info.fps), stopped)
     faces = Faces.concatenate([f.faces.with_columns(labels=None, similarities=None, nearest=None) for f in frames])
