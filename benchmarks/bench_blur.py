@@ -11,7 +11,8 @@ detection, and over the faces of the timeline's people (leaving out the brief, u
 detections the timeline leaves out as spurious: mostly false detections). (That the render paints exactly
 those boxes, and nothing else, is what tests/test_blur.py checks on the pixels.) The cost is
 the render with ``--blur all`` against the plain render of the same analysis, in alternating
-rounds, median seconds.
+rounds, median seconds. A sampled rate is analysed as the CLI analyses for ``--blur`` (the
+detector also runs between samples, ``VideoOptions.detect_all``), then from the samples only.
 """
 
 from __future__ import annotations
@@ -93,9 +94,9 @@ def main() -> None:
     recognizer = recognizer_from(args)
     policy = BlurPolicy(("all",))
     print(
-        "| clip | rate | faces (frame, face) | leaking | leak rate | people's faces | leaking | leak rate | plain render s | blurred s | cost |"
+        "| clip | rate | analysis s | faces (frame, face) | leaking | leak rate | people's faces | leaking | leak rate | plain render s | blurred s | cost |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         clips = {}
@@ -105,20 +106,40 @@ def main() -> None:
         if args.real:
             clips.update({name: path for name, path in REAL.items() if path.is_file()})
         for name, path in clips.items():
+            started = time.perf_counter()
             truth = annotate.analyse_video(path, recognizer)
+            seconds = time.perf_counter() - started
             for rate in args.rates.split(","):
                 fps = None if rate == "full" else float(rate)
-                analysis = (
-                    truth
-                    if fps is None
-                    else annotate.analyse_video(path, recognizer, None, annotate.VideoOptions(sample_fps=fps))
-                )
-                bad, total = leaks(truth, analysis, policy)
-                bad_people, people = leaks(truth, analysis, policy, people_only=True)
-                plain, blurred = cost(analysis, policy, tmp, args.rounds) if args.rounds and fps is None else (0.0, 0.0)
-                timing = f"{plain:.2f} | {blurred:.2f} | {blurred / plain:.3f}x" if plain else " |  | "
-                rates = f"{total} | {bad} | {bad / max(1, total):.4f} | {people} | {bad_people} | {bad_people / max(1, people):.4f}"
-                print(f"| {name} | {rate} | {rates} | {timing} |", flush=True)
+                # sampled: as the CLI analyses for --blur (detecting between samples), then samples only
+                for between in (True, False) if fps else (False,):
+                    analysis = truth
+                    if fps is not None:
+                        started = time.perf_counter()
+                        options = annotate.VideoOptions(sample_fps=fps, detect_all=between)
+                        analysis = annotate.analyse_video(path, recognizer, None, options)
+                        seconds = time.perf_counter() - started
+                    label = rate if fps is None else f"{rate}" + ("" if between else ", samples only")
+                    row(name, label, seconds, truth, analysis, policy, tmp, args.rounds if fps is None else 0)
+
+
+def row(
+    name: str,
+    label: str,
+    seconds: float,
+    truth: annotate.VideoAnalysis,
+    analysis: annotate.VideoAnalysis,
+    policy: BlurPolicy,
+    tmp: Path,
+    rounds: int,
+) -> None:
+    """Print one line of the table: the leaks of ``analysis`` and, with ``rounds``, the cost."""
+    bad, total = leaks(truth, analysis, policy)
+    bad_people, people = leaks(truth, analysis, policy, people_only=True)
+    plain, blurred = cost(analysis, policy, tmp, rounds) if rounds else (0.0, 0.0)
+    timing = f"{plain:.2f} | {blurred:.2f} | {blurred / plain:.3f}x" if plain else " |  | "
+    rates = f"{total} | {bad} | {bad / max(1, total):.4f} | {people} | {bad_people} | {bad_people / max(1, people):.4f}"
+    print(f"| {name} | {label} | {seconds:.1f} | {rates} | {timing} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -305,3 +305,56 @@ def test_a_label_with_a_long_nearest_name_stays_inside_a_small_picture():
 
     text = fit("Unknown", " (Christopher Columbus the Great? 0.29)", 100, lambda t: advance(t, 12))
     assert advance(text, 12) <= 100 and text.startswith("Unknown")
+
+
+def test_detecting_between_samples_adds_the_faces_there_and_changes_nothing_else(tmp_path):
+    clip = tmp_path / "fast.mp4"
+    make_cast(clip, "fast")
+    recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
+    truth = annotate.analyse_video(clip, recognizer)
+    sampled = annotate.analyse_video(clip, recognizer, None, annotate.VideoOptions(sample_fps=5))
+    both = annotate.analyse_video(clip, recognizer, None, annotate.VideoOptions(sample_fps=5, detect_all=True))
+    assert sampled.glimpses == () and both.appearances == sampled.appearances
+    assert [f.index for f in both.frames] == [f.index for f in sampled.frames] == list(range(0, 75, 5))
+    for a, b in zip(both.frames, sampled.frames):
+        assert np.array_equal(a.faces.boxes, b.faces.boxes) and np.array_equal(a.faces.tracks, b.faces.tracks)
+    assert [g.index for g in both.glimpses] == [i for i in range(75) if i % 5]
+    full = {f.index: f for f in truth.frames}
+    for glimpse in both.glimpses:  # the detector's faces of that frame, as a full-rate analysis finds them
+        assert np.allclose(glimpse.faces.boxes, full[glimpse.index].faces.boxes, atol=0.01)
+        assert glimpse.faces.tracks is None and glimpse.faces.embeddings is None
+
+
+def test_a_face_seen_only_between_samples_is_hidden_as_the_policy_says():
+    from annotate.video.hide import HiddenFaces, _Path
+
+    def path(box):
+        return _Path(np.array([0.0, 0.2]), np.array([box, box], np.float64))
+
+    jo, stranger = [100, 100, 200, 200], [300, 100, 400, 200]
+    glimpsed = np.array([[110, 110, 190, 190], [390, 150, 450, 210], [500, 500, 560, 560]], np.float64)
+    for unnamed, hidden in [(True, [1, 2]), (False, [1])]:
+        faces = HiddenFaces({1: path(stranger)}, 0.2, 2.2, {2: path(jo)}, {0.1: glimpsed}, unnamed)
+        boxes, extra = faces.at(0.1)
+        assert boxes.tolist() == [stranger, *glimpsed[hidden].tolist()] and extra.tolist() == [0.0] * len(boxes)
+        assert faces.at(0.2)[0].tolist() == [stranger], "the faces between samples are of their own frame only"
+
+
+def test_a_sampled_blur_hides_the_faces_seen_only_between_samples(tmp_path):
+    from conftest import needs_shared
+
+    video = needs_shared("video", "video.mp4")  # at 5 fps, 7 faces show only between analysed frames
+    recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
+    truth = annotate.analyse_video(video, recognizer)
+    out = tmp_path / "hidden.mp4"
+    quiet = ("--no-boxes", "--no-landmarks", "--labels", "none", "--crf", "0")
+    bank = ("-b", str(ROOT / "facebank"))
+    code, _, err = run_cli("video", video, "-o", out, "--blur", "all", "--sample-fps", "5", *quiet, *bank)
+    assert code == 0, err
+    before, after = planes_of(video), planes_of(out)
+    assert len(before) == len(after) == 105
+    height = before[0].shape[0] * 2 // 3
+    for frame in truth.frames:
+        differs = before[frame.index][:height] != after[frame.index][:height]
+        for x1, y1, x2, y2 in np.round(frame.faces.boxes).astype(int).clip(0, None).tolist():
+            assert differs[y1:y2, x1:x2].mean() > 0.8, f"frame {frame.index}: a face shows through"

@@ -164,6 +164,8 @@ def video(
 
     To publish: `--blur unknown` hides everyone the bank does not name, in every frame they are
     in (boxes are followed between analysed frames); `--blur all --keep Jo` everyone but Jo.
+    With `--sample-fps`, blurring still runs the face detector on every frame, so that a face
+    seen only between analysed frames is hidden too.
     """
     from ..errors import InputError
     from ..video.analysis import VideoOptions
@@ -181,7 +183,13 @@ def video(
     if out is None and csv is None and detections is None and report is None and not as_json:
         raise InputError("--no-render writes only the timeline: give --csv, --detections, --report or --json")
     options = VideoOptions(
-        batch=batch, max_gap=max_gap, merge_gap=merge_gap, sample_fps=sample_fps, crf=crf, preset=preset
+        batch=batch,
+        max_gap=max_gap,
+        merge_gap=merge_gap,
+        sample_fps=sample_fps,
+        crf=crf,
+        preset=preset,
+        detect_all=policy is not None,  # a face seen only between samples is blurred too
     )
     check_overwrite(overwrite, skip_existing)
     planned = plan_videos(inputs, out, csv, detections, overwrite, skip_existing, report)

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..faces import Faces
 from ..media.probe import VideoInfo, probe
+from ..media.sampling import Sampler
 from ..media.video import VideoReader
 from ..recognition.bank import FaceBank
 from ..recognition.match import named, similarity_matrix
@@ -63,7 +64,9 @@ class VideoOptions:
     thread holds the GIL while the decode, draw and encode threads run (None: 0.2 ms, see
     ``runtime.threads``; benchmarks/bench_video.py --gil-switch compares others).
     keep_embeddings: keep each face's (D,) embedding in ``VideoAnalysis.frames`` (2 KB a face;
-    off: only each person's mean is kept)."""
+    off: only each person's mean is kept). detect_all: with sample_fps, also run the detector
+    (not the embedder) on the frames between samples, keeping its faces in ``VideoAnalysis.glimpses``:
+    blurring then covers the faces that show only between analysed frames."""
 
     batch: int | None = None
     max_gap: int = 10
@@ -73,6 +76,7 @@ class VideoOptions:
     preset: str = "veryfast"
     switch_interval: float | None = None
     keep_embeddings: bool = False
+    detect_all: bool = False
 
     def __post_init__(self) -> None:
         if self.batch is not None and self.batch < 1:
@@ -102,7 +106,9 @@ class VideoAnalysis:
     """What a video holds. frames: the named faces of every analysed frame, in order.
     tracks: id -> Track (name, similarity, mean embedding). appearances: the timeline, every
     person (unknown ones too), by start. decoded: frames decoded; lost: frames the decoder
-    could not give; error: why decoding stopped early, or None. options: as analysed."""
+    could not give; error: why decoding stopped early, or None. options: as analysed.
+    glimpses: with ``VideoOptions.detect_all``, the faces (boxes, scores, landmarks; no names
+    or tracks) of the frames not analysed, for blurring."""
 
     source: Path
     info: VideoInfo
@@ -113,6 +119,7 @@ class VideoAnalysis:
     lost: int
     error: str | None
     options: VideoOptions
+    glimpses: tuple[FrameFaces, ...] = ()
 
     @property
     def spurious(self) -> frozenset[int]:
@@ -135,15 +142,29 @@ class _Seen:
     similarities: np.ndarray
 
 
+@dataclass
+class _Scan:
+    """What the scan gathers: the analysed frames, each track's summed embedding, how the
+    picture changed between analysed frames, and the faces of the frames only detected."""
+
+    seen: list[_Seen]
+    sums: TrackSums
+    pictures: PictureChanges
+    glimpses: list[FrameFaces]
+
+
 def _scan(
     reader: VideoReader, recognizer: Recognizer, bank: FaceBank, options: VideoOptions, tick: Callable[[int], object]
-) -> tuple[list[_Seen], TrackSums, PictureChanges, frozenset[float]]:
+) -> tuple[_Scan, frozenset[float]]:
     """Decode, detect, embed and track; each face's bank similarities, each track's summed
-    embedding, and how the picture changed between analysed frames (with the tracker's cuts)."""
+    embedding, and how the picture changed between analysed frames (with the tracker's cuts).
+    With ``detect_all``, the frames between samples are decoded too, and only detected."""
     tracker = FaceTracker(max_gap=options.max_gap)
-    seen, sums, pictures = [], TrackSums(), PictureChanges()
+    scan = _Scan([], TrackSums(), PictureChanges(), [])
+    seen, sums, pictures = scan.seen, scan.sums, scan.pictures
     size = options.batch_for(recognizer.config.device)
     batch: list = []
+    others: list = []
     decoded = 0
 
     def flush() -> None:
@@ -161,17 +182,29 @@ def _scan(
             seen.append(_Seen(frame.index, frame.time, faces.with_columns(embeddings=kept, tracks=tracks), sims))
         batch.clear()
 
-    frames = reader.frames(options.sample_fps)
+    def glimpse() -> None:
+        found = recognizer.detect([f.image for f in others])
+        scan.glimpses.extend(FrameFaces(f.index, f.time, faces) for f, faces in zip(others, found))
+        others.clear()
+
+    between = options.detect_all and options.sample_fps is not None
+    picks = Sampler(options.sample_fps) if between and options.sample_fps else None
+    frames = reader.frames(None if between else options.sample_fps)
     for frame in prefetch(frames, size=2 * size, name="decode", switch_interval=options.switch_interval):
         tick(frame.index + 1 - decoded)
         decoded = frame.index + 1
-        batch.append(frame)
+        chosen = picks is None or picks(frame.time)  # the frames reader.frames(sample_fps) gives
+        (batch if chosen else others).append(frame)
         if len(batch) == size:
             flush()
+        if len(others) == size:
+            glimpse()
     if batch:
         flush()
+    if others:
+        glimpse()
     tick(reader.decoded - decoded)
-    return seen, sums, pictures, frozenset(tracker.cuts)
+    return scan, frozenset(tracker.cuts)
 
 
 def _named(frame: _Seen, tracks: dict[int, Track], index: dict[str, int], labels: tuple[str, ...]) -> FrameFaces:
@@ -199,7 +232,8 @@ def analyse_video(
     path = Path(source)
     info = probe(path)
     with VideoReader(path, info) as reader:
-        seen, sums, pictures, cuts = _scan(reader, recognizer, bank, options, progress("analyse", info.frames))
+        scan, cuts = _scan(reader, recognizer, bank, options, progress("analyse", info.frames))
+        seen, sums, pictures = scan.seen, scan.sums, scan.pictures
         decoded, lost, error = reader.decoded, reader.lost, reader.error
     step = options.step(info.fps)
     with stage("link"):
@@ -214,7 +248,7 @@ def analyse_video(
         tracks = name_tracks(merged, bank.embeddings, bank.labels, recognizer.threshold, segments, step)
     index = {label: k for k, label in enumerate(bank.labels)}
     frames = tuple(_named(_as_people(f, people), tracks, index, bank.labels) for f in seen)
-    return finished(path, info, frames, tracks, options, decoded, lost, error)
+    return finished(path, info, frames, tracks, options, decoded, lost, error, tuple(scan.glimpses))
 
 
 def finished(
@@ -226,13 +260,14 @@ def finished(
     decoded: int,
     lost: int = 0,
     error: str | None = None,
+    glimpses: tuple[FrameFaces, ...] = (),
 ) -> VideoAnalysis:
     """The analysis of named ``frames`` and ``tracks``, with its timeline."""
     step = options.step(info.fps)
     rows = tuple(
         appearances(frames, _end(frames, info, step, error), options.merge_gap, info.origin, _spurious(tracks))
     )
-    return VideoAnalysis(path, info, frames, tracks, rows, decoded, lost, error, options)
+    return VideoAnalysis(path, info, frames, tracks, rows, decoded, lost, error, options, glimpses)
 
 
 def _as_people(frame: _Seen, people: dict[int, int]) -> _Seen:
