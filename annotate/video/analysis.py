@@ -2,9 +2,7 @@
 track named once from its mean embedding. The result is a value, ``VideoAnalysis``; writing
 the timeline or rendering a copy are separate steps (``annotate.writers``, ``video.render``).
 
-Memory grows with the faces, not the pixels: per analysed frame only boxes, landmarks, track
-ids and each face's similarity to the bank labels are kept (no embeddings, which are summed
-per track as they come), about a kilobyte for a frame of a few faces.
+Tracking, summing and naming are ``video.scan``'s, which a live stream's analysis shares.
 """
 
 from __future__ import annotations
@@ -14,24 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InputError
-from ..faces import Faces
 from ..media.probe import VideoInfo, probe
 from ..media.sampling import Sampler
 from ..media.video import VideoReader
 from ..recognition.bank import FaceBank
-from ..recognition.match import named, similarity_matrix
 from ..recognition.recognizer import Recognizer
 from ..runtime.devices import default_batch
 from ..runtime.threads import prefetch
-from ..runtime.timing import stage
-from .cuts import PictureChanges
-from .identity import Track, TrackSums, link_tracks, name_tracks
-from .stitch import stitch_tracks
+from .identity import Track
+from .scan import FrameScanner
 from .timeline import Appearance, FrameFaces, appearances
-from .track import FaceTracker, quality
 
 # progress(stage, total frames or None) -> a function called with the frames just done
 Progress = Callable[[str, "int | None"], Callable[[int], object]]
@@ -131,37 +122,15 @@ class VideoAnalysis:
         return [a for a in self.appearances if a.label is not None]
 
 
-@dataclass(frozen=True)
-class _Seen:
-    """An analysed frame before its tracks are named: faces with track ids, and their (N,K)
-    similarities to the bank labels."""
-
-    index: int
-    time: float
-    faces: Faces
-    similarities: np.ndarray
-
-
-@dataclass
-class _Scan:
-    """What the scan gathers: the analysed frames, each track's summed embedding, how the
-    picture changed between analysed frames, and the faces of the frames only detected."""
-
-    seen: list[_Seen]
-    sums: TrackSums
-    pictures: PictureChanges
-    glimpses: list[FrameFaces]
-
-
 def _scan(
-    reader: VideoReader, recognizer: Recognizer, bank: FaceBank, options: VideoOptions, tick: Callable[[int], object]
-) -> tuple[_Scan, frozenset[float]]:
-    """Decode, detect, embed and track; each face's bank similarities, each track's summed
-    embedding, and how the picture changed between analysed frames (with the tracker's cuts).
-    With ``detect_all``, the frames between samples are decoded too, and only detected."""
-    tracker = FaceTracker(max_gap=options.max_gap)
-    scan = _Scan([], TrackSums(), PictureChanges(), [])
-    seen, sums, pictures = scan.seen, scan.sums, scan.pictures
+    reader: VideoReader,
+    recognizer: Recognizer,
+    scanner: FrameScanner,
+    options: VideoOptions,
+    tick: Callable[[int], object],
+) -> None:
+    """Decode, detect and embed, in batches, into ``scanner``. With ``detect_all``, the frames
+    between samples are decoded too, and only detected."""
     size = options.batch_for(recognizer.config.device)
     batch: list = []
     others: list = []
@@ -169,22 +138,12 @@ def _scan(
 
     def flush() -> None:
         for frame, faces in zip(batch, recognizer.describe([f.image for f in batch])):
-            if faces.embeddings is None:
-                raise ValueError("Recognizer.describe returned faces without embeddings")
-            with stage("track"):
-                tracks = tracker.update(faces.boxes, faces.embeddings, frame.time)
-                weights = quality(faces.boxes, faces.scores, faces.landmarks)
-                sums.add(tracks, faces.embeddings, weights, frame.time, faces.scores, faces.boxes)
-                pictures.add(frame.time, frame.image)
-            with stage("match"):
-                sims = similarity_matrix(faces.embeddings, bank.embeddings).reshape(len(faces), len(bank))
-            kept = faces.embeddings if options.keep_embeddings else None
-            seen.append(_Seen(frame.index, frame.time, faces.with_columns(embeddings=kept, tracks=tracks), sims))
+            scanner.add(frame.index, frame.time, frame.image, faces)
         batch.clear()
 
     def glimpse() -> None:
-        found = recognizer.detect([f.image for f in others])
-        scan.glimpses.extend(FrameFaces(f.index, f.time, faces) for f, faces in zip(others, found))
+        for frame, faces in zip(others, recognizer.detect([f.image for f in others])):
+            scanner.glimpse(frame.index, frame.time, faces)
         others.clear()
 
     between = options.detect_all and options.sample_fps is not None
@@ -204,16 +163,6 @@ def _scan(
     if others:
         glimpse()
     tick(reader.decoded - decoded)
-    return scan, frozenset(tracker.cuts)
-
-
-def _named(frame: _Seen, tracks: dict[int, Track], index: dict[str, int], labels: tuple[str, ...]) -> FrameFaces:
-    """The frame's faces named as their tracks are (``match.named``: each face's similarity is to
-    its track's label, or to its own nearest label when Unknown)."""
-    ids = frame.faces.tracks.tolist() if frame.faces.tracks is not None else []
-    names = [tracks[t].label for t in ids]
-    chosen = np.array([-1 if label is None else index[label] for label in names], np.int64)
-    return FrameFaces(frame.index, frame.time, named(frame.faces, frame.similarities, chosen, labels))
 
 
 def analyse_video(
@@ -231,24 +180,12 @@ def analyse_video(
     recognizer.check_bank(bank)
     path = Path(source)
     info = probe(path)
+    scanner = FrameScanner(bank, options.max_gap, options.keep_embeddings)
     with VideoReader(path, info) as reader:
-        scan, cuts = _scan(reader, recognizer, bank, options, progress("analyse", info.frames))
-        seen, sums, pictures = scan.seen, scan.sums, scan.pictures
+        _scan(reader, recognizer, scanner, options, progress("analyse", info.frames))
         decoded, lost, error = reader.decoded, reader.lost, reader.error
-    step = options.step(info.fps)
-    with stage("link"):
-        chains = stitch_tracks(sums, pictures, cuts)
-        joined = link_tracks(sums.merged(chains))
-        people = {track: joined[chain] for track, chain in chains.items()}
-        segments: dict[int, tuple[int, ...]] = {}
-        for track, person in sorted(people.items()):
-            segments[person] = (*segments.get(person, ()), track)
-        merged = sums.merged(people)
-    with stage("match"):
-        tracks = name_tracks(merged, bank.embeddings, bank.labels, recognizer.threshold, segments, step)
-    index = {label: k for k, label in enumerate(bank.labels)}
-    frames = tuple(_named(_as_people(f, people), tracks, index, bank.labels) for f in seen)
-    return finished(path, info, frames, tracks, options, decoded, lost, error, tuple(scan.glimpses))
+    frames, tracks = scanner.named(recognizer.threshold, options.step(info.fps))
+    return finished(path, info, frames, tracks, options, decoded, lost, error, tuple(scanner.glimpses))
 
 
 def finished(
@@ -268,13 +205,6 @@ def finished(
         appearances(frames, _end(frames, info, step, error), options.merge_gap, info.origin, _spurious(tracks))
     )
     return VideoAnalysis(path, info, frames, tracks, rows, decoded, lost, error, options, glimpses)
-
-
-def _as_people(frame: _Seen, people: dict[int, int]) -> _Seen:
-    """The frame with each face's tracker track replaced by its person (``link_tracks``)."""
-    ids = frame.faces.tracks.tolist() if frame.faces.tracks is not None else []
-    tracks = np.array([people[t] for t in ids], np.int64)
-    return _Seen(frame.index, frame.time, frame.faces.with_columns(tracks=tracks), frame.similarities)
 
 
 def _spurious(tracks: dict[int, Track]) -> frozenset[int]:
