@@ -85,6 +85,15 @@ class OutputError(AnnotateError):
         super().__init__(f"{path}: cannot write ({reason})")
 
 
+class SourceError(AnnotateError):
+    """A live source that cannot be opened, or that stopped sending pictures. source: as given;
+    reason: what happened."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source, self.reason = source, reason
+        super().__init__(f"{source}: {reason}")
+
+
 class PrecisionError(InputError):
     """An arithmetic this device cannot run, or would run slower than fp32."""
 

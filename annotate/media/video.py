@@ -61,6 +61,13 @@ def passes_through(frame: av.VideoFrame) -> bool:
     )
 
 
+def upright_rgb(reformatter: VideoReformatter, frame: av.VideoFrame) -> np.ndarray:
+    """(H,W,3) uint8 RGB of ``frame``, turned upright as its rotation asks."""
+    rgb: np.ndarray = reformatter.reformat(frame, format="rgb24").to_ndarray()
+    turns = rotation_of(frame) // 90
+    return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+
+
 class VideoReader:
     """Decodes a video, frame by frame, to upright RGB.
 
@@ -106,10 +113,7 @@ class VideoReader:
             out = YuvFrame(self.decoded, frame.pts, self._time(frame), frame.to_ndarray())
         else:
             with stage("colour"):
-                rgb: np.ndarray = self._to_rgb.reformat(frame, format="rgb24").to_ndarray()
-                turns = rotation_of(frame) // 90
-                if turns:
-                    rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+                rgb = upright_rgb(self._to_rgb, frame)
             out = Frame(self.decoded, frame.pts, self._time(frame), rgb)
         self.decoded += 1
         return out

@@ -57,6 +57,15 @@ class OnlineNamer:
             shown.append(self.labels[state.shown] if state.shown >= 0 else None)
         return shown
 
+    def decided(self, track: int) -> bool:
+        """Whether ``track`` has had enough faces for a name (a label or Unknown) to be shown."""
+        state = self._tracks.get(track)
+        return state is not None and state.shown != NOT_YET
+
+    def mean(self, track: int) -> np.ndarray:
+        """(D,) unit mean of ``track``'s faces so far."""
+        return unit(self._tracks[track].vector)
+
     def forget(self, tracks: Sequence[int]) -> None:
         """Drop ended tracks (a live source's tracker ends them), so memory follows the people
         on screen, not the length of the stream."""

@@ -93,6 +93,11 @@ class FaceTracker:
         self._next = 1
         self.cuts: list[float] = []
 
+    @property
+    def live(self) -> frozenset[int]:
+        """The ids of the tracks still followed (an ended track is never continued)."""
+        return frozenset(t.id for t in self._live)
+
     def update(self, boxes: np.ndarray, embeddings: np.ndarray, time: float) -> np.ndarray:
         """(N,) track ids for the (N,4) xyxy boxes and (N,D) unit embeddings of the frame at
         ``time`` seconds."""

@@ -1,0 +1,233 @@
+"""Naming the people of live sources as frames arrive: each source read by its own thread
+(``live.source``), the newest frames of all sources batched through one set of models, each
+source's people followed (``live.follow``) with events as they happen, and at the end each
+source's timeline named by the file's rule (the same ``video.scan`` as ``analyse_video``, so
+a file watched frame by frame gives the file's CSV).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from ..errors import InputError, SourceError
+from ..faces import Faces
+from ..media.probe import VideoInfo, probe
+from ..recognition.bank import FaceBank
+from ..recognition.recognizer import Recognizer
+from ..video.analysis import VideoAnalysis, VideoOptions, finished
+from .events import Event
+from .follow import Follow
+from .source import LiveFrame, Reader, SourceSpec
+
+GRACE = 1.0  # seconds past a timeout before the watchdog acts (FFmpeg's own timeout goes first)
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """duration: stop after this many seconds (None: when every source has ended). batch:
+    frames per detector pass for a source that keeps every frame (None: the device's default;
+    a ``latest`` source gives its newest frame to each pass). max_gap, merge_gap: as in
+    ``VideoOptions``. remember: seconds a stranger who left keeps their number. min_faces:
+    faces a track needs before a name is shown."""
+
+    duration: float | None = None
+    batch: int | None = None
+    max_gap: int = 10
+    merge_gap: float = 1.0
+    remember: float = 30.0
+    min_faces: int = 3
+
+    def __post_init__(self) -> None:
+        if self.duration is not None and not self.duration > 0:
+            raise InputError(f"duration must be positive, got {self.duration}")
+        if self.batch is not None and self.batch < 1:
+            raise InputError(f"batch must be at least 1, got {self.batch}")
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """One source's run. analysis: its timeline named by the file's rule (None when it never
+    sent a picture). error: why it stopped early, or None. received: frames it sent;
+    analysed: frames the models saw; dropped: frames skipped to stay current."""
+
+    spec: SourceSpec
+    analysis: VideoAnalysis | None
+    error: str | None
+    received: int
+    analysed: int
+    dropped: int
+    reconnects: int
+
+
+class _Source:
+    """A source's reader (replaced when the watchdog gives up on it) and its people."""
+
+    def __init__(self, spec: SourceSpec, size: int) -> None:
+        self.spec, self.size = spec, size
+        self.reader = Reader(spec, 2 * size).start()
+        self.started = time.monotonic()
+        self.follow: Follow | None = None
+        self.error: str | None = None
+        self.dropped = self.reconnects = 0
+        self.shape: tuple[int, int] = (0, 0)
+
+    @property
+    def done(self) -> bool:
+        return self.error is not None or self.reader.frames.finished
+
+    def take(self) -> list[LiveFrame]:
+        """The frames for the next pass: the newest one, or (every frame kept) a full batch
+        unless the source ends or stalls first."""
+        frames = self.reader.frames
+        if self.spec.latest:
+            return frames.take(1, 0.05)
+        got: list[LiveFrame] = []
+        while len(got) < self.size:
+            more = frames.take(self.size - len(got), 0.2)
+            got += more
+            if not more and (frames.closed or self._watchdog()):
+                break
+        return got
+
+    def check(self) -> None:
+        """The reader's own error, or the watchdog's: a source that sends nothing within its
+        timeouts is reopened while ``reconnect`` allows, else it is stopped with an error."""
+        frames = self.reader.frames
+        if frames.finished and frames.error is not None and self.error is None:
+            error = frames.error
+            self.error = error.reason if isinstance(error, SourceError) else str(error)
+        self._watchdog()
+
+    def _watchdog(self) -> bool:
+        spec, reader = self.spec, self.reader
+        if reader.opened.is_set():
+            stuck = reader.stalled(spec.read_timeout + GRACE)
+            why = f"no picture for {spec.read_timeout:g} s"
+        else:
+            stuck = time.monotonic() - self.started > spec.open_timeout + GRACE
+            why = f"cannot open: nothing within {spec.open_timeout:g} s"
+        if not stuck or self.error is not None:
+            return False
+        since = reader.beat if reader.opened.is_set() else self.started
+        if spec.reconnect > 0 and time.monotonic() - since <= spec.reconnect:
+            self._reopen()
+            return True
+        self.error = why
+        reader.stop()  # its thread may stay stuck in FFmpeg: abandoned, never touched again
+        return True
+
+    def _reopen(self) -> None:
+        old = self.reader
+        old.stop()
+        self.dropped += old.frames.dropped
+        self.reader = Reader(self.spec, 2 * self.size)
+        self.reader.clock, self.reader.received = old.clock, old.received
+        self.reader.clock.resumed = True
+        self.reader.beat = old.beat
+        self.reader.start()
+        self.started = time.monotonic()
+        self.reconnects += 1
+
+
+def watch(
+    specs: Sequence[SourceSpec],
+    recognizer: Recognizer,
+    bank: FaceBank | None = None,
+    options: LiveOptions | None = None,
+    emit: Callable[[Event], object] = lambda event: None,
+    stop: threading.Event | None = None,
+    on_frame: Callable[[int, LiveFrame, Faces], object] | None = None,
+) -> list[LiveResult]:
+    """Follow and name the people of live ``specs`` until each ends or fails, ``duration``
+    passes or ``stop`` is set; ``emit`` gets each event as it happens and ``on_frame(source,
+    frame, faces)`` each analysed frame. Returns one ``LiveResult`` per source, in order."""
+    options = options or LiveOptions()
+    bank = recognizer.empty_bank() if bank is None else bank
+    recognizer.check_bank(bank)
+    size = options.batch or VideoOptions().batch_for(recognizer.config.device)
+    sources = [_Source(spec, size) for spec in specs]
+    started = time.monotonic()
+    try:
+        while not (stop is not None and stop.is_set()):
+            if options.duration is not None and time.monotonic() - started >= options.duration:
+                break
+            active = [k for k, s in enumerate(sources) if not s.done]
+            if not active:
+                break
+            picked = [(k, frame) for k in active for frame in sources[k].take()]
+            for k in active:
+                sources[k].check()
+            if picked:
+                _analyse(picked, sources, recognizer, bank, options, emit, on_frame)
+    finally:
+        for source in sources:
+            source.reader.stop()
+    return [_result(s, recognizer, options) for s in sources]
+
+
+def _analyse(
+    picked: list[tuple[int, LiveFrame]],
+    sources: list[_Source],
+    recognizer: Recognizer,
+    bank: FaceBank,
+    options: LiveOptions,
+    emit: Callable[[Event], object],
+    on_frame: Callable[[int, LiveFrame, Faces], object] | None,
+) -> None:
+    """One pass of the models over the frames of every source, then each source's people."""
+    described = recognizer.describe([frame.image for _, frame in picked])
+    for (k, frame), faces in zip(picked, described):
+        source = sources[k]
+        if source.follow is None:
+            source.shape = frame.image.shape[:2]
+            source.follow = Follow(
+                source.spec.url,
+                bank,
+                recognizer.threshold,
+                emit,
+                options.max_gap,
+                options.remember,
+                options.min_faces,
+                _origin(source.spec),
+            )
+        source.follow.add(frame.index, frame.time, frame.arrived, frame.image, faces)
+        if on_frame is not None:
+            on_frame(k, frame, faces)
+
+
+def _origin(spec: SourceSpec) -> float | None:
+    """Stream seconds shown as 0: a file's player's origin, a filter graph's 0, else the
+    first frame's time."""
+    if spec.kind == "file":
+        return probe(Path(spec.url)).origin
+    return 0.0 if spec.kind == "lavfi" else None
+
+
+def _result(source: _Source, recognizer: Recognizer, options: LiveOptions) -> LiveResult:
+    """The source's timeline by the file's rule, once everyone on screen has left."""
+    reader, follow = source.reader, source.follow
+    dropped = source.dropped + reader.frames.dropped
+    if follow is None:
+        return LiveResult(source.spec, None, source.error, reader.received, 0, dropped, source.reconnects)
+    follow.close(time.monotonic())
+    info = _info(source, reader, follow)
+    video = VideoOptions(max_gap=options.max_gap, merge_gap=options.merge_gap, sample_fps=source.spec.sample_fps)
+    frames, tracks = follow.scanner.named(recognizer.threshold, video.step(info.fps))
+    analysis = finished(info.path, info, frames, tracks, video, reader.received, 0, source.error)
+    return LiveResult(source.spec, analysis, source.error, reader.received, follow.analysed, dropped, source.reconnects)
+
+
+def _info(source: _Source, reader: Reader, follow: Follow) -> VideoInfo:
+    """A file's own ``VideoInfo``; for a stream, what its frames showed."""
+    spec = source.spec
+    if spec.kind == "file":
+        return probe(Path(spec.url))
+    fps = float(reader.info.get("fps") or 25.0)
+    height, width = source.shape
+    base = Fraction(reader.info.get("time_base") or 0).limit_denominator(1 << 30) or Fraction(1, 90000)
+    return VideoInfo(Path(spec.url), "", width, height, 0, fps, base, None, None, 0, origin=follow.origin or 0.0)
