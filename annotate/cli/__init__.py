@@ -23,7 +23,7 @@ from ..errors import (
     OutputExistsError,
     PrecisionError,
 )
-from . import bank, evaluate, models, people, photos, samples, video  # noqa: F401  (registers the commands)
+from . import bank, evaluate, live, models, people, photos, samples, video  # noqa: F401  (registers the commands)
 from .app import app, show_warning
 
 __all__ = ["app", "run"]

@@ -130,7 +130,7 @@ class Reader:
         self.frames: Handoff[LiveFrame] = Handoff(spec.latest, size)
         self.clock = _Clock()
         self.received = 0
-        self.reconnects = 0
+        self.reconnects = 0  # times the stream came back after it was lost
         self.opened = threading.Event()
         self.info: dict[str, float | int] = {}
         self.beat = time.monotonic()
@@ -154,26 +154,34 @@ class Reader:
         self.frames.close(error)
 
     def _read(self) -> None:
+        """Read until the source ends; a stream that ends or fails is reopened, with backoff,
+        until ``reconnect`` seconds pass without a picture. Then an end is the end of the run
+        and a failure is a ``SourceError``."""
         spec, attempt = self.spec, 0
         last_ok = time.monotonic()
+        again = spec.reconnect > 0 and spec.kind not in ("file", "lavfi")
+        first: str | None = None  # what went wrong first since the last picture (None: it ended)
         while not self._stop.is_set():
+            failure: str | None = None
             try:
                 for frame in self._decode():
-                    attempt, last_ok = 0, time.monotonic()
+                    self.reconnects += bool(attempt and self.received > 1)  # back after a loss
+                    attempt, last_ok, first = 0, time.monotonic(), None
                     if not self.frames.put(frame):
                         return
-                reason = "the stream ended"
             except (av.FFmpegError, OSError) as exc:
-                reason = ffmpeg_reason(exc)
-                if spec.reconnect <= 0 or spec.kind in ("file", "lavfi"):
-                    raise SourceError(spec.url, _opening(reason, self.opened.is_set())) from exc
-            if spec.reconnect <= 0 or spec.kind in ("file", "lavfi") or self._stop.is_set():
+                failure = _opening(ffmpeg_reason(exc), self.opened.is_set())
+                if not again:
+                    raise SourceError(spec.url, failure) from exc
+            first = failure if attempt == 0 else first
+            if not again or self._stop.is_set():
                 return
             if time.monotonic() - last_ok > spec.reconnect:
-                raise SourceError(spec.url, f"{reason}, and reopening it failed for {spec.reconnect:g} s")
+                if first is None and self.opened.is_set():
+                    return  # it ended, and did not come back
+                raise SourceError(spec.url, f"{failure or first}; reopening it failed for {spec.reconnect:g} s")
             self._stop.wait(BACKOFF[min(attempt, len(BACKOFF) - 1)])
             attempt += 1
-            self.reconnects += 1
             self.clock.resumed = True
 
     def _decode(self) -> Iterator[LiveFrame]:

@@ -212,14 +212,15 @@ def _result(source: _Source, recognizer: Recognizer, options: LiveOptions) -> Li
     """The source's timeline by the file's rule, once everyone on screen has left."""
     reader, follow = source.reader, source.follow
     dropped = source.dropped + reader.frames.dropped
+    reconnects = source.reconnects + reader.reconnects
     if follow is None:
-        return LiveResult(source.spec, None, source.error, reader.received, 0, dropped, source.reconnects)
+        return LiveResult(source.spec, None, source.error, reader.received, 0, dropped, reconnects)
     follow.close(time.monotonic())
     info = _info(source, reader, follow)
     video = VideoOptions(max_gap=options.max_gap, merge_gap=options.merge_gap, sample_fps=source.spec.sample_fps)
     frames, tracks = follow.scanner.named(recognizer.threshold, video.step(info.fps))
     analysis = finished(info.path, info, frames, tracks, video, reader.received, 0, source.error)
-    return LiveResult(source.spec, analysis, source.error, reader.received, follow.analysed, dropped, source.reconnects)
+    return LiveResult(source.spec, analysis, source.error, reader.received, follow.analysed, dropped, reconnects)
 
 
 def _info(source: _Source, reader: Reader, follow: Follow) -> VideoInfo:

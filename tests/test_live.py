@@ -1,0 +1,208 @@
+"""`annotate live`: a file or a paced lavfi replay watched frame by frame gives the file's CSV;
+streams sent over tcp, udp, RTSP and HTTP by a PyAV writer in this process are read and
+named; a slow consumer stays current with --drop latest; a writer that dies and comes back is
+reopened; a source that accepts and never sends is a one-line error within its timeout."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+from cast import make_cast
+from conftest import ROOT, needs_shared, run_cli
+from streams import send, send_twice, sending
+
+import annotate
+from annotate.live.source import SourceSpec, _Clock
+from annotate.live.watch import LiveOptions, watch
+
+BANK = ("-b", str(ROOT / "facebank"))
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def events_of(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_a_file_watched_frame_by_frame_gives_the_files_csv_and_events(tmp_path):
+    clip = tmp_path / "cut.mp4"
+    make_cast(clip, "cut")
+    code, _, err = run_cli("video", clip, "--no-render", "--csv", tmp_path / "file.csv", "--include-unknown", *BANK)
+    assert code == 0, err
+    events = tmp_path / "events.jsonl"
+    code, out, err = run_cli(
+        "live", clip, "--csv", tmp_path / "live.csv", "--events", events, "--include-unknown", *BANK
+    )
+    assert code == 0, err
+    assert "150 frame(s), 150 analysed" in out
+    assert (tmp_path / "live.csv").read_bytes() == (tmp_path / "file.csv").read_bytes()
+    log = events_of(events.read_text())
+    named = {e["name"] for e in log if e["event"] == "named"}
+    assert named == {"Eileen Collins", "Grace Hopper"}
+    appeared = {e["track"]: e["time"] for e in log if e["event"] == "appear"}
+    for e in log:
+        if e["event"] == "named":  # three faces are enough; every shot begins with a new track
+            assert e["time"] - appeared[e["track"]] == pytest.approx(0.08, abs=0.001), e
+    by_track = {}
+    for e in log:
+        by_track.setdefault(e["track"], []).append(e["event"])
+    for kinds in by_track.values():  # every track appears first and leaves last
+        assert kinds[0] == "appear" and kinds[-1] == "leave"
+    leaves = [e for e in log if e["event"] == "leave"]
+    assert {e["name"] for e in leaves} == {"Eileen Collins", "Grace Hopper"}
+    assert max(e["last"] for e in leaves) == pytest.approx(5.96, abs=0.05)
+
+
+def test_a_lavfi_paced_replay_gives_the_files_csv(tmp_path):
+    video = needs_shared("video", "video.mp4")
+    code, _, err = run_cli("video", video, "--no-render", "--csv", tmp_path / "file.csv", "--include-unknown", *BANK)
+    assert code == 0, err
+    graph = f"movie={video},realtime"
+    started = time.monotonic()
+    code, out, err = run_cli(
+        "live", graph, "-f", "lavfi", "--drop", "none", "--csv", tmp_path / "live.csv", "--include-unknown", *BANK
+    )
+    assert code == 0, err
+    assert time.monotonic() - started > 4.0, "the replay is paced as the clip plays"
+    assert "105 frame(s), 105 analysed" in out
+    assert (tmp_path / "live.csv").read_bytes() == (tmp_path / "file.csv").read_bytes()
+
+
+@pytest.mark.parametrize("protocol", ["tcp", "udp", "rtsp", "http"])
+def test_a_stream_sent_over_the_network_is_read_and_named(tmp_path, protocol):
+    port = free_port(socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM)
+    host = f"127.0.0.1:{port}"
+    reader_options: list[str] = []
+    if protocol == "tcp":
+        url, target = f"tcp://{host}", (f"tcp://{host}?listen=1", "mpegts", 3)
+    elif protocol == "http":  # the reader listens, the camera posts
+        url, target = f"http://{host}/cam", (f"http://{host}/cam", "mpegts", 3)
+        reader_options = ["-O", "listen=1"]
+    elif protocol == "udp":
+        url, target = f"udp://{host}", (f"udp://{host}?pkt_size=1316", "mpegts", 3)
+    else:  # the reader listens, the camera pushes
+        url, target = f"rtsp://{host}/cam", (f"rtsp://{host}/cam", "rtsp", 3, {"rtsp_transport": "tcp"})
+        reader_options = ["-O", "rtsp_flags=listen", "-O", "listen_timeout=8"]
+    # the camera starts once the reader is bound or listening (after the models load)
+    sender = sending(send, *target, delay=0.0 if protocol == "tcp" else 3.0)
+    code, out, err = run_cli(
+        "live",
+        url,
+        *reader_options,
+        "--events",
+        "-",
+        "--reconnect",
+        "5",
+        "--read-timeout",
+        "5",
+        "--duration",
+        "12",
+        *BANK,
+    )
+    sender.join(5)
+    log = events_of(out)
+    assert {e["name"] for e in log if e["event"] == "named"} == {"Eileen Collins", "Grace Hopper"}, err
+    assert code == 0 or "no picture" in err, err  # udp has no end: it stops at its read timeout
+
+
+def test_a_slow_consumer_stays_current_only_with_drop_latest():
+    recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
+    graph = "testsrc2=size=320x240:rate=25,realtime"
+
+    def lags(latest: bool) -> tuple[list[float], int]:
+        began: list[float] = []
+        out: list[float] = []
+
+        def slow(k, frame, faces):
+            now = time.monotonic()
+            if not began:
+                began.extend([now, frame.time])
+            out.append((now - began[0]) - (frame.time - began[1]))  # behind the source, seconds
+            time.sleep(0.2)  # five frames a second, of 25
+
+        spec = SourceSpec(graph, "lavfi", latest=latest)
+        (result,) = watch([spec], recognizer, None, LiveOptions(duration=5, batch=1), on_frame=slow)
+        return out, result.dropped
+
+    latest, dropped = lags(True)
+    assert max(latest[3:]) < 0.6 and dropped > 50
+    every, dropped = lags(False)
+    assert every[-1] > 2.0 and dropped == 0, "without dropping, a slow consumer falls behind"
+
+
+def test_a_writer_that_dies_and_comes_back_is_reopened(tmp_path):
+    port = free_port()
+    host = f"127.0.0.1:{port}"
+
+    sending(send_twice, f"tcp://{host}?listen=1", "mpegts", 2.0, 1.0)
+    code, out, err = run_cli(
+        "live",
+        f"tcp://{host}",
+        "--events",
+        "-",
+        "--reconnect",
+        "3",
+        "--csv",
+        tmp_path / "t.csv",
+        "--include-unknown",
+        *BANK,
+    )
+    assert code == 0, err
+    assert "reopened" in out
+    frames = int(out.split(" frame(s)")[0].split()[-1])
+    assert frames >= 90, out  # most of both halves
+    times = [e["time"] for e in events_of(out)]
+    assert times == sorted(times), "the clock goes on across the reconnect"
+    assert max(times) > 4.5, "the second half comes after the first, with the time it was away"
+
+
+def test_a_source_that_accepts_and_never_sends_is_a_one_line_error_within_the_timeout():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        held = []
+        threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+        started = time.monotonic()
+        code, _, err = run_cli(
+            "live",
+            f"tcp://127.0.0.1:{port}",
+            "--events",
+            "-",
+            "--open-timeout",
+            "2",
+            "--read-timeout",
+            "2",
+            "--reconnect",
+            "0",
+            *BANK,
+        )
+        took = time.monotonic() - started
+    assert code == 1 and err.count("\n") == 1 and f"tcp://127.0.0.1:{port}" in err, err
+    assert took < 10, took
+
+
+def test_how_sources_are_opened():
+    camera = SourceSpec("/dev/video0")
+    assert camera.kind == "device" and camera.input_format == "v4l2"
+    rtsp = SourceSpec("rtsp://cam.local/stream", read_timeout=5)
+    assert rtsp.kind == "network" and rtsp.ffmpeg_options() == {"rtsp_transport": "tcp", "timeout": "5000000"}
+    assert SourceSpec("rtsp://c/s", options={"rtsp_transport": "udp"}).ffmpeg_options()["rtsp_transport"] == "udp"
+    assert SourceSpec("testsrc2", "lavfi").kind == "lavfi" and SourceSpec("clip.mp4").kind == "file"
+
+
+def test_a_clock_that_jumps_or_wraps_goes_on_steadily():
+    clock = _Clock()
+    clock.step = 0.04
+    times = [clock(t) for t in (100.0, 100.04, 100.08, 0.0, 0.04, 500.0, 500.04)]
+    assert times[:3] == [100.0, 100.04, 100.08]
+    assert np.allclose(np.diff(times), 0.04), times  # back to 0 (a wrap), then a jump ahead
