@@ -38,6 +38,10 @@ _EXPORTS = {
     "find_people": ".people.find",
     "People": ".people.find",
     "write_people": ".people.output",
+    "watch": ".live.watch",
+    "LiveOptions": ".live.watch",
+    "LiveResult": ".live.watch",
+    "SourceSpec": ".live.source",
 }
 __all__ = [
     "Config",
@@ -59,6 +63,10 @@ __all__ = [
     "find_people",
     "People",
     "write_people",
+    "watch",
+    "LiveOptions",
+    "LiveResult",
+    "SourceSpec",
 ]
 
 if TYPE_CHECKING:
@@ -66,6 +74,8 @@ if TYPE_CHECKING:
     from .drawing.draw import draw_faces
     from .errors import AnnotateError
     from .faces import Faces
+    from .live.source import SourceSpec
+    from .live.watch import LiveOptions, LiveResult, watch
     from .media.photo import read_image
     from .people.find import People, find_people
     from .people.output import write_people

@@ -33,12 +33,14 @@ from .app import (
     path_option,
     recognizer_for,
     say,
+    warn,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
-    from ..live.source import SourceSpec
+    from ..faces import Faces
+    from ..live.source import LiveFrame, SourceSpec
     from ..live.watch import LiveResult
 
 DROPS = ("latest", "none")
@@ -78,6 +80,14 @@ def live(
         path_option(
             "--csv",
             help="When the run ends, write the timeline (the format of `annotate video --csv`); with several sources, a folder of one CSV each.",
+        ),
+    ] = None,
+    out: Annotated[
+        Optional[str],
+        path_option(
+            "--out",
+            "-o",
+            help="Record the source with the names drawn, as it is analysed: a .mkv, .ts or .mp4 (fragmented) file that a crash leaves playable, or an rtmp://, udp://, tcp://, srt:// or rtsp:// URL to stream to. One source only.",
         ),
     ] = None,
     include_unknown: Annotated[
@@ -147,17 +157,24 @@ def live(
     Say.set(quiet, verbose)
     specs = _specs(sources, input_format, option or [], drop, sample_fps, open_timeout, read_timeout, reconnect)
     targets = _csv_targets(specs, csv, overwrite)
-    if events is None and csv is None:
-        raise InputError("say where the results go: --events FILE (or - for standard output), --csv FILE, or both")
+    if events is None and csv is None and out is None:
+        raise InputError("say where the results go: --events FILE (or - for standard output), --csv FILE or --out")
+    if out is not None:
+        _check_out(out, specs, overwrite)
     options = LiveOptions(duration=duration, batch=batch)
     source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer)
-    with _event_log(events, overwrite) as emit, _stopping() as stop:
+    with _event_log(events, overwrite) as emit, _stopping() as stop, _recorder(out, overwrite) as record:
         progress = bar(None, "live", "frame")
+
+        def analysed(k: int, frame: LiveFrame, faces: Faces) -> None:
+            progress.update(1)
+            record(frame, faces)
+
         with progress:
-            results = watch(specs, recognizer, face_bank, options, emit, stop, lambda k, f, faces: progress.update(1))
-    failed = _report(results, targets, include_unknown, overwrite)
+            results = watch(specs, recognizer, face_bank, options, emit, stop, analysed)
+    failed = _report(results, targets, include_unknown, overwrite, warn if events == "-" else say)
     if failed:
         raise typer.Exit(1)
 
@@ -232,6 +249,43 @@ def _event_log(events: Optional[str], overwrite: bool) -> Iterator[Any]:
             yield EventLog(handle)
 
 
+def _check_out(out: str, specs: list[SourceSpec], overwrite: bool) -> None:
+    """--out records one source, to a container or URL it knows, never over a file."""
+    from ..errors import InputError
+    from ..live.record import STREAMS, recording_format
+    from ..media import refuse_existing
+
+    if len(specs) != 1:
+        raise InputError("--out records one source: give one, or run one `annotate live` per source")
+    recording_format(out)
+    if not out.lower().startswith(tuple(STREAMS)):
+        refuse_existing([Path(out)], overwrite)
+
+
+@contextmanager
+def _recorder(out: Optional[str], overwrite: bool) -> Iterator[Callable[[LiveFrame, Faces], None]]:
+    """record(frame, faces): draw and write each analysed frame to --out (opened on the first
+    frame, when its size is known), closed at the end."""
+    from ..drawing.draw import draw_faces
+    from ..live.record import Recording
+
+    opened: list[Recording] = []
+
+    def record(frame: LiveFrame, faces: Faces) -> None:
+        if out is None:
+            return
+        if not opened:
+            height, width = frame.image.shape[:2]
+            opened.append(Recording(out, width, height, overwrite))
+        opened[0].write(draw_faces(frame.image, faces) if len(faces) else frame.image, frame.time)
+
+    try:
+        yield record
+    finally:
+        for recording in opened:
+            recording.close()
+
+
 @contextmanager
 def _stopping() -> Iterator[threading.Event]:
     """Ctrl-C and SIGTERM end the watch as the end of the stream does (the CSV is written)."""
@@ -248,8 +302,15 @@ def _stopping() -> Iterator[threading.Event]:
             signal.signal(s, old)
 
 
-def _report(results: list[LiveResult], targets: list[Path | None], include_unknown: bool, overwrite: bool) -> int:
-    """Write each CSV and say what each source gave; returns how many failed."""
+def _report(
+    results: list[LiveResult],
+    targets: list[Path | None],
+    include_unknown: bool,
+    overwrite: bool,
+    say: Callable[[str], None],
+) -> int:
+    """Write each CSV and ``say`` what each source gave (on stderr when the events go to
+    stdout, which then holds only JSON lines); returns how many failed."""
     from ..writers import to_csv
 
     failed = 0

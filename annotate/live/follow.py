@@ -65,8 +65,10 @@ class Follow:
         self.unknowns = 0
         self.analysed = 0
 
-    def add(self, index: int, at: float, arrived: float, image: np.ndarray, faces: Faces) -> None:
-        """One analysed frame (stream seconds ``at``) and its faces with embeddings."""
+    def add(self, index: int, at: float, arrived: float, image: np.ndarray, faces: Faces) -> Faces:
+        """One analysed frame (stream seconds ``at``) and its faces with embeddings; returns the
+        faces whose name is shown, as they are shown (a label, or ``tracks`` holding the
+        stranger's number), for drawing."""
         if self.origin is None:
             self.origin = at
         self.analysed += 1
@@ -83,8 +85,19 @@ class Follow:
             on.last, on.faces = at, on.faces + 1
             if self.namer.decided(track):
                 self._name(track, on, names[k], at, arrived)
+        shown = self._shown_faces(faces, tracks)
         for track in sorted(set(self.on) - self.scanner.tracker.live):
             self._leave(track, at, arrived)
+        return shown
+
+    def _shown_faces(self, faces: Faces, tracks: np.ndarray) -> Faces:
+        ons = [self.on[t] for t in tracks.tolist()]
+        keep = np.array([on.decided for on in ons], bool)
+        names = [on.name for on in ons]
+        labels = tuple(None if n is None or n.startswith("Unknown #") else n for n in names)
+        numbers = [int(n.split("#")[1]) if n is not None and n.startswith("Unknown #") else 0 for n in names]
+        drawn = faces.with_columns(embeddings=None, labels=labels, tracks=np.array(numbers, np.int64))
+        return drawn[keep]
 
     def close(self, arrived: float) -> None:
         """The stream ended: everyone on screen leaves."""

@@ -145,7 +145,8 @@ def watch(
 ) -> list[LiveResult]:
     """Follow and name the people of live ``specs`` until each ends or fails, ``duration``
     passes or ``stop`` is set; ``emit`` gets each event as it happens and ``on_frame(source,
-    frame, faces)`` each analysed frame. Returns one ``LiveResult`` per source, in order."""
+    frame, faces)`` each analysed frame with the faces whose name is shown, as shown (for
+    drawing: see ``Follow.add``). Returns one ``LiveResult`` per source, in order."""
     options = options or LiveOptions()
     bank = recognizer.empty_bank() if bank is None else bank
     recognizer.check_bank(bank)
@@ -195,9 +196,9 @@ def _analyse(
                 options.min_faces,
                 _origin(source.spec),
             )
-        source.follow.add(frame.index, frame.time, frame.arrived, frame.image, faces)
+        shown = source.follow.add(frame.index, frame.time, frame.arrived, frame.image, faces)
         if on_frame is not None:
-            on_frame(k, frame, faces)
+            on_frame(k, frame, shown)
 
 
 def _origin(spec: SourceSpec) -> float | None:
