@@ -237,7 +237,17 @@ def test_a_recording_killed_mid_stream_plays_up_to_the_kill(tmp_path):
     clip = tmp_path / "cut.mp4"
     make_cast(clip, "cut")
     out = tmp_path / "rec.mp4"  # fragmented: an mp4 whose index is written as it goes
-    command = [sys.executable, "-m", "annotate", "live", f"movie={clip}:loop=0,realtime", "-f", "lavfi", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "annotate",
+        "live",
+        f"movie={clip}:loop=0,realtime",
+        "-f",
+        "lavfi",
+        "--out",
+        str(out),
+    ]
     process = subprocess.Popen([*command, *BANK], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
