@@ -286,3 +286,19 @@ def test_several_sources_share_the_models_and_keep_their_own_people(tmp_path):
         assert (tmp_path / f"{clip.stem}.live.csv").read_bytes() == (tmp_path / f"{clip.stem}.csv").read_bytes()
     sources = {e.source for e in events if e.kind == "named"}
     assert sources == {str(c) for c in clips}
+
+
+def test_a_stranger_who_comes_back_keeps_their_number(tmp_path):
+    clip = tmp_path / "return.mp4"
+    make_cast(clip, "return")  # one person leaves at 2 s and comes back elsewhere at 3.5 s
+    recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
+    events: list = []
+    (result,) = annotate.watch([annotate.SourceSpec(str(clip), latest=False)], recognizer, None, emit=events.append)
+    assert result.error is None
+    named = [e for e in events if e.kind == "named"]
+    assert len(named) == 3, [(e.track, e.name, e.time) for e in named]  # three tracks: one each, then the return
+    first, other, back = sorted(named, key=lambda e: (e.time, e.name))
+    assert back.time > 3.4 and back.name in (first.name, other.name), (first, other, back)
+    left = [e for e in events if e.kind == "leave" and e.name == back.name and e.track != back.track]
+    assert left and left[0].detail["last"] < 2.1, "the same number, given to the one who left"
+    assert len({e.name for e in named}) == 2

@@ -6,7 +6,7 @@ import numpy as np
 
 from annotate.faces import Faces
 from annotate.recognition.match import similarity_matrix
-from annotate.video.analysis import _named, _Seen
+from annotate.video.scan import _named, _Seen
 from annotate.video.identity import TrackSums, link_tracks, name_tracks
 from annotate.video.timeline import appearances
 from annotate.video.track import FaceTracker, box_iou

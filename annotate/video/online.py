@@ -73,7 +73,10 @@ class OnlineNamer:
             self._tracks.pop(track, None)
 
     def _decide(self, state: _State) -> None:
-        if state.faces < self.min_faces or not len(self.bank):
+        if state.faces < self.min_faces:
+            return
+        if not len(self.bank):  # nobody to name: Unknown once enough faces were seen
+            state.shown = -1
             return
         sims = similarity_matrix(unit(state.vector)[None], self.bank)[0]
         best = int(np.argmax(sims))
