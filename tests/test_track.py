@@ -6,8 +6,8 @@ import numpy as np
 
 from annotate.faces import Faces
 from annotate.recognition.match import similarity_matrix
-from annotate.video.scan import _named, _Seen
 from annotate.video.identity import TrackSums, link_tracks, name_tracks
+from annotate.video.scan import _named, _Seen
 from annotate.video.timeline import appearances
 from annotate.video.track import FaceTracker, box_iou
 
