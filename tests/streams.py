@@ -12,8 +12,20 @@ import av
 from cast import CASTS, FPS, SIZE, compose, portraits
 
 
-def send(url: str, fmt: str, seconds: float, options: dict | None = None, start: int = 0) -> None:
-    """Encode ``seconds`` of the cast from frame ``start`` to ``url`` in container ``fmt``."""
+def send(url: str, fmt: str, seconds: float, options: dict | None = None, start: int = 0, patience: float = 30) -> None:
+    """Encode ``seconds`` of the cast from frame ``start`` to ``url`` in container ``fmt``; a
+    peer that is not listening yet is tried again for ``patience`` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return _send(url, fmt, seconds, options, start)
+        except av.ConnectionRefusedError:  # the reader is not listening yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _send(url: str, fmt: str, seconds: float, options: dict | None, start: int) -> None:
     parts, _ = CASTS["cut"]
     people = portraits()
     with av.open(url, "w", format=fmt, options=options or {}) as out:

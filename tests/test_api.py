@@ -38,6 +38,10 @@ def test_every_public_name_resolves():
         "find_people",
         "People",
         "write_people",
+        "watch",
+        "LiveOptions",
+        "LiveResult",
+        "SourceSpec",
     ]
     for name in annotate.__all__:
         assert getattr(annotate, name) is not None

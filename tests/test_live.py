@@ -88,13 +88,13 @@ def test_a_stream_sent_over_the_network_is_read_and_named(tmp_path, protocol):
     elif protocol == "http":  # the reader listens, the camera posts
         url, target = f"http://{host}/cam", (f"http://{host}/cam", "mpegts", 3)
         reader_options = ["-O", "listen=1"]
-    elif protocol == "udp":
-        url, target = f"udp://{host}", (f"udp://{host}?pkt_size=1316", "mpegts", 3)
+    elif protocol == "udp":  # no connection: sent from when the reader is likely bound, for longer
+        url, target = f"udp://{host}", (f"udp://{host}?pkt_size=1316", "mpegts", 6)
     else:  # the reader listens, the camera pushes
         url, target = f"rtsp://{host}/cam", (f"rtsp://{host}/cam", "rtsp", 3, {"rtsp_transport": "tcp"})
         reader_options = ["-O", "rtsp_flags=listen", "-O", "listen_timeout=8"]
-    # the camera starts once the reader is bound or listening (after the models load)
-    sender = sending(send, *target, delay=0.0 if protocol == "tcp" else 3.0)
+    # a camera that pushes tries until the reader listens (once the models are loaded)
+    sender = sending(send, *target, delay=3.0 if protocol == "udp" else 0.0)
     code, out, err = run_cli(
         "live",
         url,
@@ -135,7 +135,7 @@ def test_a_slow_consumer_stays_current_only_with_drop_latest():
         return out, result.dropped
 
     latest, dropped = lags(True)
-    assert max(latest[3:]) < 0.6 and dropped > 50
+    assert max(latest[3:]) < 1.0 and dropped > 50
     every, dropped = lags(False)
     assert every[-1] > 2.0 and dropped == 0, "without dropping, a slow consumer falls behind"
 
@@ -189,7 +189,17 @@ def test_a_source_that_accepts_and_never_sends_is_a_one_line_error_within_the_ti
         )
         took = time.monotonic() - started
     assert code == 1 and err.count("\n") == 1 and f"tcp://127.0.0.1:{port}" in err, err
-    assert took < 10, took
+    assert took < 15, took  # models loading included
+
+
+def test_a_source_that_never_comes_back_ends_with_an_error_after_its_reconnect_time():
+    port = free_port()  # nobody listens: every attempt is refused
+    started = time.monotonic()
+    code, _, err = run_cli(
+        "live", f"tcp://127.0.0.1:{port}", "--events", "-", "--open-timeout", "1", "--reconnect", "3", *BANK
+    )
+    assert code == 1 and err.count("\n") == 1 and "reopening it failed for 3 s" in err, err
+    assert time.monotonic() - started < 20
 
 
 def test_how_sources_are_opened():
@@ -204,9 +214,9 @@ def test_how_sources_are_opened():
 def test_a_clock_that_jumps_or_wraps_goes_on_steadily():
     clock = _Clock()
     clock.step = 0.04
-    times = [clock(t) for t in (100.0, 100.04, 100.08, 0.0, 0.04, 500.0, 500.04)]
+    times = [clock(t) for t in (100.0, 100.04, 100.08, 0.0, 0.04, None, 0.12, 500.0, 500.04)]
     assert times[:3] == [100.0, 100.04, 100.08]
-    assert np.allclose(np.diff(times), 0.04), times  # back to 0 (a wrap), then a jump ahead
+    assert np.allclose(np.diff(times), 0.04), times  # back to 0 (a wrap), no timestamp, a jump ahead
 
 
 def test_a_recording_has_the_names_drawn_and_never_replaces_a_file(tmp_path):

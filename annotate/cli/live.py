@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -35,13 +31,11 @@ from .app import (
     say,
     warn,
 )
+from .live_io import check_out, csv_targets, distinct, event_log, recorder, report, stopping
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
     from ..faces import Faces
     from ..live.source import LiveFrame, SourceSpec
-    from ..live.watch import LiveResult
 
 DROPS = ("latest", "none")
 
@@ -156,16 +150,17 @@ def live(
 
     Say.set(quiet, verbose)
     specs = _specs(sources, input_format, option or [], drop, sample_fps, open_timeout, read_timeout, reconnect)
-    targets = _csv_targets(specs, csv, overwrite)
+    targets = csv_targets(specs, csv, overwrite)
     if events is None and csv is None and out is None:
         raise InputError("say where the results go: --events FILE (or - for standard output), --csv FILE or --out")
     if out is not None:
-        _check_out(out, specs, overwrite)
+        check_out(out, specs, overwrite)
+    distinct(events, targets, out)
     options = LiveOptions(duration=duration, batch=batch)
     source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer)
-    with _event_log(events, overwrite) as emit, _stopping() as stop, _recorder(out, overwrite) as record:
+    with event_log(events, overwrite) as emit, stopping() as stop, recorder(out, overwrite) as record:
         progress = bar(None, "live", "frame")
 
         def analysed(k: int, frame: LiveFrame, faces: Faces) -> None:
@@ -174,7 +169,10 @@ def live(
 
         with progress:
             results = watch(specs, recognizer, face_bank, options, emit, stop, analysed)
-    failed = _report(results, targets, include_unknown, overwrite, warn if events == "-" else say)
+    failed = report(results, targets, include_unknown, overwrite, warn if events == "-" else say)
+    if record.error is not None:
+        failed += 1
+        echo_error(record.error)
     if failed:
         raise typer.Exit(1)
 
@@ -210,126 +208,3 @@ def _specs(
         again = reconnect if reconnect is not None else (30.0 if streaming else 0.0)
         specs.append(SourceSpec(url, input_format, pairs, open_timeout, read_timeout, again, latest, sample_fps))
     return specs
-
-
-def _csv_targets(specs: list[SourceSpec], csv: Optional[Path], overwrite: bool) -> list[Path | None]:
-    """Where each source's CSV goes; checked before anything is watched."""
-    from ..media import refuse_existing
-
-    if csv is None:
-        return [None] * len(specs)
-    if len(specs) == 1:
-        targets = [csv]
-    else:
-        csv.mkdir(parents=True, exist_ok=True)
-        targets = [csv / f"{k + 1:02d}-{_slug(s.url)}.csv" for k, s in enumerate(specs)]
-    refuse_existing(targets, overwrite)
-    return list(targets)
-
-
-def _slug(url: str) -> str:
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in url.rstrip("/").split("/")[-1])
-    return name[:60] or "source"
-
-
-@contextmanager
-def _event_log(events: Optional[str], overwrite: bool) -> Iterator[Any]:
-    """The events' writer: standard output, a file (written as the events come, so that other
-    programs can follow it; never over an existing file without --overwrite), or nothing."""
-    from ..live.events import EventLog
-    from ..media import refuse_existing
-
-    if events is None:
-        yield lambda event: None
-    elif events == "-":
-        yield EventLog(sys.stdout)
-    else:
-        refuse_existing([Path(events)], overwrite)
-        with open(events, "w", encoding="utf-8") as handle:
-            yield EventLog(handle)
-
-
-def _check_out(out: str, specs: list[SourceSpec], overwrite: bool) -> None:
-    """--out records one source, to a container or URL it knows, never over a file."""
-    from ..errors import InputError
-    from ..live.record import STREAMS, recording_format
-    from ..media import refuse_existing
-
-    if len(specs) != 1:
-        raise InputError("--out records one source: give one, or run one `annotate live` per source")
-    recording_format(out)
-    if not out.lower().startswith(tuple(STREAMS)):
-        refuse_existing([Path(out)], overwrite)
-
-
-@contextmanager
-def _recorder(out: Optional[str], overwrite: bool) -> Iterator[Callable[[LiveFrame, Faces], None]]:
-    """record(frame, faces): draw and write each analysed frame to --out (opened on the first
-    frame, when its size is known), closed at the end."""
-    from ..drawing.draw import draw_faces
-    from ..live.record import Recording
-
-    opened: list[Recording] = []
-
-    def record(frame: LiveFrame, faces: Faces) -> None:
-        if out is None:
-            return
-        if not opened:
-            height, width = frame.image.shape[:2]
-            opened.append(Recording(out, width, height, overwrite))
-        opened[0].write(draw_faces(frame.image, faces) if len(faces) else frame.image, frame.time)
-
-    try:
-        yield record
-    finally:
-        for recording in opened:
-            recording.close()
-
-
-@contextmanager
-def _stopping() -> Iterator[threading.Event]:
-    """Ctrl-C and SIGTERM end the watch as the end of the stream does (the CSV is written)."""
-    stop = threading.Event()
-
-    def handler(signum: int, frame: object) -> None:
-        stop.set()
-
-    before = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for s, old in before.items():
-            signal.signal(s, old)
-
-
-def _report(
-    results: list[LiveResult],
-    targets: list[Path | None],
-    include_unknown: bool,
-    overwrite: bool,
-    say: Callable[[str], None],
-) -> int:
-    """Write each CSV and ``say`` what each source gave (on stderr when the events go to
-    stdout, which then holds only JSON lines); returns how many failed."""
-    from ..writers import to_csv
-
-    failed = 0
-    for result, target in zip(results, targets):
-        url = result.spec.url
-        if result.error is not None:
-            failed += 1
-            echo_error(f"{url}: {result.error}")
-        if result.analysis is None:
-            continue
-        if target is not None:
-            to_csv(result.analysis, target, include_unknown, overwrite)
-        names = sorted({a.name for a in result.analysis.appearances if include_unknown or a.label is not None})
-        dropped = f", {result.dropped} skipped to keep up" if result.dropped else ""
-        again = f", reopened {result.reconnects} time(s)" if result.reconnects else ""
-        say(
-            f"{url}: {result.received} frame(s), {result.analysed} analysed{dropped}{again}; "
-            f"named: {', '.join(names) or 'none'}"
-        )
-        if target is not None:
-            say(f"wrote {target}")
-    return failed

@@ -64,6 +64,7 @@ class Follow:
         self.strangers: list[_Stranger] = []
         self.unknowns = 0
         self.analysed = 0
+        self.now = 0.0  # the latest analysed frame's time
 
     def add(self, index: int, at: float, arrived: float, image: np.ndarray, faces: Faces) -> Faces:
         """One analysed frame (stream seconds ``at``) and its faces with embeddings; returns the
@@ -71,7 +72,7 @@ class Follow:
         stranger's number), for drawing."""
         if self.origin is None:
             self.origin = at
-        self.analysed += 1
+        self.analysed, self.now = self.analysed + 1, at
         if faces.embeddings is None:
             raise ValueError("Follow.add needs faces with embeddings")
         tracks = self.scanner.add(index, at, image, faces)
@@ -100,10 +101,10 @@ class Follow:
         return drawn[keep]
 
     def close(self, arrived: float) -> None:
-        """The stream ended: everyone on screen leaves."""
+        """The stream ended: everyone on screen leaves (at the latest frame's time, so events
+        stay in time order; ``last`` says when each was last seen)."""
         for track in sorted(self.on):
-            on = self.on[track]
-            self._leave(track, on.last, arrived)
+            self._leave(track, self.now, arrived)
 
     def _name(self, track: int, on: _On, label: str | None, at: float, arrived: float) -> None:
         name = label if label is not None else self._stranger(track, on, at)

@@ -55,12 +55,18 @@ class Recording:
         options = FRAGMENTED if self.format == "mp4" else {}
         try:
             self.container = av.open(target, "w", format=self.format, options=options)
+        except (av.FFmpegError, OSError) as exc:
+            raise OutputError(Path(target), ffmpeg_reason(exc)) from exc
+        try:
             stream = self.container.add_stream("libx264", rate=25)
             stream.width, stream.height, stream.pix_fmt = width + width % 2, height + height % 2, "yuv420p"
             # a key frame every 25 pictures: where a fragmented mp4 flushes, and a player can start
             stream.options = {"preset": "veryfast", "tune": "zerolatency", "crf": "20", "g": "25"}
             stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
         except (av.FFmpegError, OSError) as exc:
+            self.container.close()
+            if is_file:  # the file this made, with nothing in it
+                Path(target).unlink(missing_ok=True)
             raise OutputError(Path(target), ffmpeg_reason(exc)) from exc
         self.stream = stream
         self.first: float | None = None
@@ -76,17 +82,17 @@ class Recording:
             picture = np.pad(picture, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
         frame.pts, self.last = pts, pts
-        self._mux(self.stream.encode(frame))
+        self._encode(frame)
 
     def close(self) -> None:
         """Flush the encoder and close the container."""
         try:
-            self._mux(self.stream.encode(None))
+            self._encode(None)
         finally:
             self.container.close()
 
-    def _mux(self, packets: list) -> None:
+    def _encode(self, frame: av.VideoFrame | None) -> None:
         try:
-            self.container.mux(packets)
+            self.container.mux(self.stream.encode(frame))
         except (av.FFmpegError, OSError) as exc:
             raise OutputError(Path(self.target), ffmpeg_reason(exc)) from exc

@@ -109,12 +109,14 @@ class _Clock:
         now = time.monotonic()
         if self.last is None:
             t = raw or 0.0
+        elif raw is None:  # no timestamp: one frame on, the offset kept for the next one
+            t = self.last + (max(self.step, now - self.wall) if self.resumed else self.step)
         else:
             gap = max(self.step, now - self.wall) if self.resumed else self.step
-            t = (raw + self.offset) if raw is not None else self.last + self.step
-            if raw is None or self.resumed or not self.last < t <= self.last + JUMP:
+            t = raw + self.offset
+            if self.resumed or not self.last < t <= self.last + JUMP:
                 t = self.last + gap
-                self.offset = t - (raw or 0.0)
+                self.offset = t - raw
         self.resumed = False
         self.last, self.wall = t, now
         return t
@@ -123,7 +125,8 @@ class _Clock:
 class Reader:
     """A daemon thread that reads ``spec`` into a ``Handoff`` until it ends, fails for longer
     than ``spec.reconnect`` seconds, or ``stop`` is called. ``beat``: ``time.monotonic()`` of
-    its latest sign of life (opened, or a frame)."""
+    its latest sign of life (an attempt to open, opened, a frame); ``last_frame``: of its
+    latest frame (None before the first)."""
 
     def __init__(self, spec: SourceSpec, size: int = 8) -> None:
         self.spec = spec
@@ -134,6 +137,9 @@ class Reader:
         self.opened = threading.Event()
         self.info: dict[str, float | int] = {}
         self.beat = time.monotonic()
+        self.last_frame: float | None = None
+        self.opening = False  # inside av.open
+        self.waiting = False  # waiting for the consumer to take a frame: alive, not stuck
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"live {spec.url}", daemon=True)
 
@@ -167,7 +173,10 @@ class Reader:
                 for frame in self._decode():
                     self.reconnects += bool(attempt and self.received > 1)  # back after a loss
                     attempt, last_ok, first = 0, time.monotonic(), None
-                    if not self.frames.put(frame):
+                    self.last_frame, self.waiting = last_ok, True
+                    taken = self.frames.put(frame)
+                    self.waiting, self.beat = False, time.monotonic()
+                    if not taken:
                         return
             except (av.FFmpegError, OSError) as exc:
                 failure = _opening(ffmpeg_reason(exc), self.opened.is_set())
@@ -180,18 +189,24 @@ class Reader:
                 if first is None and self.opened.is_set():
                     return  # it ended, and did not come back
                 raise SourceError(spec.url, f"{failure or first}; reopening it failed for {spec.reconnect:g} s")
+            self.waiting = True  # backing off is not being stuck
             self._stop.wait(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+            self.waiting = False
             attempt += 1
             self.clock.resumed = True
 
     def _decode(self) -> Iterator[LiveFrame]:
         spec = self.spec
-        container = av.open(
-            spec.url,
-            format=spec.input_format,
-            options=spec.ffmpeg_options(),
-            timeout=(spec.open_timeout, spec.read_timeout),
-        )
+        self.beat, self.opening = time.monotonic(), True
+        try:
+            container = av.open(
+                spec.url,
+                format=spec.input_format,
+                options=spec.ffmpeg_options(),
+                timeout=(spec.open_timeout, spec.read_timeout),
+            )
+        finally:
+            self.opening = False
         try:
             if not container.streams.video:
                 raise SourceError(spec.url, "has no video stream")
@@ -219,9 +234,14 @@ class Reader:
         finally:
             container.close()
 
-    def stalled(self, limit: float) -> bool:
-        """No sign of life for ``limit`` seconds while the stream is open."""
-        return not self.frames.closed and time.monotonic() - self.beat > limit
+    def stuck(self, grace: float) -> bool:
+        """Inside FFmpeg for longer than the timeouts allow (plus ``grace`` seconds): opening
+        for ``open_timeout``, or reading for ``read_timeout``. Waiting for the consumer, or
+        backing off before reopening, is not being stuck."""
+        if self.frames.closed or self.waiting:
+            return False
+        limit = self.spec.open_timeout if self.opening or not self.opened.is_set() else self.spec.read_timeout
+        return time.monotonic() - self.beat > limit + grace
 
 
 def _opening(reason: str, opened: bool) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import InputError, SourceError
+from ..errors import AnnotateError, InputError, SourceError
 from ..faces import Faces
 from ..media.probe import VideoInfo, probe
 from ..recognition.bank import FaceBank
@@ -70,7 +70,7 @@ class _Source:
     def __init__(self, spec: SourceSpec, size: int) -> None:
         self.spec, self.size = spec, size
         self.reader = Reader(spec, 2 * size).start()
-        self.started = time.monotonic()
+        self.began = time.monotonic()
         self.follow: Follow | None = None
         self.error: str | None = None
         self.dropped = self.reconnects = 0
@@ -80,9 +80,9 @@ class _Source:
     def done(self) -> bool:
         return self.error is not None or self.reader.frames.finished
 
-    def take(self) -> list[LiveFrame]:
+    def take(self, over: Callable[[], bool]) -> list[LiveFrame]:
         """The frames for the next pass: the newest one, or (every frame kept) a full batch
-        unless the source ends or stalls first."""
+        unless the source ends or stalls, or ``over()`` says the run is over, first."""
         frames = self.reader.frames
         if self.spec.latest:
             return frames.take(1, 0.05)
@@ -90,34 +90,37 @@ class _Source:
         while len(got) < self.size:
             more = frames.take(self.size - len(got), 0.2)
             got += more
-            if not more and (frames.closed or self._watchdog()):
+            if not more and (frames.closed or over() or self._watchdog()):
                 break
         return got
 
     def check(self) -> None:
-        """The reader's own error, or the watchdog's: a source that sends nothing within its
-        timeouts is reopened while ``reconnect`` allows, else it is stopped with an error."""
+        """The reader's own error, or the watchdog's: a reader stuck in FFmpeg past its
+        timeouts is abandoned and replaced while ``reconnect`` allows, else the source stops
+        with an error."""
         frames = self.reader.frames
         if frames.finished and frames.error is not None and self.error is None:
             error = frames.error
-            self.error = error.reason if isinstance(error, SourceError) else str(error)
+            if isinstance(error, SourceError):
+                self.error = error.reason
+            elif isinstance(error, AnnotateError):
+                self.error = str(error)
+            else:  # a bug, not the source: raised as it is
+                raise error
         self._watchdog()
 
     def _watchdog(self) -> bool:
         spec, reader = self.spec, self.reader
-        if reader.opened.is_set():
-            stuck = reader.stalled(spec.read_timeout + GRACE)
-            why = f"no picture for {spec.read_timeout:g} s"
-        else:
-            stuck = time.monotonic() - self.started > spec.open_timeout + GRACE
-            why = f"cannot open: nothing within {spec.open_timeout:g} s"
-        if not stuck or self.error is not None:
+        if self.error is not None or not reader.stuck(GRACE):
             return False
-        since = reader.beat if reader.opened.is_set() else self.started
-        if spec.reconnect > 0 and time.monotonic() - since <= spec.reconnect:
+        why = f"no picture for {spec.read_timeout:g} s"
+        if not reader.opened.is_set():
+            why = f"cannot open: nothing within {spec.open_timeout:g} s"
+        quiet = time.monotonic() - (reader.last_frame or self.began)
+        if spec.reconnect > 0 and spec.kind not in ("file", "lavfi") and quiet <= spec.reconnect:
             self._reopen()
             return True
-        self.error = why
+        self.error = why if spec.reconnect <= 0 else f"{why}; reopening it failed for {spec.reconnect:g} s"
         reader.stop()  # its thread may stay stuck in FFmpeg: abandoned, never touched again
         return True
 
@@ -127,11 +130,9 @@ class _Source:
         self.dropped += old.frames.dropped
         self.reader = Reader(self.spec, 2 * self.size)
         self.reader.clock, self.reader.received = old.clock, old.received
+        self.reader.last_frame, self.reader.reconnects = old.last_frame, old.reconnects
         self.reader.clock.resumed = True
-        self.reader.beat = old.beat
         self.reader.start()
-        self.started = time.monotonic()
-        self.reconnects += 1
 
 
 def watch(
@@ -153,14 +154,17 @@ def watch(
     size = options.batch or VideoOptions().batch_for(recognizer.config.device)
     sources = [_Source(spec, size) for spec in specs]
     started = time.monotonic()
+
+    def over() -> bool:
+        late = options.duration is not None and time.monotonic() - started >= options.duration
+        return late or (stop is not None and stop.is_set())
+
     try:
-        while not (stop is not None and stop.is_set()):
-            if options.duration is not None and time.monotonic() - started >= options.duration:
-                break
+        while not over():
             active = [k for k, s in enumerate(sources) if not s.done]
             if not active:
                 break
-            picked = [(k, frame) for k in active for frame in sources[k].take()]
+            picked = [(k, frame) for k in active for frame in sources[k].take(over)]
             for k in active:
                 sources[k].check()
             if picked:

@@ -6,7 +6,7 @@ import contextlib
 import queue
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ class _Failure:
 
 def prefetch(
     items: Iterable[T], size: int = 4, name: str = "stage", switch_interval: float | None = None
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """Yield ``items`` as produced by a daemon thread, at most ``size`` ahead, so that producer
     and consumer overlap while memory stays bounded. An exception in the producer is raised
     in the consumer; if the consumer stops early, the producer stops at its next item. While
@@ -82,8 +82,8 @@ def prefetch(
 
     worker = threading.Thread(target=produce, name=name, daemon=True)
     with quick_handoff(switch_interval):
-        worker.start()
-        try:
+        try:  # the worker starts inside: a Ctrl-C just after its start still stops it
+            worker.start()
             while True:
                 item = buffer.get()
                 if item is _DONE:
@@ -93,4 +93,19 @@ def prefetch(
                 yield item
         finally:
             stop.set()
-            worker.join(timeout=5)
+            if worker.ident is not None:
+                worker.join(timeout=5)
+
+
+@contextlib.contextmanager
+def prefetched(
+    items: Iterable[T], size: int = 4, name: str = "stage", switch_interval: float | None = None
+) -> Iterator[Iterator[T]]:
+    """``prefetch`` as a context: on leaving it, also by an exception, the producer thread is
+    stopped and joined. (A ``prefetch`` generator that an exception's traceback still holds
+    keeps its thread reading while the caller closes the file it reads: a crash in FFmpeg.)"""
+    stream = prefetch(items, size, name, switch_interval)
+    try:
+        yield stream
+    finally:
+        stream.close()

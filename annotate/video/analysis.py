@@ -19,7 +19,7 @@ from ..media.video import VideoReader
 from ..recognition.bank import FaceBank
 from ..recognition.recognizer import Recognizer
 from ..runtime.devices import default_batch
-from ..runtime.threads import prefetch
+from ..runtime.threads import prefetched
 from .identity import Track
 from .scan import FrameScanner
 from .timeline import Appearance, FrameFaces, appearances
@@ -149,15 +149,16 @@ def _scan(
     between = options.detect_all and options.sample_fps is not None
     picks = Sampler(options.sample_fps) if between and options.sample_fps else None
     frames = reader.frames(None if between else options.sample_fps)
-    for frame in prefetch(frames, size=2 * size, name="decode", switch_interval=options.switch_interval):
-        tick(frame.index + 1 - decoded)
-        decoded = frame.index + 1
-        chosen = picks is None or picks(frame.time)  # the frames reader.frames(sample_fps) gives
-        (batch if chosen else others).append(frame)
-        if len(batch) == size:
-            flush()
-        if len(others) == size:
-            glimpse()
+    with prefetched(frames, size=2 * size, name="decode", switch_interval=options.switch_interval) as ahead:
+        for frame in ahead:
+            tick(frame.index + 1 - decoded)
+            decoded = frame.index + 1
+            chosen = picks is None or picks(frame.time)  # the frames reader.frames(sample_fps) gives
+            (batch if chosen else others).append(frame)
+            if len(batch) == size:
+                flush()
+            if len(others) == size:
+                glimpse()
     if batch:
         flush()
     if others:

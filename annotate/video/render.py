@@ -26,7 +26,7 @@ from ..media import atomic_path, check_targets, refuse_existing
 from ..media.probe import ffmpeg_reason
 from ..media.video import Frame, VideoReader, YuvFrame
 from ..media.writer import VideoWriter
-from ..runtime.threads import prefetch
+from ..runtime.threads import prefetched
 from ..runtime.timing import stage
 from .analysis import VideoAnalysis, VideoOptions
 from .hide import hidden_faces
@@ -83,31 +83,32 @@ def render_video(
         def drawn() -> Iterator[tuple[np.ndarray, int | None] | av.Packet]:
             nonlocal shown
             decoded = reader.packets(writer.sources, yuv=yuv)
-            for item in prefetch(decoded, size=8, name="decode", switch_interval=options.switch_interval):
-                if not isinstance(item, (Frame, YuvFrame)):
-                    yield item
-                    continue
-                record = by_index.get(item.index)
-                if record is not None:
-                    shown = record
-                elif shown is None or item.time - shown.time >= hold:
-                    shown = None
-                draw: Callable[[np.ndarray, Faces], np.ndarray]
-                hide: Callable[..., np.ndarray]
-                if isinstance(item, YuvFrame):
-                    draw = partial(draw_faces_yuv, matrix=info.matrix, options=drawing)
-                    picture, hide = item.planes, blur_yuv
-                else:
-                    picture, draw, hide = item.image, partial(draw_faces, options=drawing), blur_rgb
-                if hidden is not None and blur is not None:
-                    boxes, extra = hidden.at(item.time)
-                    if len(boxes):
-                        with stage("blur"):
-                            picture = hide(picture, boxes, blur.style, blur.pad, extra)
-                if shown is not None and len(shown.faces):
-                    with stage("draw"):
-                        picture = draw(picture, shown.faces)
-                yield picture, item.pts
+            with prefetched(decoded, size=8, name="decode", switch_interval=options.switch_interval) as ahead:
+                for item in ahead:
+                    if not isinstance(item, (Frame, YuvFrame)):
+                        yield item
+                        continue
+                    record = by_index.get(item.index)
+                    if record is not None:
+                        shown = record
+                    elif shown is None or item.time - shown.time >= hold:
+                        shown = None
+                    draw: Callable[[np.ndarray, Faces], np.ndarray]
+                    hide: Callable[..., np.ndarray]
+                    if isinstance(item, YuvFrame):
+                        draw = partial(draw_faces_yuv, matrix=info.matrix, options=drawing)
+                        picture, hide = item.planes, blur_yuv
+                    else:
+                        picture, draw, hide = item.image, partial(draw_faces, options=drawing), blur_rgb
+                    if hidden is not None and blur is not None:
+                        boxes, extra = hidden.at(item.time)
+                        if len(boxes):
+                            with stage("blur"):
+                                picture = hide(picture, boxes, blur.style, blur.pad, extra)
+                    if shown is not None and len(shown.faces):
+                        with stage("draw"):
+                            picture = draw(picture, shown.faces)
+                    yield picture, item.pts
 
         try:
             _encode(writer, drawn(), tick, options)
@@ -138,10 +139,11 @@ def _encode(
     options: VideoOptions,
 ) -> None:
     """Encode the drawn pictures and mux the copied packets, in the order they come."""
-    for item in prefetch(drawn, size=8, name="draw", switch_interval=options.switch_interval):
-        if isinstance(item, tuple):
-            writer.write(*item)
-            if tick is not None:
-                tick(1)
-        else:
-            writer.mux(item)
+    with prefetched(drawn, size=8, name="draw", switch_interval=options.switch_interval) as ahead:
+        for item in ahead:
+            if isinstance(item, tuple):
+                writer.write(*item)
+                if tick is not None:
+                    tick(1)
+            else:
+                writer.mux(item)
