@@ -14,9 +14,11 @@ T = TypeVar("T")
 
 
 class Handoff(Generic[T]):
-    """latest: keep only the newest item. size: the queue's bound otherwise."""
+    """latest: keep only the newest item. size: the queue's bound otherwise. arrived: an event
+    set at each put (one event shared by several buffers lets a consumer wait for any)."""
 
-    def __init__(self, latest: bool, size: int = 8) -> None:
+    def __init__(self, latest: bool, size: int = 8, arrived: threading.Event | None = None) -> None:
+        self.arrived = arrived or threading.Event()
         self.latest, self.size = latest, size if not latest else 1
         self._items: deque[T] = deque()
         self._cond = threading.Condition()
@@ -37,7 +39,8 @@ class Handoff(Generic[T]):
                 self.dropped += 1
             self._items.append(item)
             self._cond.notify_all()
-            return True
+        self.arrived.set()
+        return True
 
     def take(self, most: int, wait: float) -> list[T]:
         """Up to ``most`` items, waiting at most ``wait`` seconds for the first; [] when none came
@@ -58,6 +61,7 @@ class Handoff(Generic[T]):
         with self._cond:
             self.closed, self.error = True, self.error or error
             self._cond.notify_all()
+        self.arrived.set()
 
     @property
     def finished(self) -> bool:

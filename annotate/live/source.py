@@ -128,9 +128,10 @@ class Reader:
     its latest sign of life (an attempt to open, opened, a frame); ``last_frame``: of its
     latest frame (None before the first)."""
 
-    def __init__(self, spec: SourceSpec, size: int = 8) -> None:
+    def __init__(self, spec: SourceSpec, size: int = 8, arrived: threading.Event | None = None) -> None:
+        """arrived: set at each frame (shared by the readers of one watch)."""
         self.spec = spec
-        self.frames: Handoff[LiveFrame] = Handoff(spec.latest, size)
+        self.frames: Handoff[LiveFrame] = Handoff(spec.latest, size, arrived)
         self.clock = _Clock()
         self.received = 0
         self.reconnects = 0  # times the stream came back after it was lost

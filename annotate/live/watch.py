@@ -67,9 +67,9 @@ class LiveResult:
 class _Source:
     """A source's reader (replaced when the watchdog gives up on it) and its people."""
 
-    def __init__(self, spec: SourceSpec, size: int) -> None:
-        self.spec, self.size = spec, size
-        self.reader = Reader(spec, 2 * size).start()
+    def __init__(self, spec: SourceSpec, size: int, arrived: threading.Event) -> None:
+        self.spec, self.size, self.arrived = spec, size, arrived
+        self.reader = Reader(spec, 2 * size, arrived).start()
         self.began = time.monotonic()
         self.follow: Follow | None = None
         self.error: str | None = None
@@ -84,8 +84,8 @@ class _Source:
         """The frames for the next pass: the newest one, or (every frame kept) a full batch
         unless the source ends or stalls, or ``over()`` says the run is over, first."""
         frames = self.reader.frames
-        if self.spec.latest:
-            return frames.take(1, 0.05)
+        if self.spec.latest:  # the loop waits for any source's frame (``arrived``), not each in turn
+            return frames.take(1, 0.0)
         got: list[LiveFrame] = []
         while len(got) < self.size:
             more = frames.take(self.size - len(got), 0.2)
@@ -128,7 +128,7 @@ class _Source:
         old = self.reader
         old.stop()
         self.dropped += old.frames.dropped
-        self.reader = Reader(self.spec, 2 * self.size)
+        self.reader = Reader(self.spec, 2 * self.size, self.arrived)
         self.reader.clock, self.reader.received = old.clock, old.received
         self.reader.last_frame, self.reader.reconnects = old.last_frame, old.reconnects
         self.reader.clock.resumed = True
@@ -152,7 +152,8 @@ def watch(
     bank = recognizer.empty_bank() if bank is None else bank
     recognizer.check_bank(bank)
     size = options.batch or VideoOptions().batch_for(recognizer.config.device)
-    sources = [_Source(spec, size) for spec in specs]
+    arrived = threading.Event()  # set by every reader at each frame
+    sources = [_Source(spec, size, arrived) for spec in specs]
     started = time.monotonic()
 
     def over() -> bool:
@@ -161,14 +162,17 @@ def watch(
 
     try:
         while not over():
+            for source in sources:  # errors (the reader's, or the watchdog's) before "done"
+                source.check()
             active = [k for k, s in enumerate(sources) if not s.done]
             if not active:
                 break
+            arrived.clear()
             picked = [(k, frame) for k in active for frame in sources[k].take(over)]
-            for k in active:
-                sources[k].check()
             if picked:
                 _analyse(picked, sources, recognizer, bank, options, emit, on_frame)
+            else:
+                arrived.wait(0.05)  # a frame from any source, or time to look at the watchdog
     finally:
         for source in sources:
             source.reader.stop()
