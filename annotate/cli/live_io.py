@@ -59,11 +59,12 @@ def event_log(events: Optional[str], overwrite: bool) -> Iterator[Any]:
 def distinct(events: Optional[str], targets: list[Path | None], out: Optional[str]) -> None:
     """No two outputs are one file (the CSV written at the end would replace the events)."""
     from ..errors import InputError
+    from ..live.record import is_stream
     from ..media import resolved
 
     paths = [Path(events)] if events is not None and events != "-" else []
     paths += [t for t in targets if t is not None]
-    if out is not None and "://" not in out:
+    if out is not None and not is_stream(out):
         paths.append(Path(out))
     seen: dict[Path, Path] = {}
     for path in paths:
@@ -75,13 +76,13 @@ def distinct(events: Optional[str], targets: list[Path | None], out: Optional[st
 def check_out(out: str, specs: list[SourceSpec], overwrite: bool) -> None:
     """--out records one source, to a container or URL it knows, never over a file."""
     from ..errors import InputError
-    from ..live.record import STREAMS, recording_format
+    from ..live.record import is_stream, recording_format
     from ..media import refuse_existing
 
     if len(specs) != 1:
         raise InputError("--out records one source: give one, or run one `annotate live` per source")
     recording_format(out)
-    if not out.lower().startswith(tuple(STREAMS)):
+    if not is_stream(out):
         refuse_existing([Path(out)], overwrite)
 
 

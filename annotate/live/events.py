@@ -16,8 +16,7 @@ class Event:
     """kind: one of ``KINDS``. source: the source as given. track: the live track's id in
     that source. name: the name shown (a label, ``Unknown #N``, or None before a name is
     decided). time: seconds on the stream's clock from its first frame (a file's: its
-    player's). wall: Unix seconds when the event was made. arrived: ``time.monotonic()``
-    when the frame that made it arrived. detail: per kind (``box`` for appear,
+    player's). wall: Unix seconds when the event was made. detail: per kind (``box`` for appear,
     ``similarity``, ``previous`` for renamed, ``first``/``last``/``faces`` for leave)."""
 
     kind: str
@@ -26,7 +25,6 @@ class Event:
     name: str | None
     time: float
     wall: float
-    arrived: float
     detail: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -34,7 +32,7 @@ class Event:
             raise ValueError(f"unknown event kind {self.kind!r}")
 
     def record(self) -> dict[str, Any]:
-        """The JSON object of the event (``arrived`` is the process's clock: left out)."""
+        """The JSON object of the event."""
         return {
             "event": self.kind,
             "source": self.source,

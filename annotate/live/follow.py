@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..faces import Faces
+from ..faces import Faces, unknown_name
 from ..recognition.bank import FaceBank
 from ..recognition.match import similarity_matrix
 from ..video.identity import REID_THRESHOLD, TrackSums, name_tracks
@@ -23,13 +23,22 @@ from .events import Event
 
 @dataclass
 class _On:
-    """A track on screen: first and last seen (stream seconds), faces, the name shown."""
+    """A track on screen: first and last seen (stream seconds), faces, whether a name is shown
+    yet, the bank label shown (None: Unknown), and the stranger's number once given (kept)."""
 
     first: float
     last: float
     faces: int = 0
-    name: str | None = None
     decided: bool = False
+    label: str | None = None
+    number: int = 0
+
+    @property
+    def name(self) -> str | None:
+        """The name shown: the label, ``Unknown #N``, or None before one is decided."""
+        if not self.decided:
+            return None
+        return self.label if self.label is not None else unknown_name(self.number)
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ class Follow:
         self.analysed = 0
         self.now = 0.0  # the latest analysed frame's time
 
-    def add(self, index: int, at: float, arrived: float, image: np.ndarray, faces: Faces) -> Faces:
+    def add(self, index: int, at: float, image: np.ndarray, faces: Faces) -> Faces:
         """One analysed frame (stream seconds ``at``) and its faces with embeddings; returns the
         faces whose name is shown, as they are shown (a label, or ``tracks`` holding the
         stranger's number), for drawing."""
@@ -82,67 +91,63 @@ class Follow:
             if on is None:
                 on = self.on[track] = _On(at, at)
                 box = [round(float(v), 1) for v in faces.boxes[k]]
-                self._event("appear", track, None, at, arrived, box=box)
+                self._event("appear", track, None, at, box=box)
             on.last, on.faces = at, on.faces + 1
             if self.namer.decided(track):
-                self._name(track, on, names[k], at, arrived)
+                self._name(track, on, names[k], at)
         shown = self._shown_faces(faces, tracks)
         for track in sorted(set(self.on) - self.scanner.tracker.live):
-            self._leave(track, at, arrived)
+            self._leave(track, at)
         return shown
 
     def _shown_faces(self, faces: Faces, tracks: np.ndarray) -> Faces:
         ons = [self.on[t] for t in tracks.tolist()]
         keep = np.array([on.decided for on in ons], bool)
-        names = [on.name for on in ons]
-        labels = tuple(None if n is None or n.startswith("Unknown #") else n for n in names)
-        numbers = [int(n.split("#")[1]) if n is not None and n.startswith("Unknown #") else 0 for n in names]
-        drawn = faces.with_columns(embeddings=None, labels=labels, tracks=np.array(numbers, np.int64))
-        return drawn[keep]
+        labels = tuple(on.label for on in ons)
+        numbers = np.array([on.number for on in ons], np.int64)
+        return faces.with_columns(embeddings=None, labels=labels, tracks=numbers)[keep]
 
-    def close(self, arrived: float) -> None:
+    def close(self) -> None:
         """The stream ended: everyone on screen leaves (at the latest frame's time, so events
         stay in time order; ``last`` says when each was last seen)."""
         for track in sorted(self.on):
-            self._leave(track, self.now, arrived)
+            self._leave(track, self.now)
 
-    def _name(self, track: int, on: _On, label: str | None, at: float, arrived: float) -> None:
-        name = label if label is not None else self._stranger(track, on, at)
+    def _name(self, track: int, on: _On, label: str | None, at: float) -> None:
+        before = on.name
+        if label is None and not on.number:
+            on.number = self._stranger(track, at)
+        on.label = label
         if not on.decided:
-            on.decided, on.name = True, name
-            self._event("named", track, name, at, arrived)
-        elif name != on.name:
-            previous, on.name = on.name, name
-            self._event("renamed", track, name, at, arrived, previous=previous)
+            on.decided = True
+            self._event("named", track, on.name, at)
+        elif on.name != before:
+            self._event("renamed", track, on.name, at, previous=before)
 
-    def _stranger(self, track: int, on: _On, at: float) -> str:
-        """The track's ``Unknown #N``: kept once given; a stranger who left in the last
-        ``remember`` seconds and looks alike gets their number back."""
-        if on.name is not None and on.name.startswith("Unknown #"):
-            return on.name
+    def _stranger(self, track: int, at: float) -> int:
+        """A new stranger's number: that of a stranger who left in the last ``remember`` seconds
+        and looks alike (and is not on screen), else the next one."""
         self.strangers = [s for s in self.strangers if at - s.left <= self.remember]
-        taken = {o.name for o in self.on.values()}
+        taken = {o.number for o in self.on.values()}
         mean = self.namer.mean(track)
         best, number = REID_THRESHOLD, 0
         for s in self.strangers:
             alike = float(mean @ s.mean)
-            if alike >= best and f"Unknown #{s.number}" not in taken:
+            if alike >= best and s.number not in taken:
                 best, number = alike, s.number
         if not number:
             self.unknowns += 1
             number = self.unknowns
-        return f"Unknown #{number}"
+        return number
 
-    def _leave(self, track: int, at: float, arrived: float) -> None:
+    def _leave(self, track: int, at: float) -> None:
         on = self.on.pop(track)
         final = self._final(track)
-        name = final if final is not None else (on.name if on.name and on.name.startswith("Unknown #") else None)
-        if final is None and on.name is not None and on.name.startswith("Unknown #"):
-            self.strangers.append(_Stranger(int(on.name.split("#")[1]), self.namer.mean(track), on.last))
+        if final is None and on.number:
+            self.strangers.append(_Stranger(on.number, self.namer.mean(track), on.last))
+        name = final if final is not None else (unknown_name(on.number) if on.number else None)
         self.namer.forget([track])
-        self._event(
-            "leave", track, name, at, arrived, first=self._shown(on.first), last=self._shown(on.last), faces=on.faces
-        )
+        self._event("leave", track, name, at, first=self._shown(on.first), last=self._shown(on.last), faces=on.faces)
 
     def _final(self, track: int) -> str | None:
         """The file's rule on the track's faces alone (its weighted mean against the bank)."""
@@ -155,8 +160,8 @@ class Follow:
     def _shown(self, at: float) -> float:
         return round(at - (self.origin or 0.0), 3)
 
-    def _event(self, kind: str, track: int, name: str | None, at: float, arrived: float, **detail: object) -> None:
-        if kind == "named" and name is not None and not name.startswith("Unknown #"):
+    def _event(self, kind: str, track: int, name: str | None, at: float, **detail: object) -> None:
+        if kind == "named" and name in self.bank.labels:
             sims = similarity_matrix(self.namer.mean(track)[None], self.bank.embeddings)[0]
             detail["similarity"] = round(float(sims[self.bank.labels.index(name)]), 3)
-        self.emit(Event(kind, self.source, track, name, at - (self.origin or 0.0), time.time(), arrived, dict(detail)))
+        self.emit(Event(kind, self.source, track, name, at - (self.origin or 0.0), time.time(), dict(detail)))

@@ -30,6 +30,11 @@ STREAMS = {
 FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}  # an mp4 readable up to a crash
 
 
+def is_stream(target: str) -> bool:
+    """Whether ``target`` is a URL to stream to, not a file."""
+    return target.lower().startswith(tuple(STREAMS))
+
+
 def recording_format(target: str) -> str:
     """The container for ``target``; InputError for a file suffix or URL scheme not listed."""
     for scheme, name in STREAMS.items():
@@ -49,7 +54,7 @@ class Recording:
     def __init__(self, target: str, width: int, height: int, overwrite: bool = False) -> None:
         self.format = recording_format(target)
         self.target = target
-        is_file = self.format != "rtsp" and not any(target.lower().startswith(s) for s in STREAMS)
+        is_file = not is_stream(target)
         if is_file:
             refuse_existing([Path(target)], overwrite)
         options = FRAGMENTED if self.format == "mp4" else {}

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -136,7 +136,8 @@ class Reader:
         self.received = 0
         self.reconnects = 0  # times the stream came back after it was lost
         self.opened = threading.Event()
-        self.info: dict[str, float | int] = {}
+        self.fps = 0.0  # the stream's average rate, once opened (0: unknown)
+        self.time_base: Fraction | None = None
         self.beat = time.monotonic()
         self.last_frame: float | None = None
         self.opening = False  # inside av.open
@@ -216,7 +217,7 @@ class Reader:
             rate = stream.average_rate or stream.guessed_rate
             if rate:
                 self.clock.step = 1 / float(rate)
-            self.info = {"fps": float(rate) if rate else 0.0, "time_base": float(stream.time_base or 0)}
+            self.fps, self.time_base = (float(rate) if rate else 0.0), stream.time_base
             self.opened.set()
             self.beat = time.monotonic()
             sampler = Sampler(spec.sample_fps) if spec.sample_fps else None
@@ -247,8 +248,3 @@ class Reader:
 
 def _opening(reason: str, opened: bool) -> str:
     return reason if opened else f"cannot open ({reason})"
-
-
-def source_path(spec: SourceSpec) -> Path | None:
-    """The file a "file" source reads, or None."""
-    return Path(spec.url) if spec.kind == "file" else None

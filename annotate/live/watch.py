@@ -69,6 +69,7 @@ class _Source:
 
     def __init__(self, spec: SourceSpec, size: int, arrived: threading.Event) -> None:
         self.spec, self.size, self.arrived = spec, size, arrived
+        self.file = probe(Path(spec.url)) if spec.kind == "file" else None  # a file's own VideoInfo
         self.reader = Reader(spec, 2 * size, arrived).start()
         self.began = time.monotonic()
         self.follow: Follow | None = None
@@ -202,19 +203,19 @@ def _analyse(
                 options.max_gap,
                 options.remember,
                 options.min_faces,
-                _origin(source.spec),
+                _origin(source),
             )
-        shown = source.follow.add(frame.index, frame.time, frame.arrived, frame.image, faces)
+        shown = source.follow.add(frame.index, frame.time, frame.image, faces)
         if on_frame is not None:
             on_frame(k, frame, shown)
 
 
-def _origin(spec: SourceSpec) -> float | None:
+def _origin(source: _Source) -> float | None:
     """Stream seconds shown as 0: a file's player's origin, a filter graph's 0, else the
     first frame's time."""
-    if spec.kind == "file":
-        return probe(Path(spec.url)).origin
-    return 0.0 if spec.kind == "lavfi" else None
+    if source.file is not None:
+        return source.file.origin
+    return 0.0 if source.spec.kind == "lavfi" else None
 
 
 def _result(source: _Source, recognizer: Recognizer, options: LiveOptions) -> LiveResult:
@@ -224,7 +225,7 @@ def _result(source: _Source, recognizer: Recognizer, options: LiveOptions) -> Li
     reconnects = source.reconnects + reader.reconnects
     if follow is None:
         return LiveResult(source.spec, None, source.error, reader.received, 0, dropped, reconnects)
-    follow.close(time.monotonic())
+    follow.close()
     info = _info(source, reader, follow)
     video = VideoOptions(max_gap=options.max_gap, merge_gap=options.merge_gap, sample_fps=source.spec.sample_fps)
     frames, tracks = follow.scanner.named(recognizer.threshold, video.step(info.fps))
@@ -235,9 +236,9 @@ def _result(source: _Source, recognizer: Recognizer, options: LiveOptions) -> Li
 def _info(source: _Source, reader: Reader, follow: Follow) -> VideoInfo:
     """A file's own ``VideoInfo``; for a stream, what its frames showed."""
     spec = source.spec
-    if spec.kind == "file":
-        return probe(Path(spec.url))
-    fps = float(reader.info.get("fps") or 25.0)
+    if source.file is not None:
+        return source.file
+    fps = reader.fps or 25.0
     height, width = source.shape
-    base = Fraction(reader.info.get("time_base") or 0).limit_denominator(1 << 30) or Fraction(1, 90000)
+    base = reader.time_base or Fraction(1, 90000)
     return VideoInfo(Path(spec.url), "", width, height, 0, fps, base, None, None, 0, origin=follow.origin or 0.0)
