@@ -42,6 +42,11 @@ _EXPORTS = {
     "LiveOptions": ".live.watch",
     "LiveResult": ".live.watch",
     "SourceSpec": ".live.source",
+    "ArchiveSettings": ".archive.annotators",
+    "VideoAnnotator": ".archive.annotators",
+    "PhotoAnnotator": ".archive.annotators",
+    "archive_dataset": ".archive.dataset",
+    "run_archive": ".archive.dataset",
 }
 __all__ = [
     "Config",
@@ -67,9 +72,16 @@ __all__ = [
     "LiveOptions",
     "LiveResult",
     "SourceSpec",
+    "ArchiveSettings",
+    "VideoAnnotator",
+    "PhotoAnnotator",
+    "archive_dataset",
+    "run_archive",
 ]
 
 if TYPE_CHECKING:
+    from .archive.annotators import ArchiveSettings, PhotoAnnotator, VideoAnnotator
+    from .archive.dataset import archive_dataset, run_archive
     from .config import Config
     from .drawing.draw import draw_faces
     from .errors import AnnotateError

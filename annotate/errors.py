@@ -102,3 +102,20 @@ class InputWarning(UserWarning):
     """Something a user should know about an input that still ran: a file of a type not read,
     an animated image of which only the first frame is used, damaged metadata. The command
     line prints each as a line; a library caller filters them with ``warnings``."""
+
+
+class ClusterError(AnnotateError):
+    """A Ray cluster that cannot be joined, or a run on it that failed as a whole. address: as
+    given (None: a local cluster); reason: what happened."""
+
+    def __init__(self, address: str | None, reason: str) -> None:
+        self.address, self.reason = address, reason
+        super().__init__(f"Ray cluster {address or '(local)'}: {reason}")
+
+
+class EarlierRunError(InputError):
+    """An archive run's output folder already holds a run. path: the folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path} holds an earlier run")

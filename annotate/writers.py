@@ -71,21 +71,29 @@ def photo_rows(result: PhotoResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _timeline_rows(analysis: VideoAnalysis, include_unknown: bool) -> Iterator[dict[str, Any]]:
+def timeline_records(analysis: VideoAnalysis, include_unknown: bool = False) -> Iterator[dict[str, Any]]:
+    """The timeline's rows as values (seconds and similarities unrounded): one per appearance,
+    unknown people only with ``include_unknown``. The CSV writes them rounded."""
     for a in analysis.appearances:
         if a.label is None and not include_unknown:
             continue
         yield {
             "label": a.name,
             "track": ";".join(map(str, a.tracks)),
-            "start": f"{a.start:.3f}",
-            "end": f"{a.end:.3f}",
+            "start": a.start,
+            "end": a.end,
             "start_frame": a.start_frame,
             "end_frame": a.end_frame,
             "frames": a.frames,
-            "mean_similarity": f"{a.mean_similarity:.4f}",
-            "max_similarity": f"{a.max_similarity:.4f}",
+            "mean_similarity": a.mean_similarity,
+            "max_similarity": a.max_similarity,
         }
+
+
+def timeline_cells(record: dict[str, Any]) -> dict[str, Any]:
+    """A timeline row as the CSV writes it: seconds to the millisecond, similarities to 4 places."""
+    rounded = {k: f"{record[k]:.3f}" for k in ("start", "end")}
+    return record | rounded | {k: f"{record[k]:.4f}" for k in ("mean_similarity", "max_similarity")}
 
 
 def _frame_faces(faces: Faces, spurious: frozenset[int]) -> list[dict[str, Any]]:
@@ -193,7 +201,7 @@ def to_csv(
         with _text_file(path, overwrite) as handle:
             writer = csv.DictWriter(handle, fieldnames=TIMELINE_COLUMNS)
             writer.writeheader()
-            writer.writerows(_timeline_rows(value, include_unknown))
+            writer.writerows(timeline_cells(r) for r in timeline_records(value, include_unknown))
         return
     with PhotoTable(Path(path), None, overwrite) as table:
         for result in value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import time
@@ -42,8 +43,18 @@ def test_every_public_name_resolves():
         "LiveOptions",
         "LiveResult",
         "SourceSpec",
+        "ArchiveSettings",
+        "VideoAnnotator",
+        "PhotoAnnotator",
+        "archive_dataset",
+        "run_archive",
     ]
+    archive = importlib.util.find_spec("pyarrow") is None  # the ray extra is not installed
     for name in annotate.__all__:
+        if archive and annotate._EXPORTS[name].startswith(".archive"):
+            with pytest.raises(annotate.AnnotateError, match="pyarrow, which is not installed"):
+                getattr(annotate, name)
+            continue
         assert getattr(annotate, name) is not None
     with pytest.raises(AttributeError):
         annotate.nothing_here

@@ -17,13 +17,14 @@ from ..errors import (
     BankFileError,
     BankModelError,
     DeviceError,
+    EarlierRunError,
     InputWarning,
     MissingInputError,
     MissingPackageError,
     OutputExistsError,
     PrecisionError,
 )
-from . import bank, evaluate, live, models, people, photos, samples, video  # noqa: F401  (registers the commands)
+from . import bank, evaluate, live, models, people, photos, ray, samples, video  # noqa: F401  (registers the commands)
 from .app import app, show_warning
 
 __all__ = ["app", "run"]
@@ -37,6 +38,8 @@ def advice(error: AnnotateError) -> str:
         return "flags such as --overwrite take no value"
     if isinstance(error, OutputExistsError):
         return "pass --overwrite to replace, or --skip-existing to keep and finish the rest"
+    if isinstance(error, EarlierRunError):
+        return "pass --resume to finish it, or choose a new --out"
     if isinstance(error, DeviceError):
         return "run on the CPU with --device cpu"
     if isinstance(error, PrecisionError):

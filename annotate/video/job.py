@@ -55,7 +55,8 @@ class VideoReport:
         return cls(job, a.decoded, len(a.frames), a.lost, a.error, a.tracks, a.appearances, notes)
 
 
-def _output_name(relative: Path) -> Path:
+def output_name(relative: Path) -> Path:
+    """A video's relabelled copy's name: its own, or ``.mp4`` for a container annotate does not write."""
     return relative if relative.suffix.lower() in OUTPUT_FORMATS else relative.with_suffix(".mp4")
 
 
@@ -86,7 +87,7 @@ def plan_videos(
             return None
         if single and target.suffix and not target.is_dir():
             return target
-        name = _output_name(relative) if suffix is None else relative.with_suffix(suffix)
+        name = output_name(relative) if suffix is None else relative.with_suffix(suffix)
         return target / name
 
     jobs = [
