@@ -145,7 +145,7 @@ def on_ray(files: list[InputFile], args, out: Path, bank) -> Spans:  # type: ign
     args.init.append(time.perf_counter() - start)
     recognizer = annotate.Recognizer(annotate.Config(device="cpu", threads=1))
     run = out / "run"
-    prepare_out(run, "video", "parquet", False)
+    prepare_out(run, {"kind": "video", "format": "parquet"}, False)
     settings = ArchiveSettings(
         recognizer.config, bank, run, "bench", render=args.render, bank_sha256=bank_fingerprint(bank)
     )

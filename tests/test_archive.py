@@ -1,22 +1,16 @@
-"""Archives (`annotate ray`): the annotator classes without Ray, the output folder and resume
-rules, then the command on a local Ray cluster and on two Ray nodes of this machine."""
+"""Archives (`annotate ray`) without Ray: the annotator classes, the inputs, the output folder
+and the resume rules (tests/test_archive_ray.py runs them on Ray)."""
 
 from __future__ import annotations
 
 import csv
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 import av
 import pytest
-from conftest import ROOT, SAMPLES, SHARED
+from conftest import SAMPLES, SHARED
 
 pytest.importorskip("pyarrow", reason="the archive needs the ray extra: pip install 'annotate[ray]'")
 
@@ -24,28 +18,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import annotate
-from annotate.archive.annotators import ArchiveSettings, PhotoAnnotator, VideoAnnotator, bank_fingerprint
-from annotate.archive.inputs import list_inputs, pending, prepare_out
+from annotate.archive.annotators import ArchiveSettings, PhotoAnnotator, VideoAnnotator, _block_name, bank_fingerprint
+from annotate.archive.inputs import list_inputs, lock_run, pending, prepare_out
 from annotate.archive.tables import STATUS_SCHEMA, TIMELINE_SCHEMA, status_table, write_table
 from annotate.errors import InputError
 from annotate.writers import timeline_cells
 
 HAMILTON = SHARED / "video" / "hamilton"
-RAY_ENV = os.environ | {"RAY_AUTH_MODE": "disabled", "PYTHONPATH": str(ROOT)}
 
 
 @pytest.fixture(scope="module")
 def recognizer() -> annotate.Recognizer:
     return annotate.Recognizer(annotate.Config(device="cpu", threads=2))
-
-
-@pytest.fixture()
-def bank_folder(bank_dir: Path) -> Path:
-    """The demo bank, with the two people of the Hamilton clip when ../shared has it."""
-    for photo in HAMILTON.glob("*.png") if HAMILTON.is_dir() else ():
-        (bank_dir / photo.stem).mkdir()
-        shutil.copy(photo, bank_dir / photo.stem / photo.name)
-    return bank_dir
 
 
 def _settings(out: Path, recognizer: annotate.Recognizer, bank: annotate.FaceBank, **kw) -> ArchiveSettings:
@@ -103,6 +87,34 @@ def test_video_annotator_gives_annotate_videos_timeline_and_a_row_for_a_bad_file
     assert len(_read(out / "timeline", name)) == len(timeline)
 
 
+def test_a_video_that_stops_early_or_kills_its_worker_is_an_error_row_without_tables(tmp_path, recognizer):
+    from clips import Scene, cut, make_clip
+
+    bank = annotate.load_bank(SAMPLES.parent / "facebank", recognizer)
+    whole = tmp_path / "whole.mp4"
+    make_clip(whole, Scene(length=2.0), preset="veryfast")
+    short = cut(whole, tmp_path / "short.mp4", 0.6)
+    crasher = tmp_path / "crasher.mp4"
+    shutil.copy(whole, crasher)
+    out = tmp_path / "out"
+    settings = _settings(out, recognizer, bank)
+    sources = [str(short), str(crasher), str(whole)]
+    name = _block_name("r1", sources)
+    (out / "attempts").mkdir(parents=True)  # crasher stopped its worker twice (Ray retried the block)
+    (out / "attempts" / f"{name}.log").write_text(f'+"{crasher}"\n+"{whole}"\n-"{whole}"\n+"{crasher}"\n')
+    status = VideoAnnotator(settings)({"source": sources, "relative": ["short.mp4", "crasher.mp4", "whole.mp4"]})
+    rows = {Path(r["source"]).name: r for r in status.to_pylist()}
+    assert rows["short.mp4"]["ok"] is False and rows["short.mp4"]["error"].startswith("decoding stopped early")
+    assert 0 < rows["short.mp4"]["frames"] < 50 and rows["short.mp4"]["lost"] > 0
+    assert (out / "videos" / "short.mp4").exists()  # the copy of what could be decoded is kept
+    assert rows["crasher.mp4"] == rows["crasher.mp4"] | {"ok": False, "frames": None}
+    assert rows["crasher.mp4"]["error"] == "its worker stopped 2 times while processing it (out of memory, or a crash)"
+    assert rows["whole.mp4"]["ok"] is True and rows["whole.mp4"]["frames"] == 50
+    timeline = pq.read_table(out / "timeline" / f"{name}.parquet")
+    assert set(timeline.column("source").to_pylist()) == {str(whole)}  # only the finished video's rows
+    assert not (out / "attempts" / f"{name}.log").exists()
+
+
 def test_photo_annotator_names_each_photo_and_reports_the_unreadable(tmp_path, recognizer):
     bank = annotate.load_bank(SAMPLES.parent / "facebank", recognizer)
     photos = tmp_path / "photos"
@@ -136,20 +148,32 @@ def test_photo_annotator_names_each_photo_and_reports_the_unreadable(tmp_path, r
 
 
 def test_the_run_owns_its_folder(tmp_path):
+    record = {"kind": "video", "format": "parquet", "bank_sha256": "b1"}
     mine = tmp_path / "mine"
     mine.mkdir()
-    (mine / "notes.txt").write_text("a user's file")
+    (mine / "run.json").write_text('{"a user\'s": "file"}')
     with pytest.raises(InputError, match="not empty and holds no earlier run"):
-        prepare_out(mine, "video", "parquet", resume=False)
+        prepare_out(mine, record, resume=False)
+    assert (mine / "run.json").read_text() == '{"a user\'s": "file"}'
     run = tmp_path / "run"
-    prepare_out(run, "video", "parquet", resume=False)
-    prepare_out(run, "video", "parquet", resume=False)  # stopped before its first file: starts afresh
+    prepare_out(run, record, resume=False)
+    prepare_out(run, record, resume=False)  # stopped before its first file: starts afresh
     (run / "status").mkdir()
     with pytest.raises(InputError, match="holds an earlier run"):
-        prepare_out(run, "video", "parquet", resume=False)
-    with pytest.raises(InputError, match="video run in parquet, not photos in parquet"):
-        prepare_out(run, "photos", "parquet", resume=True)
-    prepare_out(run, "video", "parquet", resume=True)
+        prepare_out(run, record, resume=False)
+    with pytest.raises(
+        InputError, match="other settings \\(kind: 'video', now 'photos'; bank_sha256: 'b1', now 'b2'\\)"
+    ):
+        prepare_out(run, record | {"kind": "photos", "bank_sha256": "b2"}, resume=True)
+    prepare_out(run, record, resume=True)
+    with (
+        lock_run(run),
+        pytest.raises(InputError, match=f"{run} is in use by another run \\(host .*, process {os.getpid()}\\)"),
+    ):
+        with lock_run(run):
+            pass
+    with lock_run(run):  # released
+        pass
 
 
 def test_inputs_from_folders_and_a_manifest_each_once(tmp_path, monkeypatch):
@@ -177,7 +201,7 @@ def test_inputs_from_folders_and_a_manifest_each_once(tmp_path, monkeypatch):
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_resume_skips_the_finished_and_redoes_blocks_without_a_status(tmp_path, fmt):
     out = tmp_path / "out"
-    prepare_out(out, "video", fmt, resume=False)
+    prepare_out(out, {"kind": "video", "format": fmt}, resume=False)
     row = {"run_id": "r1", "model": "m", "bank_sha256": "b", "version": "v", "node": "n", "seconds": 1.0}
     write_table(
         status_table([row | {"source": "/a.mp4", "ok": True}, row | {"source": "/b.mp4", "ok": False, "error": "x"}]),
@@ -192,148 +216,3 @@ def test_resume_skips_the_finished_and_redoes_blocks_without_a_status(tmp_path, 
     assert (left.column("source").to_pylist(), skipped) == (["/b.mp4", "/c.mp4"], 1)
     assert sorted(p.name for p in (out / "timeline").iterdir()) == [f"r1-one.{fmt}"]
     assert STATUS_SCHEMA.names[:3] == ["source", "run_id", "ok"]
-
-
-# --- on Ray ---------------------------------------------------------------------------------
-
-
-def _annotate(*args: object, timeout: float = 600) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "annotate", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, env=RAY_ENV, timeout=timeout, cwd=ROOT)
-
-
-@pytest.fixture()
-def archive(tmp_path: Path) -> Path:
-    """Copies of the test clips (the Hamilton clip too when ../shared has it), in a tree, and a
-    file that is not a video."""
-    folder = tmp_path / "archive"
-    (folder / "sub").mkdir(parents=True)
-    shutil.copy(SAMPLES / "clip.mp4", folder / "clip.mp4")
-    if (HAMILTON / "short_hamilton_clip.mp4").exists():
-        shutil.copy(HAMILTON / "short_hamilton_clip.mp4", folder / "sub" / "hamilton.mp4")
-    else:
-        shutil.copy(SAMPLES / "clip.mp4", folder / "sub" / "again.mp4")
-    (folder / "sub" / "broken.mp4").write_text("not a video")
-    return folder
-
-
-def _timelines(out: Path) -> dict[str, list[dict]]:
-    """The run's timeline rows by source, formatted as the CSV writes them."""
-    rows: dict[str, list[dict]] = {}
-    for record in pq.read_table(out / "timeline", schema=TIMELINE_SCHEMA).to_pylist():
-        source = record.pop("source")
-        record.pop("run_id")
-        rows.setdefault(source, []).append({k: str(v) for k, v in timeline_cells(record).items()})
-    return rows
-
-
-def _expected(archive: Path, bank: Path, tmp_path: Path) -> dict[str, list[dict]]:
-    csvs = tmp_path / "csv"
-    done = _annotate("video", archive, "--no-render", "--csv", csvs, "-b", bank, "--jobs", 2, "--device", "cpu")
-    assert done.returncode == 1, done.stderr  # the broken file
-    return {str(archive / p.relative_to(csvs).with_suffix(".mp4")): _csv_rows(p) for p in sorted(csvs.rglob("*.csv"))}
-
-
-def test_ray_video_gives_the_timelines_of_annotate_video_jobs_2_and_resumes(tmp_path, archive, bank_folder):
-    pytest.importorskip("ray", reason="the Ray tests need the ray extra: pip install 'annotate[ray]'")
-    out = tmp_path / "run"
-    done = _annotate("ray", "video", archive, "-o", out, "-b", bank_folder, "--workers", 2)
-    assert done.returncode == 1, done.stderr
-    broken = archive / "sub" / "broken.mp4"
-    assert f"error: {broken}: not a video" in done.stderr
-    assert "2 input(s) done, 1 failed" in done.stdout
-
-    expected = _expected(archive, bank_folder, tmp_path)
-    assert len(expected) == 2 and all(expected.values())
-    assert _timelines(out) == expected
-
-    status = pq.read_table(out / "status").to_pylist()
-    second = "hamilton.mp4" if (archive / "sub" / "hamilton.mp4").exists() else "again.mp4"
-    assert sorted((Path(r["source"]).name, r["ok"]) for r in status) == sorted(
-        [("broken.mp4", False), (second, True), ("clip.mp4", True)]
-    )
-    copies = sorted(p.relative_to(out / "videos").as_posix() for p in (out / "videos").rglob("*.mp4"))
-    assert copies == sorted(Path(r["source"]).relative_to(archive).as_posix() for r in status if r["ok"])
-    assert _frame_times(out / "videos" / "clip.mp4") == _frame_times(archive / "clip.mp4")
-
-    refused = _annotate("ray", "video", archive, "-o", out, "-b", bank_folder)
-    assert refused.returncode == 2 and f"{out} holds an earlier run; pass --resume" in refused.stderr
-
-    again = _annotate("ray", "video", archive, "-o", out, "-b", bank_folder, "--workers", 2, "--resume")
-    assert again.returncode == 1, again.stderr
-    assert "2 input(s) finished by the earlier run are skipped" in again.stdout
-    runs = {}
-    for row in pq.read_table(out / "status").to_pylist():
-        runs.setdefault(row["run_id"], []).append(Path(row["source"]).name)
-    assert sorted(len(v) for v in runs.values()) == [1, 3] and ["broken.mp4"] in runs.values()
-    assert _timelines(out) == expected  # nothing added twice
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ray_processes(marker: str) -> list[int]:
-    """The processes whose command line mentions ``marker`` (the test cluster's temp folder)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
-@pytest.fixture()
-def two_nodes():
-    """A head and a second node, one CPU each, on this machine; stopped by process id (never
-    `ray stop`, which stops every Ray here)."""
-    pytest.importorskip("ray", reason="the Ray tests need the ray extra: pip install 'annotate[ray]'")
-    ray_cli = Path(sys.executable).parent / "ray"
-    temp = tempfile.mkdtemp(prefix="rayt", dir="/tmp")  # short: Ray's socket paths have a length limit
-    port = _free_port()
-    common = ["--num-cpus=1", f"--temp-dir={temp}", "--disable-usage-stats"]
-    try:
-        subprocess.run(
-            [ray_cli, "start", "--head", f"--port={port}", "--include-dashboard=false", *common],
-            env=RAY_ENV,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        subprocess.run(
-            [ray_cli, "start", f"--address=127.0.0.1:{port}", *common],
-            env=RAY_ENV,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        yield f"127.0.0.1:{port}"
-    finally:
-        for signum in (signal.SIGTERM, signal.SIGKILL):
-            for pid in _ray_processes(temp):
-                try:
-                    os.kill(pid, signum)
-                except ProcessLookupError:
-                    pass
-            time.sleep(2)
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-def test_two_nodes_share_the_work_and_give_the_same_tables(tmp_path, archive, bank_folder, two_nodes):
-    (archive / "sub" / "broken.mp4").unlink()
-    shutil.copy(SAMPLES / "clip.mp4", archive / "sub" / "clip.mp4")
-    out = tmp_path / "run"
-    done = _annotate("ray", "video", archive, "-o", out, "-b", bank_folder, "--address", two_nodes, "--no-render")
-    assert done.returncode == 0, done.stderr
-    status = pq.read_table(out / "status").to_pylist()
-    assert len(status) == 3 and all(r["ok"] for r in status)
-    assert len({r["node"] for r in status}) == 2
-    assert not (out / "videos").exists()
-    timelines = _timelines(out)
-    assert timelines[str(archive / "clip.mp4")] == timelines[str(archive / "sub" / "clip.mp4")]
-    assert len(timelines) == 3

@@ -11,13 +11,14 @@ file that fails is a status row with its error, and the block goes on.
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -27,7 +28,11 @@ from ..drawing.options import DrawOptions
 from ..errors import AnnotateError, InputError
 from ..recognition.bank import FaceBank
 from ..video.analysis import VideoOptions
-from .tables import FORMATS, detection_table, face_table, status_table, timeline_table, write_table
+from .attempts import Attempts
+from .tables import FORMATS, TABLES, detection_table, face_table, status_table, timeline_table, write_table
+
+if TYPE_CHECKING:
+    from ..photos import PhotoResult
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class ArchiveSettings:
             raise InputError(f"format must be one of {', '.join(FORMATS)}, got {self.fmt!r}")
         if not self.out.is_absolute():
             raise InputError(f"{self.out}: the output folder must be an absolute path (workers run elsewhere)")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.run_id):
+            raise InputError(f"run_id must be letters, digits, '.', '_' and '-' (it names files), got {self.run_id!r}")
 
 
 def bank_fingerprint(bank: FaceBank) -> str:
@@ -90,6 +97,9 @@ def _block_name(run_id: str, sources: list[str]) -> str:
     return f"{run_id}-{hashlib.sha1(chr(10).join(sources).encode()).hexdigest()[:16]}"
 
 
+Outcome = tuple[dict[str, Any], dict[str, pa.Table]]  # a file's status values, and its tables
+
+
 class _Annotator:
     """The models and settings of one worker, and the writing of a block's tables."""
 
@@ -114,26 +124,36 @@ class _Annotator:
             "version": __version__,
         } | values
 
-    def _write(self, sources: list[str], parts: dict[str, list[pa.Table]], status: pa.Table) -> None:
-        s = self.settings
-        name = f"{_block_name(s.run_id, sources)}.{s.fmt}"
-        for table, tables in parts.items():
-            if tables:
-                write_table(pa.concat_tables(tables), s.out / table / name, s.fmt)
-        write_table(status, s.out / "status" / name, s.fmt)
-
     def __call__(self, batch: Any) -> pa.Table:
-        """Process a block (columns source, relative); returns its status rows."""
+        """Process a block (columns source, relative); returns its status rows. A file's tables
+        are kept only when its status is ok, so an input is in the tables once it is done, and
+        ``--resume`` adds no row twice. Every table of the block is written, empty too, so a
+        retried block replaces all its earlier fragments; the status is written last."""
+        s = self.settings
         sources, relatives = _column(batch, "source"), _column(batch, "relative")
+        name = _block_name(s.run_id, sources)
         parts: dict[str, list[pa.Table]] = {table: [] for table in self.tables}
-        rows = list(self._block(sources, relatives, parts))
+        rows = []
+        with Attempts(s.out / "attempts" / f"{name}.log") as attempts:
+            for source, started, (values, tables) in self._files(sources, relatives, attempts):
+                if values.get("ok"):
+                    for table, rows_of_file in tables.items():
+                        parts[table].append(rows_of_file)
+                rows.append(self._status(source, started, **values))
         status = status_table(rows)
-        self._write(sources, parts, status)
+        for table, found in parts.items():
+            write_table(
+                pa.concat_tables(found) if found else TABLES[table].empty_table(),
+                s.out / table / f"{name}.{s.fmt}",
+                s.fmt,
+            )
+        write_table(status, s.out / "status" / f"{name}.{s.fmt}", s.fmt)
+        attempts.path.unlink(missing_ok=True)
         return status
 
-    def _block(
-        self, sources: list[str], relatives: list[str], parts: dict[str, list[pa.Table]]
-    ) -> Iterator[dict[str, Any]]:
+    def _files(
+        self, sources: list[str], relatives: list[str], attempts: Attempts
+    ) -> Iterator[tuple[str, float, Outcome]]:
         raise NotImplementedError
 
 
@@ -144,25 +164,38 @@ def _failure(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _failed(error: Exception | str) -> Outcome:
+    return {"ok": False, "error": error if isinstance(error, str) else _failure(error)}, {}
+
+
 class VideoAnnotator(_Annotator):
     """Whole videos: the timeline (and detections) of each, and its annotated copy under
-    ``out/videos/<relative>`` (``.mp4`` unless the input's container is one annotate writes)."""
+    ``out/videos/<relative>`` (``.mp4`` unless the input's container is one annotate
+    writes). A video that stops decoding part-way is an error row with its counts, and its
+    copy is kept; its timeline is not (it is done again on ``--resume``)."""
 
     def __init__(self, settings: ArchiveSettings) -> None:
         super().__init__(settings)
         self.tables = ("timeline", "detections") if settings.detections else ("timeline",)
 
-    def _block(
-        self, sources: list[str], relatives: list[str], parts: dict[str, list[pa.Table]]
-    ) -> Iterator[dict[str, Any]]:
+    def _files(
+        self, sources: list[str], relatives: list[str], attempts: Attempts
+    ) -> Iterator[tuple[str, float, Outcome]]:
         for source, relative in zip(sources, relatives):
             started = time.perf_counter()
+            why = attempts.crashed(source)
+            if why is not None:
+                yield source, started, _failed(why)
+                continue
+            attempts.start(source)
             try:
-                yield self._status(source, started, **self._video(source, Path(relative), parts))
+                outcome = self._video(source, Path(relative))
             except Exception as error:  # a bad file is a row, and the block goes on
-                yield self._status(source, started, ok=False, error=_failure(error))
+                outcome = _failed(error)
+            attempts.end(source)
+            yield source, started, outcome
 
-    def _video(self, source: str, relative: Path, parts: dict[str, list[pa.Table]]) -> dict[str, Any]:
+    def _video(self, source: str, relative: Path) -> Outcome:
         from ..video.analysis import analyse_video
         from ..video.job import output_name
         from ..video.render import render_video
@@ -173,11 +206,11 @@ class VideoAnnotator(_Annotator):
         if s.render:
             output = s.out / "videos" / output_name(relative)
             render_video(analysis, output, s.video, overwrite=True, drawing=s.drawing)
-        parts["timeline"].append(timeline_table(source, s.run_id, analysis, s.include_unknown))
+        tables = {"timeline": timeline_table(source, s.run_id, analysis, s.include_unknown)}
         if s.detections:
-            parts["detections"].append(detection_table(source, s.run_id, analysis))
+            tables["detections"] = detection_table(source, s.run_id, analysis)
         error = None if analysis.error is None else f"decoding stopped early ({analysis.error})"
-        return {
+        values = {
             "ok": error is None,
             "error": error,
             "frames": analysis.decoded,
@@ -187,47 +220,62 @@ class VideoAnnotator(_Annotator):
             "named": ";".join(sorted({a.name for a in analysis.known()})),
             "output": None if output is None else str(output),
         }
+        return values, tables
 
 
 class PhotoAnnotator(_Annotator):
-    """Photos, a block's photos batched through the models: a row per face, and an annotated
-    copy under ``out/photos/<relative>``. A photo's seconds are the time since the previous
-    one's row (its batch's model time falls on the batch's first photo)."""
+    """Photos, a block's photos batched through the models (one at a time when Ray retries a
+    block): a row per face, and an annotated copy under ``out/photos/<relative>``. A photo's
+    seconds are the time since the previous one's row (a batch's model time falls on its
+    first photo)."""
 
     tables = ("faces",)
 
-    def _block(
-        self, sources: list[str], relatives: list[str], parts: dict[str, list[pa.Table]]
-    ) -> Iterator[dict[str, Any]]:
+    def _files(
+        self, sources: list[str], relatives: list[str], attempts: Attempts
+    ) -> Iterator[tuple[str, float, Outcome]]:
         from ..media import InputFile
-        from ..photos import recognise_photos, save_annotated
+        from ..photos import recognise_photos
+
+        todo = []
+        for source, relative in zip(sources, relatives):
+            why = attempts.crashed(source)
+            if why is not None:
+                yield source, time.perf_counter(), _failed(why)
+            else:
+                todo.append(InputFile(Path(source), Path(relative)))
+        batch = 1 if attempts.retried else None  # a retry finds the photo that stops its worker
+        if not attempts.retried:
+            for photo in todo:
+                attempts.start(str(photo.source))
+        results = recognise_photos(todo, self.recognizer, self.settings.bank, batch)
+        for i, photo in enumerate(todo):
+            started, source = time.perf_counter(), str(photo.source)
+            if attempts.retried:
+                attempts.start(source)
+            try:
+                outcome = self._photo(next(results))
+            except Exception as error:  # the generator is spent: go on with the photos after it
+                outcome = _failed(error)
+                results = recognise_photos(todo[i + 1 :], self.recognizer, self.settings.bank, batch)
+            attempts.end(source)
+            yield source, started, outcome
+
+    def _photo(self, result: PhotoResult) -> Outcome:
+        from ..photos import save_annotated
 
         s = self.settings
-        started = time.perf_counter()
-        photos = [InputFile(Path(a), Path(b)) for a, b in zip(sources, relatives)]
-        for result in recognise_photos(photos, self.recognizer, s.bank):
-            source = str(result.source)
-            if result.faces is None:
-                yield self._status(source, started, ok=False, error=result.error)
-                started = time.perf_counter()
-                continue
-            try:
-                output = save_annotated(result, s.out / "photos", True, s.drawing) if s.render else None
-            except AnnotateError as error:
-                yield self._status(source, started, ok=False, error=str(error))
-                started = time.perf_counter()
-                continue
-            parts["faces"].append(face_table(source, s.run_id, result.faces))
-            named = sorted({label for label in result.faces.labels or () if label is not None})
-            yield self._status(
-                source,
-                started,
-                ok=True,
-                frames=1,
-                analysed=1,
-                lost=0,
-                faces=len(result.faces),
-                named=";".join(named),
-                output=None if output is None else str(output),
-            )
-            started = time.perf_counter()
+        if result.faces is None:
+            return _failed(result.error or "unreadable")
+        output = save_annotated(result, s.out / "photos", True, s.drawing) if s.render else None
+        named = sorted({label for label in result.faces.labels or () if label is not None})
+        values = {
+            "ok": True,
+            "frames": 1,
+            "analysed": 1,
+            "lost": 0,
+            "faces": len(result.faces),
+            "named": ";".join(named),
+            "output": None if output is None else str(output),
+        }
+        return values, {"faces": face_table(str(result.source), s.run_id, result.faces)}

@@ -51,12 +51,11 @@ class Pool:
     ) -> Pool:
         """``workers`` (None: as many as the cluster's ``resources`` hold, by GPUs when each
         takes some) with ``cpus`` and ``gpus`` each."""
-        if workers is not None:
-            return cls(workers, cpus, gpus)
         have = resources.get("GPU", 0.0) / gpus if gpus else resources.get("CPU", 1.0) / cpus
-        if gpus and have < 1:
-            raise InputError(f"each worker wants {gpus:g} GPU(s), and the cluster has {resources.get('GPU', 0):g}")
-        return cls(max(1, int(have)), cpus, gpus)
+        if gpus and int(have) < (workers or 1):  # Ray would wait for them forever
+            want = f"{workers or 1} worker(s) want {(workers or 1) * gpus:g} GPU(s)"
+            raise InputError(f"{want}, and the cluster has {resources.get('GPU', 0):g}")
+        return cls(workers or max(1, int(have)), cpus, gpus)
 
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str, float]:

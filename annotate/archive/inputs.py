@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -50,7 +53,8 @@ def read_manifest(path: Path) -> pa.Table:
         raise InputError(f"{path}: not a manifest with a 'path' column ({exc})") from exc
     paths = table.column("path").cast(pa.string()).combine_chunks()
     paths = paths.filter(pc.and_(pc.is_valid(paths), pc.not_equal(paths, "")))
-    if not pc.all(pc.starts_with(paths, "/")).as_py():
+    plain = pc.and_(pc.starts_with(paths, "/"), pc.invert(pc.match_substring_regex(paths, r"//|/\.\.?(/|$)|.+/$")))
+    if not pc.all(plain).as_py():  # relative, or not in normal form: as Python's paths give them back
         paths = pa.array([os.path.abspath(p) for p in paths.to_pylist()], pa.string())
     relative = pc.utf8_slice_codeunits(paths, 1)
     return pa.Table.from_arrays([paths, relative], schema=INPUT_SCHEMA)
@@ -64,12 +68,17 @@ def _first_of_each(table: pa.Table) -> pa.Table:
 
 
 def list_inputs(
-    inputs: Sequence[Path], manifest: Path | None, suffixes: frozenset[str], others: frozenset[str] = frozenset()
+    inputs: Sequence[Path],
+    manifest: Path | None,
+    suffixes: frozenset[str],
+    others: frozenset[str] = frozenset(),
+    copy_name: Callable[[str], str] | None = None,
 ) -> pa.Table:
     """The files to process, as columns ``source`` (absolute: a worker's working folder is not
-    the driver's) and ``relative`` (where its copy goes): folders searched recursively and
-    files as given, then the rows of ``manifest``, each file once. InputError when there are
-    none, or when two would write one copy."""
+    the driver's) and ``relative`` (where its copy goes, renamed by ``copy_name``: a video's
+    copy may take another container): folders searched recursively and files as given, then
+    the rows of ``manifest``, each file once. InputError when there are none, or when two
+    would write one copy."""
     parts = [INPUT_SCHEMA.empty_table()]
     if inputs:
         found = find_inputs(inputs, suffixes, others)
@@ -83,6 +92,9 @@ def list_inputs(
     table = _first_of_each(pa.concat_tables(parts).combine_chunks())
     if table.num_rows == 0:
         raise InputError("no inputs found (looked for " + ", ".join(sorted(suffixes)) + ")")
+    if copy_name is not None:
+        renamed = pa.array([copy_name(r) for r in table.column("relative").to_pylist()], pa.string())
+        table = table.set_column(1, "relative", renamed)
     counts = table.group_by("relative").aggregate([("source", "count")])
     twice = counts.filter(pc.greater(counts.column("source_count"), 1))
     if twice.num_rows:
@@ -92,26 +104,61 @@ def list_inputs(
     return table
 
 
-def prepare_out(out: Path, kind: str, fmt: str, resume: bool) -> None:
-    """Make ``out`` an archive run's folder, or check that it is one of the same kind and
-    format (``resume``). A folder with other files is refused: the run owns its folder, so it
-    never replaces a user's file. (A folder with only ``run.json`` is a run that stopped before
-    its first file, and starts afresh.)"""
+def _read_marker(marker: Path) -> dict[str, Any] | None:
+    """An earlier run's ``run.json``, or None when there is none (or it is not one of ours)."""
+    try:
+        earlier = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return earlier if isinstance(earlier, dict) and earlier.get("annotate") == "archive" else None
+
+
+def prepare_out(out: Path, record: dict[str, Any], resume: bool) -> None:
+    """Make ``out`` an archive run's folder, with ``record`` (the kind of run, table format
+    and what decides its results: model, bank, options) in ``run.json``; or, with ``resume``,
+    check that it holds a run with the same record. A folder with other files is refused:
+    the run owns its folder, so it never replaces a user's file. (A folder with only our
+    ``run.json`` is a run that stopped before its first file, and starts afresh.)"""
     marker = out / "run.json"
-    if marker.is_file() and any(p.name != marker.name for p in out.iterdir()):
-        try:
-            earlier = json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{marker}: unreadable ({exc})") from exc
+    earlier = _read_marker(marker)
+    others = out.is_dir() and any(p.name not in (marker.name, ".lock") for p in out.iterdir())
+    if earlier is not None and others:
         if not resume:
             raise EarlierRunError(out)
-        if (earlier.get("kind"), earlier.get("format")) != (kind, fmt):
-            raise InputError(f"{out} holds a {earlier.get('kind')} run in {earlier.get('format')}, not {kind} in {fmt}")
+        changed = [f"{k}: {earlier.get(k)!r}, now {v!r}" for k, v in record.items() if earlier.get(k) != v]
+        if changed:
+            raise InputError(f"{out} holds a run made with other settings ({'; '.join(changed)})")
         return
-    if out.exists() and (not out.is_dir() or any(p.name != marker.name for p in out.iterdir())):
-        raise InputError(f"{out} is not empty and holds no earlier run: choose a new or empty folder")
+    if out.exists() and (not out.is_dir() or others or (marker.exists() and earlier is None)):
+        raise InputError(f"{out} is not empty and holds no earlier run")
     with atomic_path(marker, replace=True) as tmp:
-        tmp.write_text(json.dumps({"kind": kind, "format": fmt}) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps({"annotate": "archive"} | record, indent=1) + "\n", encoding="utf-8")
+
+
+@contextmanager
+def lock_run(out: Path) -> Iterator[None]:
+    """Hold ``out`` for this run: InputError if another run holds it (two runs in one folder
+    would remove each other's unfinished fragments). An flock on ``out/.lock``, released
+    when the block ends or the process dies."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock, no check
+        yield
+        return
+    handle = open(out / ".lock", "a+", encoding="utf-8")  # noqa: SIM115 (closed below)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            raise InputError(f"{out} is in use by another run ({handle.read().strip() or 'unknown'})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"host {socket.gethostname()}, process {os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def _fragments(folder: Path) -> list[Path]:
@@ -140,9 +187,12 @@ def finished(out: Path, fmt: str) -> pa.Array:
 
 def remove_unfinished(out: Path) -> list[Path]:
     """Remove the table fragments of blocks that have no status fragment (a run stopped while
-    writing them): those inputs are done again. Returns what was removed."""
+    writing them), and the earlier run's attempt logs: those inputs are done again. Returns
+    what was removed."""
     statuses = {p.stem for p in _fragments(out / "status")}
-    removed = []
+    removed = _fragments(out / "attempts")
+    for path in removed:
+        path.unlink()
     for table in TABLES:
         if table == "status":
             continue

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import typer
 
@@ -54,7 +55,7 @@ def drive(
     wanted: Wanted,
 ) -> None:
     """The driver: inputs, output folder, bank, cluster, then the run with one progress bar."""
-    from ..archive.inputs import list_inputs, pending, prepare_out
+    from ..archive.inputs import list_inputs, lock_run, pending, prepare_out
     from ..archive.tables import FORMATS
     from ..errors import InputError
     from ..media import check_out_dir
@@ -63,25 +64,52 @@ def drive(
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if not inputs and manifest is None:
         raise InputError("give the inputs: folders or files, or --manifest FILE")
-    files = list_inputs(inputs or [], manifest, *_suffixes(kind))
+    files = list_inputs(inputs or [], manifest, *_suffixes(kind), copy_name=_copy_name(kind))
     out = out.absolute()
     check_out_dir(inputs or [], out)
-    prepare_out(out, kind, fmt, resume)
-    copies = [Path(d) for name in ("videos", "photos") for d, _, _ in os.walk(out / name)]
-    clean_leftovers([out / name for name in ("status", "timeline", "detections", "faces")] + copies)
-    skipped = 0
-    if resume:
-        files, skipped = pending(files, out, fmt)
-        if skipped:
-            say(f"{skipped} input(s) finished by the earlier run are skipped")
-        if files.num_rows == 0:
-            say(f"nothing to do: every input is done in {out}")
-            return
     settings = _settings(kind, out, fmt, bank, config, cluster, wanted)
-    failed = _execute(kind, files, settings, cluster)
+    prepare_out(out, _record(kind, settings), resume)
+    with lock_run(out):
+        copies = [Path(d) for name in ("videos", "photos") for d, _, _ in os.walk(out / name)]
+        clean_leftovers([out / name for name in ("status", "timeline", "detections", "faces")] + copies)
+        if resume:
+            files, skipped = pending(files, out, fmt)
+            if skipped:
+                say(f"{skipped} input(s) finished by the earlier run are skipped")
+            if files.num_rows == 0:
+                say(f"nothing to do: every input is done in {out}")
+                return
+        failed = _execute(kind, files, settings, cluster)
     say(f"{files.num_rows - failed} input(s) done, {failed} failed; tables in {out}")
     if failed:
         raise typer.Exit(1)
+
+
+def _copy_name(kind: str) -> Callable[[str], str] | None:
+    """How an input's path under its folder becomes its copy's: a video's takes .mp4 when
+    annotate does not write its container."""
+    if kind != "video":
+        return None
+    from ..video.job import output_name
+
+    return lambda relative: output_name(Path(relative)).as_posix()
+
+
+def _record(kind: str, settings: ArchiveSettings) -> dict[str, Any]:
+    """What decides a run's results, kept in its folder: a resume must match it."""
+    s = settings
+    return {
+        "kind": kind,
+        "format": s.fmt,
+        "model_sha256": s.bank.model_sha256,
+        "bank_sha256": s.bank_sha256,
+        "min_face": s.config.min_face,
+        "threshold": s.config.threshold,
+        "sample_fps": s.video.sample_fps,
+        "detections": s.detections,
+        "include_unknown": s.include_unknown,
+        "render": s.render,
+    }
 
 
 def _suffixes(kind: str) -> tuple[frozenset[str], frozenset[str]]:
