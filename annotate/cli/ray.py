@@ -42,7 +42,7 @@ app.add_typer(ray_app, name="ray")
 SourcesArg = Annotated[
     Optional[list[Path]],
     typer.Argument(
-        metavar="[INPUT]...",
+        metavar="INPUT",
         show_default=False,
         help="Files, or folders searched recursively, at paths every worker sees (shared storage).",
     ),
