@@ -131,7 +131,7 @@ def _settings(
     wanted: Wanted,
 ) -> ArchiveSettings:
     """The face bank, built or refreshed here once, and the workers' settings: the models as
-    resolved here, on the workers' device (a GPU when each holds one) with their CPUs as threads."""
+    asked for, on the workers' device (a GPU when each holds one) with their CPUs as threads."""
     import secrets
     import time
 
@@ -144,8 +144,10 @@ def _settings(
     face_bank = bank_for(source, recognizer)
     if wanted.drawing.blur is not None:
         wanted.drawing.blur.check_names(face_bank.labels)
+    # the model as asked for, not the weights path found here: each worker finds its own, and
+    # the bank's model check stops a worker whose weights differ
     device = "cuda" if cluster.gpus else "cpu"
-    config = replace(recognizer.config, device=device, precision=c.precision, threads=math.ceil(cluster.cpus))
+    config = replace(c, device=device, threads=math.ceil(cluster.cpus))
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
     detail(f"run {run_id}: {kind}, workers on {config.device} with {config.threads} thread(s) each")
     return ArchiveSettings(
