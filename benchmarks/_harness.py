@@ -127,3 +127,12 @@ def report(result: Mapping[str, object], as_json: bool = False, width: int = 24)
         return
     for key, value in result.items():
         print(f"{key:{width}s} {value:.4g}" if isinstance(value, float) else f"{key:{width}s} {value}")
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """A process's resident set in MB (0 if it has gone), from /proc."""
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return 0.0

@@ -14,20 +14,14 @@ process's resident set, sampled every 5 s: the first minute against the last. Wi
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import threading
 import time
 
-from _harness import VIDEO, add_recognizer_args, bank_from, recognizer_from
+from _harness import VIDEO, add_recognizer_args, bank_from, recognizer_from, rss_mb
 
 from annotate.live.source import SourceSpec
 from annotate.live.watch import LiveOptions, watch
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def run(args: argparse.Namespace, height: int, recognizer, bank) -> None:  # type: ignore[no-untyped-def]

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
-from _harness import BANK, ROOT
+from _harness import BANK, ROOT, rss_mb
 
 import annotate
 from annotate.archive.annotators import ArchiveSettings, bank_fingerprint
@@ -66,17 +66,12 @@ def _tree_rss_mb(root: int) -> float:
             except (OSError, ValueError, IndexError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [root]
-    page = os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0.0, [root]
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
-        try:
-            with open(f"/proc/{pid}/statm") as handle:
-                total += int(handle.read().split()[1]) * page
-        except OSError:
-            continue
-    return total / 2**20
+        total += rss_mb(pid)
+    return total
 
 
 class Peak:
@@ -101,14 +96,19 @@ class Peak:
 Spans = list[tuple[float, float]]  # per video: (start, end), seconds from the run's start
 
 
+def planned(files: list[InputFile], out: Path, render: bool) -> list[VideoJob]:
+    """Each video's job as `annotate video` plans it: its CSV, and its copy when rendering."""
+    return [
+        VideoJob(f.source, out / f"{f.source.stem}.mp4" if render else None, out / f"{f.source.stem}.csv", None)
+        for f in files
+    ]
+
+
 def one_at_a_time(files: list[InputFile], args, out: Path, bank) -> Spans:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     recognizer = annotate.Recognizer(annotate.Config(device="cpu", threads=args.workers))
     spans = []
-    for f in files:
-        job = VideoJob(
-            f.source, out / f"{f.source.stem}.mp4" if args.render else None, out / f"{f.source.stem}.csv", None
-        )
+    for job in planned(files, out, args.render):
         began = time.perf_counter() - start
         process_video(job, recognizer, bank, VideoOptions(), lambda stage, total: lambda n: None)
         spans.append((began, time.perf_counter() - start))
@@ -117,10 +117,7 @@ def one_at_a_time(files: list[InputFile], args, out: Path, bank) -> Spans:  # ty
 
 def jobs(files: list[InputFile], args, out: Path, bank) -> Spans:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
-    planned = [
-        VideoJob(f.source, out / f"{f.source.stem}.mp4" if args.render else None, out / f"{f.source.stem}.csv", None)
-        for f in files
-    ]
+    jobs_ = planned(files, out, args.render)
     recognizer = annotate.Recognizer(annotate.Config(device="cpu", threads=args.workers))  # as `annotate video` does
     settings = WorkerSettings.sharing(recognizer, bank, args.workers)
     began: dict[int, float] = {}
@@ -130,10 +127,10 @@ def jobs(files: list[InputFile], args, out: Path, bank) -> Spans:  # type: ignor
             began.setdefault(index, time.perf_counter() - start)
 
     spans = []
-    for job, outcome in process_videos(planned, settings, VideoOptions(), args.workers, progress):
+    for job, outcome in process_videos(jobs_, settings, VideoOptions(), args.workers, progress):
         if isinstance(outcome, Exception):
             raise SystemExit(f"--jobs failed: {outcome}")
-        spans.append((began[planned.index(job)], time.perf_counter() - start))
+        spans.append((began[jobs_.index(job)], time.perf_counter() - start))
     return spans
 
 
@@ -170,11 +167,6 @@ def measure(spans: Spans, workers: int) -> tuple[float, float, float]:
     t0, t1 = begins[min(workers, len(begins)) - 1], max(e for _, e in spans)
     done = sum(max(0.0, min(e, t1) - max(b, t0)) / (e - b) for b, e in spans if e > b)
     return t0, done / (t1 - t0) * 60, t1
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 class _Nothing:

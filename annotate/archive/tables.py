@@ -16,12 +16,22 @@ import pyarrow as pa
 
 from ..faces import Faces
 from ..media import atomic_path
-from ..writers import TIMELINE_COLUMNS, timeline_records
+from ..writers import PHOTO_COLUMNS, TIMELINE_COLUMNS, timeline_records
 
 FORMATS = ("parquet", "csv")
 _ID = [pa.field("source", pa.string()), pa.field("run_id", pa.string())]
-_BOX = [pa.field(name, pa.float64()) for name in ("x1", "y1", "x2", "y2")]
-_MARKS = [pa.field(n, pa.float64()) for n in ("lex", "ley", "rex", "rey", "nx", "ny", "lmx", "lmy", "rmx", "rmy")]
+_BOX = [pa.field(name, pa.float64()) for name in PHOTO_COLUMNS[PHOTO_COLUMNS.index("x1") :][:4]]
+# the five landmarks' x and y, named as the photo CSV names them
+_MARKS = [pa.field(name, pa.float64()) for name in PHOTO_COLUMNS[PHOTO_COLUMNS.index("lex") :][:10]]
+# the columns of one face, in a video's detections and a photo's faces alike
+_FACE = [
+    pa.field("face", pa.int64()),
+    *_BOX,
+    pa.field("score", pa.float64()),
+    *_MARKS,
+    pa.field("label", pa.string()),
+    pa.field("similarity", pa.float64()),
+]
 
 TIMELINE_SCHEMA = pa.schema(
     [
@@ -43,28 +53,13 @@ DETECTION_SCHEMA = pa.schema(
         *_ID,
         pa.field("frame", pa.int64()),
         pa.field("time", pa.float64()),
-        pa.field("face", pa.int64()),
-        *_BOX,
-        pa.field("score", pa.float64()),
-        *_MARKS,
-        pa.field("label", pa.string()),
-        pa.field("similarity", pa.float64()),
+        *_FACE,
         pa.field("track", pa.int64()),
         pa.field("spurious", pa.bool_()),
     ]
 )
 # one row per face of a photo
-FACE_SCHEMA = pa.schema(
-    [
-        *_ID,
-        pa.field("face", pa.int64()),
-        *_BOX,
-        pa.field("score", pa.float64()),
-        *_MARKS,
-        pa.field("label", pa.string()),
-        pa.field("similarity", pa.float64()),
-    ]
-)
+FACE_SCHEMA = pa.schema([*_ID, *_FACE])
 # one row per input and run: whether it was done, and with what
 STATUS_SCHEMA = pa.schema(
     [
@@ -162,15 +157,3 @@ def write_table(table: pa.Table, path: Path, fmt: str) -> None:
             import pyarrow.csv as pcsv
 
             pcsv.write_csv(table, tmp)
-
-
-def read_table(path: Path, schema: pa.Schema) -> pa.Table:
-    """A fragment as written by ``write_table`` (by its suffix), with ``schema``."""
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path, schema=schema)
-    import pyarrow.csv as pcsv
-
-    options = pcsv.ConvertOptions(column_types=schema, strings_can_be_null=True)
-    return pcsv.read_csv(path, convert_options=options).select(schema.names).cast(schema)
