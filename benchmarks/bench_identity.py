@@ -2,7 +2,8 @@
 time the timeline covers, the seconds named as someone else, identities per person
 (fragmentation) and identity switches; and what the identity work costs.
 
-    python benchmarks/bench_identity.py [--clips cut,return,cross,swap] [--rates full,2,5] [--real] [--json]
+    python benchmarks/bench_identity.py [--clips cut,return,cross,swap] [--rates full,2,5] [--real]
+        [--paths exact,default] [--json]
 
 The clips are made in a temporary folder from the sample portraits (``tests/cast.py``: hard
 cuts where each person appears exactly where the other was, a person who leaves and comes
@@ -12,6 +13,12 @@ known people, Lin-Manuel Miranda and Alex Lacamoire, one photo each), and scored
 ``tests/fixtures/identity/`` where those exist. "identity s" is the time of the stages
 "track" and "link" (the tracker and the re-identification), as a share of the whole analysis
 (``annotate video --no-render``).
+
+Each clip and rate is analysed by each of ``--paths``: ``exact`` (``VideoOptions(exact=True)``,
+every face found and embedded from scratch) and ``default`` (the tracks' shortcuts,
+``video.shortcuts``). A shortcut path's rows also give "faces kept": the share of the exact
+path's faces that it finds in the same frames (box IoU of 0.5 or more), and "faces added":
+its faces the exact path does not have, per exact face.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from _harness import BANK, ROOT, add_recognizer_args, bank_from, recognizer_from
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -57,19 +65,47 @@ def real_bank(tmp: Path) -> Path:
     return folder
 
 
-def analyse(path: Path, recognizer, bank, rate: float | None) -> tuple[annotate.VideoAnalysis, float, float]:
+PATHS = {"exact": True, "default": False}
+
+
+def analyse(
+    path: Path, recognizer, bank, rate: float | None, exact: bool
+) -> tuple[annotate.VideoAnalysis, float, float]:
     """The analysis, its wall seconds, and the seconds of its identity stages."""
+    options = annotate.VideoOptions(sample_fps=rate, exact=exact)
     with timing.recording() as times:
         started = time.perf_counter()
-        analysis = annotate.analyse_video(path, recognizer, bank, annotate.VideoOptions(sample_fps=rate))
+        analysis = annotate.analyse_video(path, recognizer, bank, options)
         wall = time.perf_counter() - started
     return analysis, wall, sum(times.seconds.get(s, 0.0) for s in ("track", "link"))
 
 
-def rows_for(clip: str, rate: float | None, analysis, wall: float, identity: float, truth) -> list[dict]:
+def faces_kept(analysis, reference) -> tuple[float, float]:
+    """The share of ``reference``'s faces that ``analysis`` finds in the same frames (box IoU
+    0.5 or more, each face matched once), and its unmatched faces per reference face."""
+    from annotate.recognition.match import assign
+    from annotate.video.track import box_iou
+
+    theirs = {f.index: f.faces.boxes for f in analysis.frames}
+    total = kept = added = 0
+    for frame in reference.frames:
+        mine, other = frame.faces.boxes, theirs.get(frame.index, np.zeros((0, 4)))
+        matched = int((assign(box_iou(mine, other), 0.5) >= 0).sum()) if len(mine) and len(other) else 0
+        total, kept, added = total + len(mine), kept + matched, added + len(other) - matched
+    return (kept / total, added / total) if total else (1.0, 0.0)
+
+
+def rows_for(
+    clip: str, rate: float | None, route: str, analysis, wall: float, identity: float, truth, reference
+) -> list[dict]:
+    kept, added = faces_kept(analysis, reference) if reference is not None else (1.0, 0.0)
     base = {
         "clip": clip,
         "rate": "full" if rate is None else f"{rate:g} fps",
+        "path": route,
+        "faces": sum(len(f.faces) for f in analysis.frames),
+        "faces kept": round(kept, 3),
+        "faces added": round(added, 3),
         "tracks": len(analysis.tracks),
         "rows": len(analysis.appearances),
         "known rows": len(analysis.known()),
@@ -99,6 +135,7 @@ def main() -> None:
     parser.add_argument("--clips", default="cut,return,cross,swap")
     parser.add_argument("--rates", default="full,2,5")
     parser.add_argument("--real", action="store_true", help="also video.mp4 and the Hamilton clip (../shared)")
+    parser.add_argument("--paths", default="exact,default", help="analyses to compare: exact, default")
     parser.add_argument("--json", action="store_true")
     add_recognizer_args(parser)
     args = parser.parse_args()
@@ -117,8 +154,11 @@ def main() -> None:
             inputs.update({name: (path, hand_labels(name)) for name, path in REAL.items() if path.is_file()})
         for name, (path, truth) in inputs.items():
             for rate in rates:
-                analysis, wall, identity = analyse(path, recognizer, bank, rate)
-                results += rows_for(name, rate, analysis, wall, identity, truth)
+                reference = None
+                for route in args.paths.split(","):
+                    analysis, wall, identity = analyse(path, recognizer, bank, rate, PATHS[route])
+                    results += rows_for(name, rate, route, analysis, wall, identity, truth, reference)
+                    reference = analysis if route == "exact" else reference
     if args.json:
         print(json.dumps(results, indent=1))
         return

@@ -72,6 +72,22 @@ def embedder():
     return Embedder(device="cpu")
 
 
+@pytest.fixture(scope="module")
+def recognizer():
+    """A CPU recognizer, once per test module (a module may define its own)."""
+    import annotate
+
+    return annotate.Recognizer(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def bank(recognizer):
+    """The demo bank (Eileen Collins, Grace Hopper), embedded in memory by ``recognizer``."""
+    import annotate
+
+    return annotate.load_bank(ROOT / "facebank", recognizer)
+
+
 @pytest.fixture()
 def bank_dir(tmp_path: Path) -> Path:
     """A private copy of the demo face bank folders (tests never write into the repository)."""

@@ -108,7 +108,8 @@ def video_input(work: Path, name: str) -> tuple[Path, Path]:
 
 
 def video(work: Path, name: str, source: Path, bank: Path) -> dict[str, object]:
-    """Outputs of the video job on one video (every unknown person included in the timeline)."""
+    """Outputs of the video job on one video (every unknown person included in the timeline),
+    with ``--exact``: every face of every frame embedded, as on the GPU."""
     out, who, det = work / f"{name}-named.mp4", work / f"{name}.csv", work / f"{name}.jsonl"
     _cli(
         "video",
@@ -124,12 +125,20 @@ def video(work: Path, name: str, source: Path, bank: Path) -> dict[str, object]:
         bank,
         "--device",
         "cpu",
+        "--exact",
     )
     return {
         "csv": who.read_text(encoding="utf-8"),
         "jsonl": det.read_text(encoding="utf-8"),
         "frames": frame_hashes(out),
     }
+
+
+def timeline(work: Path, name: str, source: Path, bank: Path) -> str:
+    """The timeline CSV of the video job's default analysis on the CPU (its shortcuts taken)."""
+    who = work / f"{name}-default.csv"
+    _cli("video", source, "--no-render", "--csv", who, "--include-unknown", "--bank", bank, "--device", "cpu")
+    return who.read_text(encoding="utf-8")
 
 
 def _numbers_close(a: str, b: str) -> bool:

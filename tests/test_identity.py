@@ -17,16 +17,6 @@ from annotate.evaluate.identity import Presence, score
 LABELS = ROOT / "tests" / "fixtures" / "identity"
 
 
-@pytest.fixture(scope="module")
-def recognizer():
-    return annotate.Recognizer(device="cpu")
-
-
-@pytest.fixture(scope="module")
-def bank(recognizer):
-    return annotate.load_bank(ROOT / "facebank", recognizer)
-
-
 @pytest.mark.parametrize("rate", [None, 5.0], ids=["full", "5fps"])
 @pytest.mark.parametrize("clip, cuts", [("cut", 2), ("return", 0), ("cross", 0), ("swap", 1)])
 def test_each_person_is_one_identity_named_for_their_screen_time(tmp_path, recognizer, bank, clip, cuts, rate):

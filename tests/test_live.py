@@ -37,7 +37,9 @@ def events_of(text: str) -> list[dict]:
 def test_a_file_watched_frame_by_frame_gives_the_files_csv_and_events(tmp_path):
     clip = tmp_path / "cut.mp4"
     make_cast(clip, "cut")
-    code, _, err = run_cli("video", clip, "--no-render", "--csv", tmp_path / "file.csv", "--include-unknown", *BANK)
+    code, _, err = run_cli(  # live analysis embeds every face, as --exact does
+        "video", clip, "--no-render", "--csv", tmp_path / "file.csv", "--include-unknown", "--exact", *BANK
+    )
     assert code == 0, err
     events = tmp_path / "events.jsonl"
     code, out, err = run_cli(
@@ -65,7 +67,9 @@ def test_a_file_watched_frame_by_frame_gives_the_files_csv_and_events(tmp_path):
 
 def test_a_lavfi_paced_replay_gives_the_files_csv(tmp_path):
     video = needs_shared("video", "video.mp4")
-    code, _, err = run_cli("video", video, "--no-render", "--csv", tmp_path / "file.csv", "--include-unknown", *BANK)
+    code, _, err = run_cli(  # live analysis embeds every face, as --exact does
+        "video", video, "--no-render", "--csv", tmp_path / "file.csv", "--include-unknown", "--exact", *BANK
+    )
     assert code == 0, err
     graph = f"movie={video},realtime"
     started = time.monotonic()
@@ -292,7 +296,10 @@ def test_several_sources_share_the_models_and_keep_their_own_people(tmp_path):
     for clip, result in zip(clips, results):
         assert result.error is None and result.received == result.analysed == 150
         to_csv(result.analysis, tmp_path / f"{clip.stem}.live.csv", include_unknown=True)
-        to_csv(annotate.analyse_video(clip, recognizer, bank), tmp_path / f"{clip.stem}.csv", include_unknown=True)
+        exact = annotate.VideoOptions(exact=True)  # live analysis embeds every face
+        to_csv(
+            annotate.analyse_video(clip, recognizer, bank, exact), tmp_path / f"{clip.stem}.csv", include_unknown=True
+        )
         assert (tmp_path / f"{clip.stem}.live.csv").read_bytes() == (tmp_path / f"{clip.stem}.csv").read_bytes()
     sources = {e.source for e in events if e.kind == "named"}
     assert sources == {str(c) for c in clips}

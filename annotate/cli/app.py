@@ -210,6 +210,13 @@ BatchOpt = Annotated[
         help="Images (photos or video frames) per detector pass. Default: 32 on CUDA, 4 on the CPU.",
     ),
 ]
+ExactOpt = Annotated[
+    bool,
+    flag(
+        "--exact",
+        help="Embed every face of every analysed frame, as on the GPU. By default the CPU reuses a tracked face's embedding for up to 5 frames while it looks the same: the same people and times, about 1.4x faster.",
+    ),
+]
 OverwriteOpt = Annotated[bool, flag("--overwrite", help="Replace existing output files (never done otherwise).")]
 SkipExistingOpt = Annotated[
     bool,

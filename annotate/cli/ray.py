@@ -12,6 +12,7 @@ from .app import (
     BlurOpt,
     BlurPadOpt,
     BlurStyleOpt,
+    ExactOpt,
     KeepOpt,
     LabelsOpt,
     MinFaceOpt,
@@ -132,6 +133,7 @@ def ray_video(
     model: ModelOpt = "auto",
     min_face: MinFaceOpt = 50,
     precision: PrecisionOpt = "auto",
+    exact: ExactOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -151,7 +153,7 @@ def ray_video(
     policy = blur_policy(blur, keep, blur_style, blur_pad)
     _check_blur(policy is not None, no_render)
     drawing = draw_options(no_boxes, no_landmarks, no_scores, labels, False, policy)
-    video = VideoOptions(sample_fps=sample_fps, detect_all=policy is not None)
+    video = VideoOptions(sample_fps=sample_fps, detect_all=policy is not None, exact=True if exact else None)
     wanted = Wanted(not no_render, drawing, include_unknown, detections, video)
     config = Config(model, "auto", min_face, threshold, precision)
     cluster = Cluster(address, workers, cpus_per_worker, gpus_per_worker)

@@ -106,6 +106,7 @@ def _record(kind: str, settings: ArchiveSettings) -> dict[str, Any]:
         "min_face": s.config.min_face,
         "threshold": s.config.threshold,
         "sample_fps": s.video.sample_fps,
+        "exact": s.video.exact,
         "detections": s.detections,
         "include_unknown": s.include_unknown,
         "render": s.render,

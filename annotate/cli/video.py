@@ -18,6 +18,7 @@ from .app import (
     BlurPadOpt,
     BlurStyleOpt,
     DeviceOpt,
+    ExactOpt,
     InputsArg,
     JsonOpt,
     KeepOpt,
@@ -147,6 +148,7 @@ def video(
     precision: PrecisionOpt = "auto",
     threads: ThreadsOpt = None,
     batch: BatchOpt = None,
+    exact: ExactOpt = False,
     overwrite: OverwriteOpt = False,
     skip_existing: SkipExistingOpt = False,
     as_json: JsonOpt = False,
@@ -190,6 +192,7 @@ def video(
         crf=crf,
         preset=preset,
         detect_all=policy is not None,  # a face seen only between samples is blurred too
+        exact=True if exact else None,
     )
     check_overwrite(overwrite, skip_existing)
     planned = plan_videos(inputs, out, csv, detections, overwrite, skip_existing, report)

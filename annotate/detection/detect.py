@@ -21,6 +21,7 @@ from ..models.mtcnn import ONet, PNet, RNet, load_net
 from ..runtime.devices import exact_fp32, resolve_device, run_bucketed
 from ..runtime.resources import mtcnn_weights_dir
 from ..runtime.timing import stage
+from .boxes import cell_boxes, regress, seeds, square
 from .nms import batched_nms
 from .resample import crops, integral, normalise, resize, table_dtype
 
@@ -29,38 +30,8 @@ _CUDA_SUB_BATCH, _CUDA_MIN_BUCKET = 8192, 256  # on CUDA: larger passes, padded 
 # Pixels per pyramid pass on the CPU. Larger passes fall out of the cache: at 1080p, one frame
 # per pass takes 60 ms a frame, four take 85 ms (2-core EPYC); at 720p four per pass is best.
 _CPU_PIXELS = 4_000_000
+_NEAR_NMS = 0.5
 _KEEP_TABLE_BYTES = 128 * 2**20  # largest summed-area table kept between calls (CPU)
-
-
-def cell_boxes(cell: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """P-Net's (K,2) xy output cells at pyramid ``scale`` -> the (K,2) top-left and bottom-right
-    corners of their 12-pixel windows in the image, floor((2*cell + 1 or 12) / scale).
-
-    The division is by a tensor on the cell's device, in float32, exactly rounded, as the CPU
-    divides by a Python float. On CUDA, dividing by a Python float multiplies by its reciprocal
-    rounded to float32 instead, which puts quotients that should be whole numbers just under
-    them: floor() lost a pixel on 281 of 2,000 cells at the first scale, and the cascade kept
-    other candidates. That division, emulated on the CPU, reproduces the H100's boxes exactly
-    (21 of 274 faces of the 1080p video moved by over 1 px, at most 4.04 px; see
-    benchmarks/emulate_cuda_division.py)."""
-    divisor = cell.new_full((), scale)  # a fill on the device: no host-to-device copy
-    return ((2 * cell + 1) / divisor).floor(), ((2 * cell + 12) / divisor).floor()
-
-
-def _square(boxes: torch.Tensor) -> torch.Tensor:
-    """Grow (K,4) xyxy boxes to squares about their centres (MTCNN's ``rerec``)."""
-    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    side = torch.maximum(w, h)
-    x1 = boxes[:, 0] + w * 0.5 - side * 0.5
-    y1 = boxes[:, 1] + h * 0.5 - side * 0.5
-    return torch.stack([x1, y1, x1 + side, y1 + side], dim=1)
-
-
-def _regress(boxes: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
-    """Apply (K,4) box offsets, relative to (K,4) box sizes with +1 pixel widths (``bbreg``)."""
-    w = boxes[:, 2] - boxes[:, 0] + 1
-    h = boxes[:, 3] - boxes[:, 1] + 1
-    return boxes + reg * torch.stack([w, h, w, h], dim=1)
 
 
 class FaceDetector:
@@ -130,6 +101,39 @@ class FaceDetector:
                     results[i] = faces
                 start += len(indices)
         return results  # type: ignore[return-value]
+
+    @torch.inference_mode()
+    def detect_near(self, image: np.ndarray, expected: np.ndarray, reach: float = 1.0) -> Faces:
+        """Faces in one (H,W,3) uint8 RGB image, looked for only about (T,4) xyxy boxes where
+        faces are expected (a video's tracks): R-Net and O-Net on candidate windows shifted
+        and scaled about each box (``boxes.seeds``), in place of the pyramid and P-Net. The
+        boxes, scores and landmarks are those the full cascade gives when P-Net proposes such
+        windows; a face away from every expected box is not found. Sorted by descending score."""
+        if not len(expected):
+            return Faces.empty()
+        with stage("upload"):
+            pixels = self._upload(_as_batch(image)[:1])
+        with exact_fp32(self.device):
+            with stage("pyramid"):
+                table = integral(pixels, self._table(pixels.shape))
+            windows = seeds(torch.tensor(np.asarray(expected, np.float32), device=self.device), reach)
+            h, w = pixels.shape[1:3]  # crops need windows that start in the image and end after they start
+            inside = (windows[:, 0] < w) & (windows[:, 1] < h) & (windows[:, 2:] > windows[:, :2].clamp(min=0)).all(1)
+            windows = windows[inside]
+            candidates = torch.cat([windows, windows.new_zeros(len(windows), 1)], dim=1)
+            image_idx = torch.zeros(len(windows), dtype=torch.long, device=self.device)
+            with stage("rnet"):
+                boxes, image_idx = self._refine(table, candidates, image_idx)
+            with stage("nms"):  # the windows about one face regress onto it: keep one
+                pick = batched_nms(boxes[:, :4], boxes[:, 4], image_idx, _NEAR_NMS)
+            boxes, image_idx = boxes[pick], image_idx[pick]
+            points = boxes.new_zeros(0, 5, 2)
+            if len(boxes):
+                with stage("onet"):
+                    boxes, image_idx, points = self._output(table, boxes, image_idx)
+        with stage("download"):
+            found, marks = boxes.cpu().numpy(), points.cpu().numpy()
+        return Faces(found[:, :4], found[:, 4], marks)
 
     def _after_oom(self, shape: tuple[int, ...], tried: int, error: Exception) -> int:
         """The batch size to try after ``tried`` images of ``shape`` ran the GPU out of memory,
@@ -238,7 +242,7 @@ class FaceDetector:
             keep = batched_nms(cand[:, :4], cand[:, 4], image_idx, 0.7)
         cand, image_idx = cand[keep], image_idx[keep]
         size = (cand[:, 2:4] - cand[:, 0:2]).repeat(1, 2)
-        boxes = _square(cand[:, :4] + cand[:, 5:9] * size)
+        boxes = square(cand[:, :4] + cand[:, 5:9] * size)
         return torch.cat([boxes, cand[:, 4:5]], dim=1), image_idx
 
     def _run(self, net: nn.Module, table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor, size: int):
@@ -264,7 +268,7 @@ class FaceDetector:
         with stage("nms"):
             pick = batched_nms(boxes[:, :4], boxes[:, 4], image_idx, 0.7)
         boxes, image_idx, reg = boxes[pick], image_idx[pick], reg[pick]
-        boxes = torch.cat([_square(_regress(boxes[:, :4], reg)), boxes[:, 4:]], dim=1)
+        boxes = torch.cat([square(regress(boxes[:, :4], reg)), boxes[:, 4:]], dim=1)
         return boxes, image_idx
 
     def _output(self, table: torch.Tensor, boxes: torch.Tensor, image_idx: torch.Tensor):
@@ -275,7 +279,7 @@ class FaceDetector:
         boxes, image_idx, reg, marks = boxes[keep, :4], image_idx[keep], reg[keep], marks[keep]
         wh = (boxes[:, 2:4] - boxes[:, 0:2] + 1)[:, None, :]
         points = wh * torch.stack([marks[:, :5], marks[:, 5:]], dim=2) + boxes[:, None, 0:2] - 1
-        boxes = torch.cat([_regress(boxes, reg), score[keep, None]], dim=1)
+        boxes = torch.cat([regress(boxes, reg), score[keep, None]], dim=1)
         with stage("nms"):
             pick = batched_nms(boxes[:, :4], boxes[:, 4], image_idx, 0.7, mode="min")
         return boxes[pick], image_idx[pick], points[pick]

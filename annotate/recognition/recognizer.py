@@ -3,6 +3,7 @@ of the stages: detect -> align -> embed -> match against a face bank passed in."
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,17 +74,33 @@ class Recognizer:
         with using_threads(self.config.threads):
             return self.detector.detect(list(images))
 
+    def detect_near(self, image: np.ndarray, expected: np.ndarray) -> Faces:
+        """Faces in one (H,W,3) uint8 RGB image, looked for only about the (T,4) xyxy boxes
+        where faces are expected (``FaceDetector.detect_near``)."""
+        with using_threads(self.config.threads):
+            return self.detector.detect_near(image, expected)
+
     def describe(self, images: Sequence[np.ndarray]) -> list[Faces]:
         """Faces with their (N,D) unit embeddings in a batch of (H,W,3) uint8 RGB images; all
         faces of the batch are aligned and embedded together."""
         with using_threads(self.config.threads):
             faces = self.detector.detect(list(images))
-            with stage("align"):
-                crops = align_faces(images, faces, self.detector.device)
-            with stage("embed"):
-                embeddings = self.embedder.embed(crops)
+            embeddings = self._embeddings(images, faces)
+        return [f.with_columns(embeddings=e) for f, e in zip(faces, embeddings)]
+
+    def embed_faces(self, images: Sequence[np.ndarray], faces: Sequence[Faces]) -> list[np.ndarray]:
+        """The (N,D) unit embeddings of the faces found in each (H,W,3) uint8 RGB image, all
+        aligned and embedded together."""
+        with using_threads(self.config.threads):
+            return self._embeddings(images, faces)
+
+    def _embeddings(self, images: Sequence[np.ndarray], faces: Sequence[Faces]) -> list[np.ndarray]:
+        with stage("align"):
+            crops = align_faces(images, faces, self.detector.device)
+        with stage("embed"):
+            embeddings = self.embedder.embed(crops)
         bounds = np.cumsum([0] + [len(f) for f in faces])
-        return [f.with_columns(embeddings=embeddings[a:b]) for f, a, b in zip(faces, bounds[:-1], bounds[1:])]
+        return [embeddings[a:b] for a, b in itertools.pairwise(bounds)]
 
     def recognise(self, images: Sequence[np.ndarray], bank: FaceBank | None = None) -> list[Faces]:
         """Faces, embeddings and names in a batch of (H,W,3) uint8 RGB images, one ``Faces`` per

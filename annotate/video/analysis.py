@@ -22,6 +22,7 @@ from ..runtime.devices import default_batch
 from ..runtime.threads import prefetched
 from .identity import Track
 from .scan import FrameScanner
+from .shortcuts import DEFAULT_SHORTCUTS, Shortcuts, TrackedScan
 from .timeline import Appearance, FrameFaces, appearances
 
 # progress(stage, total frames or None) -> a function called with the frames just done
@@ -57,7 +58,10 @@ class VideoOptions:
     keep_embeddings: keep each face's (D,) embedding in ``VideoAnalysis.frames`` (2 KB a face;
     off: only each person's mean is kept). detect_all: with sample_fps, also run the detector
     (not the embedder) on the frames between samples, keeping its faces in ``VideoAnalysis.glimpses``:
-    blurring then covers the faces that show only between analysed frames."""
+    blurring then covers the faces that show only between analysed frames. exact: find and
+    embed every face of every analysed frame from scratch; False: lean on the tracks as
+    ``shortcuts`` says (``video.shortcuts``); None: exact on CUDA, where frames go through the
+    networks in large batches, and shortcuts on the CPU."""
 
     batch: int | None = None
     max_gap: int = 10
@@ -68,6 +72,8 @@ class VideoOptions:
     switch_interval: float | None = None
     keep_embeddings: bool = False
     detect_all: bool = False
+    exact: bool | None = None
+    shortcuts: Shortcuts = DEFAULT_SHORTCUTS
 
     def __post_init__(self) -> None:
         if self.batch is not None and self.batch < 1:
@@ -86,6 +92,11 @@ class VideoOptions:
     def step(self, fps: float) -> float:
         """Seconds each analysed frame stands for, in a video of ``fps`` frames a second."""
         return max(1.0 / self.sample_fps, 1.0 / fps) if self.sample_fps else 1.0 / fps
+
+    def shortcuts_for(self, device: str) -> Shortcuts | None:
+        """The shortcuts the analysis takes on ``device`` ("cpu", "cuda:0"...), None for none."""
+        exact = device != "cpu" if self.exact is None else self.exact
+        return None if exact else self.shortcuts
 
     def batch_for(self, device: str) -> int:
         """Frames per detector pass: ``batch``, else ``runtime.devices.default_batch``."""
@@ -132,13 +143,18 @@ def _scan(
     """Decode, detect and embed, in batches, into ``scanner``. With ``detect_all``, the frames
     between samples are decoded too, and only detected."""
     size = options.batch_for(recognizer.config.device)
+    shortcuts = options.shortcuts_for(recognizer.config.device)
+    tracked = None if shortcuts is None else TrackedScan(recognizer, scanner, shortcuts)
     batch: list = []
     others: list = []
     decoded = 0
 
     def flush() -> None:
-        for frame, faces in zip(batch, recognizer.describe([f.image for f in batch])):
-            scanner.add(frame.index, frame.time, frame.image, faces)
+        if tracked is not None:
+            tracked.add(batch)
+        else:
+            for frame, faces in zip(batch, recognizer.describe([f.image for f in batch])):
+                scanner.add(frame.index, frame.time, frame.image, faces)
         batch.clear()
 
     def glimpse() -> None:

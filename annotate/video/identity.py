@@ -94,6 +94,11 @@ class TrackSums:
             entry.add_face(emb, w, s, time, None if boxes is None else boxes[k])
         self.together.update(itertools.combinations(sorted(tracks.tolist()), 2))
 
+    def mean(self, track: int) -> np.ndarray | None:
+        """The (D,) unit mean of a track's faces so far, None before its first."""
+        entry = self.sums.get(track)
+        return None if entry is None else unit(entry.vector)
+
     def met(self, a: int, b: int) -> bool:
         """Whether tracks a and b were ever in the same frame."""
         return (min(a, b), max(a, b)) in self.together

@@ -98,6 +98,12 @@ class FaceTracker:
         """The ids of the tracks still followed (an ended track is never continued)."""
         return frozenset(t.id for t in self._live)
 
+    def expected(self, time: float) -> tuple[np.ndarray, np.ndarray]:
+        """The live tracks' (T,) ids and (T,4) xyxy boxes predicted at ``time`` seconds."""
+        ids = np.array([t.id for t in self._live], np.int64)
+        boxes = np.array([t.motion.predicted(time - t.seen) for t in self._live], np.float64).reshape(-1, 4)
+        return ids, boxes
+
     def update(self, boxes: np.ndarray, embeddings: np.ndarray, time: float) -> np.ndarray:
         """(N,) track ids for the (N,4) xyxy boxes and (N,D) unit embeddings of the frame at
         ``time`` seconds."""
