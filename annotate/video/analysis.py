@@ -56,11 +56,12 @@ class VideoOptions:
     thread holds the GIL while the decode, draw and encode threads run (None: 0.2 ms, see
     ``runtime.threads``; benchmarks/bench_video.py --gil-switch compares others).
     keep_embeddings: keep each face's (D,) embedding in ``VideoAnalysis.frames`` (2 KB a face;
-    off: only each person's mean is kept). detect_all: with sample_fps, also run the detector
-    (not the embedder) on the frames between samples, keeping its faces in ``VideoAnalysis.glimpses``:
-    blurring then covers the faces that show only between analysed frames. exact: find and
-    embed every face of every analysed frame from scratch; False: lean on the tracks as
-    ``shortcuts`` says (``video.shortcuts``); None: exact on CUDA, where frames go through the
+    off: only each person's mean is kept; with shortcuts, a face may carry its track's last
+    one). detect_all: with sample_fps, also run the detector (not the embedder) on the frames
+    between samples, keeping its faces in ``VideoAnalysis.glimpses``:
+    blurring then covers the faces that show only between analysed frames. exact: True finds and
+    embeds every face of every analysed frame from scratch; False leans on the tracks as
+    ``shortcuts`` says (``video.shortcuts``); None is exact on CUDA, where frames go through the
     networks in large batches, and shortcuts on the CPU."""
 
     batch: int | None = None
