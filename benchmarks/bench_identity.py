@@ -3,7 +3,7 @@ time the timeline covers, the seconds named as someone else, identities per pers
 (fragmentation) and identity switches; and what the identity work costs.
 
     python benchmarks/bench_identity.py [--clips cut,return,cross,swap] [--rates full,2,5] [--real]
-        [--paths exact,default] [--json]
+        [--paths exact,default] [--detect-every 1] [--embed-every 5] [--json]
 
 The clips are made in a temporary folder from the sample portraits (``tests/cast.py``: hard
 cuts where each person appears exactly where the other was, a person who leaves and comes
@@ -16,7 +16,8 @@ known people, Lin-Manuel Miranda and Alex Lacamoire, one photo each), and scored
 
 Each clip and rate is analysed by each of ``--paths``: ``exact`` (``VideoOptions(exact=True)``,
 every face found and embedded from scratch) and ``default`` (the tracks' shortcuts,
-``video.shortcuts``). A shortcut path's rows also give "faces kept": the share of the exact
+``video.shortcuts``; --detect-every and --embed-every change its ``Shortcuts``, to judge
+other settings than the defaults). A shortcut path's rows also give "faces kept": the share of the exact
 path's faces that it finds in the same frames (box IoU of 0.5 or more), and "faces added":
 its faces the exact path does not have, per exact face.
 """
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import annotate
 from annotate.evaluate.identity import Presence, score
 from annotate.runtime import timing
+from annotate.video.shortcuts import Shortcuts
 
 SHARED = ROOT.parent / "shared" / "data" / "video"
 LABELS = ROOT / "tests" / "fixtures" / "identity"
@@ -65,14 +67,14 @@ def real_bank(tmp: Path) -> Path:
     return folder
 
 
-PATHS = {"exact": True, "default": False}
+PATHS = ("exact", "default")
 
 
 def analyse(
-    path: Path, recognizer, bank, rate: float | None, exact: bool
+    path: Path, recognizer, bank, rate: float | None, exact: bool, shortcuts: Shortcuts
 ) -> tuple[annotate.VideoAnalysis, float, float]:
     """The analysis, its wall seconds, and the seconds of its identity stages."""
-    options = annotate.VideoOptions(sample_fps=rate, exact=exact)
+    options = annotate.VideoOptions(sample_fps=rate, exact=exact, shortcuts=shortcuts)
     with timing.recording() as times:
         started = time.perf_counter()
         analysis = annotate.analyse_video(path, recognizer, bank, options)
@@ -136,12 +138,15 @@ def main() -> None:
     parser.add_argument("--rates", default="full,2,5")
     parser.add_argument("--real", action="store_true", help="also video.mp4 and the Hamilton clip (../shared)")
     parser.add_argument("--paths", default="exact,default", help="analyses to compare: exact, default")
+    parser.add_argument("--detect-every", type=int, default=1, help="the default path's Shortcuts.detect_every")
+    parser.add_argument("--embed-every", type=int, default=5, help="the default path's Shortcuts.embed_every")
     parser.add_argument("--json", action="store_true")
     add_recognizer_args(parser)
     args = parser.parse_args()
     from cast import make_cast
 
     recognizer = recognizer_from(args)
+    shortcuts = Shortcuts(detect_every=args.detect_every, embed_every=args.embed_every)
     rates = [None if r == "full" else float(r) for r in args.rates.split(",")]
     results: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,7 +161,9 @@ def main() -> None:
             for rate in rates:
                 reference = None
                 for route in args.paths.split(","):
-                    analysis, wall, identity = analyse(path, recognizer, bank, rate, PATHS[route])
+                    if route not in PATHS:
+                        parser.error(f"--paths takes {', '.join(PATHS)}, not {route}")
+                    analysis, wall, identity = analyse(path, recognizer, bank, rate, route == "exact", shortcuts)
                     results += rows_for(name, rate, route, analysis, wall, identity, truth, reference)
                     reference = analysis if route == "exact" else reference
     if args.json:
