@@ -100,14 +100,14 @@ def faces_kept(analysis, reference) -> tuple[float, float]:
 def rows_for(
     clip: str, rate: float | None, route: str, analysis, wall: float, identity: float, truth, reference
 ) -> list[dict]:
-    kept, added = faces_kept(analysis, reference) if reference is not None else (1.0, 0.0)
+    kept, added = faces_kept(analysis, reference) if reference is not None else ("", "")  # no exact run before
     base = {
         "clip": clip,
         "rate": "full" if rate is None else f"{rate:g} fps",
         "path": route,
         "faces": sum(len(f.faces) for f in analysis.frames),
-        "faces kept": round(kept, 3),
-        "faces added": round(added, 3),
+        "faces kept": kept if kept == "" else round(kept, 3),
+        "faces added": added if added == "" else round(added, 3),
         "tracks": len(analysis.tracks),
         "rows": len(analysis.appearances),
         "known rows": len(analysis.known()),
@@ -145,6 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     from cast import make_cast
 
+    if not set(args.paths.split(",")) <= set(PATHS):
+        parser.error(f"--paths takes {', '.join(PATHS)}")
     recognizer = recognizer_from(args)
     shortcuts = Shortcuts(detect_every=args.detect_every, embed_every=args.embed_every)
     rates = [None if r == "full" else float(r) for r in args.rates.split(",")]
@@ -161,8 +163,6 @@ def main() -> None:
             for rate in rates:
                 reference = None
                 for route in args.paths.split(","):
-                    if route not in PATHS:
-                        parser.error(f"--paths takes {', '.join(PATHS)}, not {route}")
                     analysis, wall, identity = analyse(path, recognizer, bank, rate, route == "exact", shortcuts)
                     results += rows_for(name, rate, route, analysis, wall, identity, truth, reference)
                     reference = analysis if route == "exact" else reference

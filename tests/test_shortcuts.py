@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from cast import Part, compose, make_cast, portraits
 from conftest import needs_shared
+from PIL import Image
 
 import annotate
 from annotate.errors import InputError
@@ -106,6 +107,34 @@ def test_every_face_is_embedded_again_where_the_picture_cuts(recognizer, bank, m
     assert counted == [1, 1]
     tracks = [seen.faces.tracks.tolist() for seen in scanner.seen]
     assert tracks == [[1]] * 20  # the same face, one track: the cut was in the colours only
+
+
+def _same_place(first: np.ndarray, second: np.ndarray, recognizer) -> np.ndarray:
+    """``second`` scaled and moved so that its face has the width and centre of ``first``'s."""
+    a, b = (recognizer.detect([image])[0].boxes[0] for image in (first, second))
+    scale = (a[2] - a[0]) / (b[2] - b[0])
+    small = np.asarray(Image.fromarray(second).resize((round(second.shape[1] * scale), round(second.shape[0] * scale))))
+    shift = ((a[:2] + a[2:]) / 2 - (b[:2] + b[2:]) / 2 * scale).round().astype(int)
+    canvas = np.full((first.shape[0] + 800, first.shape[1] + 800, 3), 96, np.uint8)
+    x, y = 400 + shift[0], 400 + shift[1]
+    canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
+    return np.ascontiguousarray(canvas[400 : 400 + first.shape[0], 400 : 400 + first.shape[1]])
+
+
+def test_another_face_where_the_last_one_was_is_embedded_though_the_colours_hardly_change(recognizer, bank):
+    # Eileen Collins for 8 frames, then Grace Hopper in the same place at the same size: the
+    # picture's colours change by less than a cut's, the box neither moves nor grows; her own
+    # pixels tell the faces apart, and she starts a track of her own, as on the exact path
+    eileen, grace = portraits()
+    grace = _same_place(eileen, grace, recognizer)
+    frames = [Frame(k, k, k / 25, eileen if k < 8 else grace) for k in range(16)]
+    tracks = {}
+    for name, shortcuts in (("plain", NONE), ("default", Shortcuts())):
+        scanner = FrameScanner(bank)
+        TrackedScan(recognizer, scanner, shortcuts).add(frames)
+        tracks[name] = [seen.faces.tracks.tolist() for seen in scanner.seen]
+    assert tracks["plain"] == [[1]] * 8 + [[2]] * 8
+    assert tracks["default"] == tracks["plain"]
 
 
 @pytest.fixture(scope="module")

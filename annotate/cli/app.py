@@ -214,7 +214,7 @@ ExactOpt = Annotated[
     bool,
     flag(
         "--exact",
-        help="Embed every face of every analysed frame, as on the GPU. By default the CPU reuses a tracked face's embedding for up to 5 frames while it looks the same: the same people and times, 1.25-1.4x faster on the test videos.",
+        help="Embed every face of every analysed frame, as on the GPU. By default the CPU reuses a tracked face's embedding for up to 5 frames while it looks the same: the same people and times, faster (benchmarks/README.md).",
     ),
 ]
 OverwriteOpt = Annotated[bool, flag("--overwrite", help="Replace existing output files (never done otherwise).")]

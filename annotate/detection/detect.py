@@ -120,6 +120,8 @@ class FaceDetector:
             h, w = pixels.shape[1:3]  # crops need windows that start in the image and end after they start
             inside = (windows[:, 0] < w) & (windows[:, 1] < h) & (windows[:, 2:] > windows[:, :2].clamp(min=0)).all(1)
             windows = windows[inside]
+            if not len(windows):  # every expected box off the picture (or degenerate)
+                return Faces.empty()
             candidates = torch.cat([windows, windows.new_zeros(len(windows), 1)], dim=1)
             image_idx = torch.zeros(len(windows), dtype=torch.long, device=self.device)
             with stage("rnet"):

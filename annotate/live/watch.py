@@ -2,7 +2,8 @@
 (``live.source``), the newest frames of all sources batched through one set of models, each
 source's people followed (``live.follow``) with events as they happen, and at the end each
 source's timeline named by the file's rule (the same ``video.scan`` as ``analyse_video``, so
-a file watched frame by frame gives the file's CSV).
+a file watched frame by frame gives the file's exact CSV: every face is embedded, as
+``VideoOptions(exact=True)`` does).
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ def _describe_photos(paths: list[Path], recognizer: Recognizer) -> Iterator[tupl
 
 def _analyse(video: Path, recognizer: Recognizer, sample_fps: float) -> FileFaces | str:
     """A video's faces, each with its person (``tracks``), analysed without a bank."""
-    options = VideoOptions(sample_fps=sample_fps, keep_embeddings=True)
+    # exact: every face's own embedding goes into the grouping, on the CPU as on the GPU
+    options = VideoOptions(sample_fps=sample_fps, keep_embeddings=True, exact=True)
     try:
         analysis = analyse_video(video, recognizer, None, options)
     except AnnotateError as error:

@@ -6,7 +6,9 @@ for only about the live tracks' predicted boxes (``FaceDetector.detect_near``). 
 runs every ``detect_every`` analysed frames, at least every ``detect_seconds``, and wherever
 the picture cuts (``video.cuts``). A face is embedded again only when its track's last
 embedding is stale (``embed_every`` analysed frames or ``embed_seconds``), the face has moved
-by ``moved`` widths or grown or shrunk by ``grown`` times since, its quality rose by ``better`` times, its
+by ``moved`` widths or grown or shrunk by ``grown`` times since, its own pixels (a 16x16 grey
+thumbnail of its box) correlate less than ``alike`` with those it had then (another person
+where the last one was, after a cut the colours did not show), its quality rose by ``better`` times, its
 track's name is still undecided (its mean within ``margin`` of the threshold), or the picture
 cut; otherwise the face carries its track's last embedding. ``VideoOptions(exact=True)`` (the
 CLI's ``--exact``) turns all of it off. The defaults were chosen with
@@ -37,7 +39,8 @@ class Shortcuts:
     frames and seconds between full detector passes and between a track's embeddings; the
     move (face widths), change of width (a ratio) and rise of quality (a ratio) that call for
     a new embedding; the margin of similarity about the threshold within which every face is
-    embedded. A face that only moves within ``moved`` looks the same once aligned."""
+    embedded; the correlation of its pixels with those then (``alike``) under which it is
+    embedded again. A face that only moves within ``moved`` looks the same once aligned."""
 
     detect_every: int = 1
     detect_seconds: float = 0.5
@@ -45,6 +48,7 @@ class Shortcuts:
     embed_seconds: float = 1.0
     moved: float = 0.5
     grown: float = 1.25
+    alike: float = 0.6
     better: float = 1.25
     margin: float = 0.05
 
@@ -53,10 +57,12 @@ class Shortcuts:
             raise InputError("detect_every and embed_every must be at least 1")
         if not (self.detect_seconds > 0 and self.embed_seconds > 0):
             raise InputError("detect_seconds and embed_seconds must be positive")
-        if self.moved < 0.0 or self.margin < 0.0:
+        if not (self.moved >= 0.0 and self.margin >= 0.0):
             raise InputError("moved and margin must not be negative")
-        if self.grown < 1.0 or self.better < 1.0:
+        if not (self.grown >= 1.0 and self.better >= 1.0):
             raise InputError("grown and better must be at least 1")
+        if not -1.0 <= self.alike <= 1.0:
+            raise InputError(f"alike must be a correlation in [-1, 1], got {self.alike}")
 
 
 DEFAULT_SHORTCUTS = Shortcuts()
@@ -64,19 +70,21 @@ DEFAULT_SHORTCUTS = Shortcuts()
 
 @dataclass
 class _Embedded:
-    """A track's last computed embedding: the (4,) box, (D,) embedding and quality of the face
-    it came from, when (seconds), and the analysed frames since."""
+    """A track's last computed embedding: the (4,) box, (D,) embedding, quality and (256,)
+    thumbnail (``thumbnail``) of the face it came from, when (seconds), and the analysed
+    frames since (the one count that changes)."""
 
     box: np.ndarray
     embedding: np.ndarray
     quality: float
+    look: np.ndarray
     time: float
     frames: int = 0
 
 
 class TrackedScan:
     """Feeds a ``FrameScanner`` the analysed frames of a video, in order, finding and embedding
-    faces the cheap way where its tracks allow (``Shortcuts``). threshold: the recognizer's."""
+    faces the cheap way where its tracks allow (``Shortcuts``)."""
 
     def __init__(self, recognizer: Recognizer, scanner: FrameScanner, shortcuts: Shortcuts) -> None:
         self.recognizer, self.scanner, self.shortcuts = recognizer, scanner, shortcuts
@@ -115,7 +123,8 @@ class TrackedScan:
     def _scan(self, frame: Frame, faces: Faces, cut: bool) -> None:
         """Embed the faces that need it, reuse their tracks' embeddings for the others, track."""
         weights = quality(faces.boxes, faces.scores, faces.landmarks)
-        source = np.full(len(faces), -1, np.int64) if cut else self._reusable(faces, weights, frame.time)
+        looks = np.stack([thumbnail(frame.image, box) for box in faces.boxes]) if len(faces) else np.zeros((0, 256))
+        source = np.full(len(faces), -1, np.int64) if cut else self._reusable(faces, weights, looks, frame.time)
         fresh = source < 0
         embeddings = np.zeros((len(faces), self.recognizer.embedder.embedding_size), np.float32)
         if fresh.any():
@@ -123,9 +132,9 @@ class TrackedScan:
         for row in np.flatnonzero(~fresh).tolist():
             embeddings[row] = self._embedded[int(source[row])].embedding
         ids = self.scanner.add(frame.index, frame.time, frame.image, faces.with_columns(embeddings=embeddings))
-        self._remember(ids, faces, embeddings, weights, fresh, source, frame.time)
+        self._remember(ids, faces, embeddings, weights, looks, fresh, source, frame.time)
 
-    def _reusable(self, faces: Faces, weights: np.ndarray, time: float) -> np.ndarray:
+    def _reusable(self, faces: Faces, weights: np.ndarray, looks: np.ndarray, time: float) -> np.ndarray:
         """(N,) the track whose last embedding each face may carry, or -1 to embed it."""
         rule = self.shortcuts
         candidates = [
@@ -138,7 +147,10 @@ class TrackedScan:
             return source
         near = _nearness(faces.boxes, np.stack([self._embedded[t].box for t in candidates]), rule.grown)
         for face, column in enumerate(assign(near, 1.0 - rule.moved).tolist()):
-            if column >= 0 and weights[face] <= rule.better * self._embedded[candidates[column]].quality:
+            if column < 0:
+                continue
+            then = self._embedded[candidates[column]]
+            if weights[face] <= rule.better * then.quality and float(looks[face] @ then.look) >= rule.alike:
                 source[face] = candidates[column]
         return source
 
@@ -158,15 +170,23 @@ class TrackedScan:
         faces: Faces,
         embeddings: np.ndarray,
         weights: np.ndarray,
+        looks: np.ndarray,
         fresh: np.ndarray,
         source: np.ndarray,
         time: float,
     ) -> None:
-        """Record each track's new embedding, age the reused ones, forget ended tracks."""
+        """Record each track's new embedding, age the reused ones, forget ended tracks. A
+        reused embedding that the tracker gave to another track than its own is forgotten, so
+        that track's next face is embedded."""
         for row, track in enumerate(ids.tolist()):
             if fresh[row]:
-                self._embedded[track] = _Embedded(faces.boxes[row], embeddings[row], float(weights[row]), time)
-        for track in set(source[~fresh].tolist()):
+                self._embedded[track] = _Embedded(
+                    faces.boxes[row], embeddings[row], float(weights[row]), looks[row], time
+                )
+            elif track != source[row]:
+                self._embedded.pop(track, None)
+                self._embedded.pop(int(source[row]), None)
+        for track in set(source[~fresh].tolist()) & set(self._embedded):
             self._embedded[track].frames += 1
         live = self.scanner.tracker.live
         self._embedded = {t: e for t, e in self._embedded.items() if t in live}
@@ -181,3 +201,16 @@ def _nearness(boxes: np.ndarray, then: np.ndarray, grown: float) -> np.ndarray:
     ratio = now[:, None, 2] / np.maximum(before[None, :, 2], 1.0)
     same_size = (ratio <= grown) & (ratio >= 1.0 / grown)
     return np.where(same_size, 1.0 - distance, -np.inf)
+
+
+def thumbnail(image: np.ndarray, box: np.ndarray, size: int = 16) -> np.ndarray:
+    """The (size*size,) grey pixels of an (H,W,3) uint8 RGB image over the (4,) xyxy box
+    (clipped to the image), each the mean of 4x4 samples, zero-mean and unit-norm: the dot
+    product of two is their correlation, near 1 for the same face in the same place."""
+    h, w = image.shape[:2]
+    xs = np.clip(np.linspace(box[0], box[2], 4 * size), 0, w - 1).astype(np.intp)
+    ys = np.clip(np.linspace(box[1], box[3], 4 * size), 0, h - 1).astype(np.intp)
+    grey = image[ys[:, None], xs[None, :]].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    grey = grey.reshape(size, 4, size, 4).mean(axis=(1, 3)).reshape(-1)
+    grey -= grey.mean()
+    return grey / max(float(np.linalg.norm(grey)), 1e-6)
