@@ -70,6 +70,8 @@ import numpy as np
 import torch
 from _harness import VIDEO, alternate
 
+from annotate.runtime import cpuload
+
 NETS = ("embedder", "pnet", "rnet", "onet")
 OUTPUTS = {
     "embedder": ("features",),
@@ -319,21 +321,6 @@ def gather(run: Run, inputs: list[torch.Tensor], net: str) -> list[np.ndarray]:
 # ---------------------------------------------------------------- main
 
 
-def busy_cores() -> tuple[float, float] | None:
-    """(CPU seconds all other processes have used since boot, wall seconds) from /proc/stat and
-    this process's own times; None where there is no /proc/stat. Their rate over the rounds is
-    how many cores other processes kept busy meanwhile: on two cores, a noisy measurement."""
-    try:
-        with open("/proc/stat") as handle:
-            fields = [int(v) for v in handle.readline().split()[1:]]
-    except OSError:
-        return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    busy = (sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)) / ticks  # all but idle, iowait
-    own = os.times()
-    return busy - own.user - own.system, time.perf_counter()
-
-
 def bench_net(net: str, inputs: list[torch.Tensor], recognizer, args, folder: Path, notes: list[str]) -> dict:
     thresholds = recognizer.detector.thresholds
     backends: list[Backend] = []
@@ -371,10 +358,9 @@ def bench_net(net: str, inputs: list[torch.Tensor], recognizer, args, folder: Pa
 
         return go
 
-    before = busy_cores()
+    before = cpuload.sample()  # how many cores other processes keep busy meanwhile: a noisy run
     times = alternate({b.name: timed(b.run) for b in ready}, args.rounds)
-    after = busy_cores()
-    others = None if before is None or after is None else max(0.0, (after[0] - before[0]) / (after[1] - before[1]))
+    others = cpuload.others_busy(before, cpuload.sample())
     rows = {}
     for backend in backends:
         if backend.run is None:

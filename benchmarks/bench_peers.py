@@ -188,21 +188,13 @@ def annotate_pass(path: Path, recognizer: Any, bank: Any, options: Any) -> tuple
 
 def matches(a: np.ndarray, b: np.ndarray, threshold: float = IOU) -> int:
     """How many of the (N,4) boxes ``a`` pair one-to-one with the (M,4) boxes ``b`` at IoU >=
-    threshold, pairing the highest IoU first (greedy)."""
+    threshold, the highest IoU first (``match.assign``)."""
+    from annotate.recognition.match import assign
     from annotate.video.track import box_iou
 
     if not len(a) or not len(b):
         return 0
-    iou = box_iou(a.astype(np.float64), b.astype(np.float64))
-    count = 0
-    while iou.size:
-        i, j = np.unravel_index(int(np.argmax(iou)), iou.shape)
-        if iou[i, j] < threshold:
-            break
-        count += 1
-        iou[i, :] = -1.0
-        iou[:, j] = -1.0
-    return count
+    return int((assign(box_iou(a.astype(np.float64), b.astype(np.float64)), threshold) >= 0).sum())
 
 
 def agreement(ours: Boxes, theirs: Boxes, min_face: int) -> dict[str, Any]:

@@ -43,7 +43,8 @@ def test_the_default_analysis_gives_the_exact_timeline(name, tmp_path):
     # The CPU's default reuses a tracked face's embedding while it looks the same
     # (video.shortcuts): the same people, tracks and times as the exact path, whose outputs
     # are the golden ones; only the similarities move: a row's mean is over fewer distinct faces
-    # (by up to 0.027 on video.mp4, 0.014 for the named rows of the Hamilton clip).
+    # (by up to 0.016 on video.mp4 and 0.013 on the Hamilton clip at 500221a; 0.027 before
+    # the pixel check).
     if golden.VIDEOS[name] is not None:
         needs_shared("video", *golden.VIDEOS[name])
     source, bank = golden.video_input(tmp_path, name)

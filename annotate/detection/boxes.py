@@ -43,14 +43,13 @@ def regress(boxes: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
     return boxes + reg * torch.stack([w, h, w, h], dim=1)
 
 
-def seeds(expected: torch.Tensor, reach: float = 1.0) -> torch.Tensor:
+def seeds(expected: torch.Tensor) -> torch.Tensor:
     """(T,4) xyxy boxes where faces are expected -> (T*S,4) square candidate windows about each:
-    its square (``square``) shifted by ``SHIFTS`` times ``reach`` sides across and down, at
-    each of ``SIZES``. reach: how far to look, 1.0 for a face seen in the previous frame."""
+    its square (``square``) shifted by ``SHIFTS`` sides across and down, at each of ``SIZES``."""
     base = square(expected)
     centre = (base[:, :2] + base[:, 2:]) / 2  # (T,2)
     side = base[:, 2] - base[:, 0]  # (T,)
-    shifts = torch.tensor(SHIFTS, dtype=base.dtype, device=base.device) * reach
+    shifts = torch.tensor(SHIFTS, dtype=base.dtype, device=base.device)
     sizes = torch.tensor(SIZES, dtype=base.dtype, device=base.device)
     dy, dx, grow = torch.meshgrid(shifts, shifts, sizes, indexing="ij")  # (S1,S1,S2) each
     offset = torch.stack([dx.reshape(-1), dy.reshape(-1)], dim=1)  # (S,2), in sides

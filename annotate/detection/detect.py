@@ -103,7 +103,7 @@ class FaceDetector:
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
-    def detect_near(self, image: np.ndarray, expected: np.ndarray, reach: float = 1.0) -> Faces:
+    def detect_near(self, image: np.ndarray, expected: np.ndarray) -> Faces:
         """Faces in one (H,W,3) uint8 RGB image, looked for only about (T,4) xyxy boxes where
         faces are expected (a video's tracks): R-Net and O-Net on candidate windows shifted
         and scaled about each box (``boxes.seeds``), in place of the pyramid and P-Net. The
@@ -116,7 +116,7 @@ class FaceDetector:
         with exact_fp32(self.device):
             with stage("pyramid"):
                 table = integral(pixels, self._table(pixels.shape))
-            windows = seeds(torch.tensor(np.asarray(expected, np.float32), device=self.device), reach)
+            windows = seeds(torch.tensor(np.asarray(expected, np.float32), device=self.device))
             h, w = pixels.shape[1:3]  # crops need windows that start in the image and end after they start
             inside = (windows[:, 0] < w) & (windows[:, 1] < h) & (windows[:, 2:] > windows[:, :2].clamp(min=0)).all(1)
             windows = windows[inside]

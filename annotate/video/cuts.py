@@ -51,9 +51,10 @@ class PictureChanges:
         self.changes: list[float] = []
         self._last: np.ndarray | None = None
 
-    def add(self, time: float, image: np.ndarray) -> None:
-        """The next analysed frame: its time and (H,W,3) uint8 RGB picture."""
-        now = signature(image)
+    def add(self, time: float, image: np.ndarray, now: np.ndarray | None = None) -> None:
+        """The next analysed frame: its time and (H,W,3) uint8 RGB picture (now: its
+        ``signature``, when the caller has it already)."""
+        now = signature(image) if now is None else now
         self.times.append(float(time))
         self.changes.append(1.0 if self._last is None else change(self._last, now))
         self._last = now

@@ -47,16 +47,19 @@ class FrameScanner:
         self.seen: list[_Seen] = []
         self.glimpses: list[FrameFaces] = []
 
-    def add(self, index: int, time: float, image: np.ndarray, faces: Faces) -> np.ndarray:
+    def add(
+        self, index: int, time: float, image: np.ndarray, faces: Faces, picture: np.ndarray | None = None
+    ) -> np.ndarray:
         """One analysed frame (``index``, ``time`` seconds, (H,W,3) RGB) and its faces with
-        embeddings; returns their (N,) track ids."""
+        embeddings; returns their (N,) track ids. picture: the image's ``cuts.signature``, when
+        the caller has it already."""
         if faces.embeddings is None:
             raise ValueError("FrameScanner.add needs faces with embeddings")
         with stage("track"):
             tracks = self.tracker.update(faces.boxes, faces.embeddings, time)
             weights = quality(faces.boxes, faces.scores, faces.landmarks)
             self.sums.add(tracks, faces.embeddings, weights, time, faces.scores, faces.boxes)
-            self.pictures.add(time, image)
+            self.pictures.add(time, image, picture)
         with stage("match"):
             bank = self.bank
             sims = similarity_matrix(faces.embeddings, bank.embeddings).reshape(len(faces), len(bank))

@@ -28,9 +28,8 @@ from ..media.video import Frame
 from ..recognition.match import assign
 from ..recognition.recognizer import Recognizer
 from .cuts import CUT, change, signature
-from .motion import to_cwh
 from .scan import FrameScanner
-from .track import quality
+from .track import apart, quality
 
 
 @dataclass(frozen=True)
@@ -96,13 +95,14 @@ class TrackedScan:
     def add(self, frames: Sequence[Frame]) -> None:
         """The next analysed frames, in order. Full passes of the batch run together."""
         plan = [self._plan(frame) for frame in frames]
-        full = iter(self.recognizer.detect([f.image for f, (key, _) in zip(frames, plan) if key]))
-        for frame, (key, cut) in zip(frames, plan):
+        full = iter(self.recognizer.detect([f.image for f, (key, _, _) in zip(frames, plan) if key]))
+        for frame, (key, cut, picture) in zip(frames, plan):
             faces = next(full) if key else self._near(frame)
-            self._scan(frame, faces, cut)
+            self._scan(frame, faces, cut, picture)
 
-    def _plan(self, frame: Frame) -> tuple[bool, bool]:
-        """Whether the frame gets a full detector pass, and whether the picture cut before it."""
+    def _plan(self, frame: Frame) -> tuple[bool, bool, np.ndarray]:
+        """Whether the frame gets a full detector pass, whether the picture cut before it, and
+        its ``cuts.signature`` (which the scanner keeps too)."""
         now = signature(frame.image)
         cut = self._signature is None or change(self._signature, now) >= CUT
         self._signature = now
@@ -114,13 +114,12 @@ class TrackedScan:
         if key:
             self._full = (self._analysed, frame.time)
         self._analysed += 1
-        return key, cut
+        return key, cut, now
 
     def _near(self, frame: Frame) -> Faces:
-        _, boxes = self.scanner.tracker.expected(frame.time)
-        return self.recognizer.detect_near(frame.image, boxes)
+        return self.recognizer.detect_near(frame.image, self.scanner.tracker.expected(frame.time))
 
-    def _scan(self, frame: Frame, faces: Faces, cut: bool) -> None:
+    def _scan(self, frame: Frame, faces: Faces, cut: bool, picture: np.ndarray) -> None:
         """Embed the faces that need it, reuse their tracks' embeddings for the others, track."""
         weights = quality(faces.boxes, faces.scores, faces.landmarks)
         looks = np.stack([thumbnail(frame.image, box) for box in faces.boxes]) if len(faces) else np.zeros((0, 256))
@@ -131,7 +130,7 @@ class TrackedScan:
             embeddings[fresh] = self.recognizer.embed_faces([frame.image], [faces[fresh]])[0]
         for row in np.flatnonzero(~fresh).tolist():
             embeddings[row] = self._embedded[int(source[row])].embedding
-        ids = self.scanner.add(frame.index, frame.time, frame.image, faces.with_columns(embeddings=embeddings))
+        ids = self.scanner.add(frame.index, frame.time, frame.image, faces.with_columns(embeddings=embeddings), picture)
         self._remember(ids, faces, embeddings, weights, looks, fresh, source, frame.time)
 
     def _reusable(self, faces: Faces, weights: np.ndarray, looks: np.ndarray, time: float) -> np.ndarray:
@@ -194,11 +193,8 @@ class TrackedScan:
 
 def _nearness(boxes: np.ndarray, then: np.ndarray, grown: float) -> np.ndarray:
     """(N,M) one minus the distance between the centres of (N,4) and (M,4) xyxy boxes, in the
-    larger width, or -inf where one is more than ``grown`` times as wide as the other."""
-    now, before = to_cwh(boxes), to_cwh(then)
-    width = np.maximum(np.maximum(now[:, None, 2], before[None, :, 2]), 1.0)
-    distance = np.hypot(*(now[:, None, :2] - before[None, :, :2]).transpose(2, 0, 1)) / width
-    ratio = now[:, None, 2] / np.maximum(before[None, :, 2], 1.0)
+    larger width (``track.apart``), or -inf where one is more than ``grown`` times as wide."""
+    distance, ratio = apart(boxes, then)
     same_size = (ratio <= grown) & (ratio >= 1.0 / grown)
     return np.where(same_size, 1.0 - distance, -np.inf)
 

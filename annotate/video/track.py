@@ -40,16 +40,22 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
+def apart(boxes: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N,M) distances between the centres of (N,4) and (M,4) xyxy boxes, in the larger of
+    their widths, and (N,M) the ratios of their widths (each of ``boxes`` over each other)."""
+    mine, theirs = to_cwh(boxes), to_cwh(others)
+    width = np.maximum(mine[:, None, 2], theirs[None, :, 2])
+    distance = np.hypot(*(mine[:, None, :2] - theirs[None, :, :2]).transpose(2, 0, 1)) / np.maximum(width, 1.0)
+    return distance, mine[:, None, 2] / np.maximum(theirs[None, :, 2], 1.0)
+
+
 def fits(boxes: np.ndarray, predicted: np.ndarray, unseen_s: np.ndarray, reach: float, speed: float) -> np.ndarray:
     """(N,M) whether each of the (N,4) xyxy boxes is near each of the (M,4) predicted boxes: its
     centre within ``reach`` face widths plus ``speed`` widths per second of the (M,) seconds
     unseen, and its width within 2x."""
     if not len(boxes) or not len(predicted):
         return np.zeros((len(boxes), len(predicted)), bool)
-    det, pred = to_cwh(boxes), to_cwh(predicted)
-    width = np.maximum(det[:, None, 2], pred[None, :, 2])
-    distance = np.hypot(*(det[:, None, :2] - pred[None, :, :2]).transpose(2, 0, 1)) / np.maximum(width, 1.0)
-    ratio = det[:, None, 2] / np.maximum(pred[None, :, 2], 1.0)
+    distance, ratio = apart(boxes, predicted)
     return (distance <= reach + speed * unseen_s[None, :]) & (ratio >= 0.5) & (ratio <= 2.0)
 
 
@@ -98,17 +104,15 @@ class FaceTracker:
         """The ids of the tracks still followed (an ended track is never continued)."""
         return frozenset(t.id for t in self._live)
 
-    def expected(self, time: float) -> tuple[np.ndarray, np.ndarray]:
-        """The live tracks' (T,) ids and (T,4) xyxy boxes predicted at ``time`` seconds."""
-        ids = np.array([t.id for t in self._live], np.int64)
-        boxes = np.array([t.motion.predicted(time - t.seen) for t in self._live], np.float64).reshape(-1, 4)
-        return ids, boxes
+    def expected(self, time: float) -> np.ndarray:
+        """The live tracks' (T,4) xyxy boxes predicted at ``time`` seconds."""
+        return np.array([t.motion.predicted(time - t.seen) for t in self._live], np.float64).reshape(-1, 4)
 
     def update(self, boxes: np.ndarray, embeddings: np.ndarray, time: float) -> np.ndarray:
         """(N,) track ids for the (N,4) xyxy boxes and (N,D) unit embeddings of the frame at
         ``time`` seconds."""
         live = self._live
-        predicted = np.array([t.motion.predicted(time - t.seen) for t in live]).reshape(-1, 4)
+        predicted = self.expected(time)
         iou = box_iou(boxes, predicted) if len(boxes) and len(live) else np.zeros((len(boxes), len(live)))
         looks = embeddings @ np.stack([t.look for t in live]).T if live else np.zeros((len(boxes), 0))
         unseen_s = np.array([time - t.seen for t in live])
