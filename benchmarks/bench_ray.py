@@ -44,7 +44,7 @@ import pyarrow as pa
 from _harness import BANK, ROOT, rss_mb
 
 import annotate
-from annotate.archive.annotators import ArchiveSettings, bank_fingerprint
+from annotate.archive.annotators import ArchiveSettings
 from annotate.archive.dataset import Pool, block_size, connect, run_archive
 from annotate.archive.inputs import prepare_out
 from annotate.media import InputFile
@@ -143,9 +143,7 @@ def on_ray(files: list[InputFile], args, out: Path, bank) -> Spans:  # type: ign
     recognizer = annotate.Recognizer(annotate.Config(device="cpu", threads=1))
     run = out / "run"
     prepare_out(run, {"kind": "video", "format": "parquet"}, False)
-    settings = ArchiveSettings(
-        recognizer.config, bank, run, "bench", render=args.render, bank_sha256=bank_fingerprint(bank)
-    )
+    settings = ArchiveSettings(recognizer.config, bank, run, "bench", render=args.render)
     pool = Pool(args.workers)
     if block_size(len(files), args.workers) != 1:
         raise SystemExit("the spans need one video per block: use fewer videos or more workers")

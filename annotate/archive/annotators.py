@@ -40,7 +40,7 @@ class ArchiveSettings:
     """Everything a worker needs, resolved once by the driver and shipped to every worker.
 
     config: the models (device and threads as each worker should use them). bank: the face
-    bank, never rebuilt by a worker; bank_sha256: its fingerprint for the status table.
+    bank, never rebuilt by a worker; bank_sha256 (derived): its fingerprint for the status table.
     out: the run's folder, on storage every worker sees. run_id: this run's id, in every row.
     fmt: "parquet" or "csv". render: write annotated copies. detections: also write one row
     per face per analysed frame (videos). include_unknown: unknown people in the timeline.
@@ -57,9 +57,10 @@ class ArchiveSettings:
     include_unknown: bool = False
     video: VideoOptions = field(default_factory=VideoOptions)
     drawing: DrawOptions | None = None
-    bank_sha256: str = ""
+    bank_sha256: str = field(init=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "bank_sha256", bank_fingerprint(self.bank))  # once, on the driver
         if self.fmt not in FORMATS:
             raise InputError(f"format must be one of {', '.join(FORMATS)}, got {self.fmt!r}")
         if not self.out.is_absolute():
@@ -254,10 +255,15 @@ class PhotoAnnotator(_Annotator):
             if attempts.retried:
                 attempts.start(source)
             try:
-                outcome = self._photo(next(results))
+                result = next(results)
             except Exception as error:  # the generator is spent: go on with the photos after it
                 outcome = _failed(error)
                 results = recognise_photos(todo[i + 1 :], self.recognizer, self.settings.bank, batch)
+            else:
+                try:  # a copy that cannot be saved fails this photo only; the generator goes on
+                    outcome = self._photo(result)
+                except Exception as error:
+                    outcome = _failed(error)
             attempts.end(source)
             yield source, started, outcome
 

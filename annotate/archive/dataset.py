@@ -136,4 +136,4 @@ def run_archive(files: pa.Table, kind: str | type, settings: ArchiveSettings, po
     try:
         yield from dataset.iter_batches(batch_size=None, batch_format="pyarrow")
     except ray.exceptions.RayError as exc:
-        raise ClusterError(None, str(exc).strip().splitlines()[-1]) from exc
+        raise ClusterError(ray.get_runtime_context().gcs_address, str(exc).strip().splitlines()[-1]) from exc

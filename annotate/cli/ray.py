@@ -153,9 +153,7 @@ def ray_video(
     policy = blur_policy(blur, keep, blur_style, blur_pad)
     _check_blur(policy is not None, no_render)
     drawing = draw_options(no_boxes, no_landmarks, no_scores, labels, False, policy)
-    # resolved here, so that run.json records it: workers with a GPU embed every face anyway
-    exact = exact or gpus_per_worker > 0
-    video = VideoOptions(sample_fps=sample_fps, detect_all=policy is not None, exact=exact)
+    video = VideoOptions(sample_fps=sample_fps, detect_all=policy is not None, exact=True if exact else None)
     wanted = Wanted(not no_render, drawing, include_unknown, detections, video)
     config = Config(model, "auto", min_face, threshold, precision)
     cluster = Cluster(address, workers, cpus_per_worker, gpus_per_worker)

@@ -56,7 +56,7 @@ def drive(
 ) -> None:
     """The driver: inputs, output folder, bank, cluster, then the run with one progress bar."""
     from ..archive.inputs import list_inputs, lock_run, pending, prepare_out
-    from ..archive.tables import FORMATS
+    from ..archive.tables import FORMATS, TABLES
     from ..errors import InputError
     from ..media import check_out_dir
 
@@ -68,10 +68,13 @@ def drive(
     out = out.absolute()
     check_out_dir(inputs or [], out)
     settings = _settings(kind, out, fmt, bank, config, cluster, wanted)
-    prepare_out(out, _record(kind, settings), resume)
-    with lock_run(out):
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with lock_run(out):  # before run.json: a second run must not replace the first's record
+        prepare_out(out, _record(kind, settings), resume)
         copies = [Path(d) for name in ("videos", "photos") for d, _, _ in os.walk(out / name)]
-        clean_leftovers([out / name for name in ("status", "timeline", "detections", "faces")] + copies)
+        clean_leftovers([out / name for name in TABLES] + copies)
         if resume:
             files, skipped = pending(files, out, fmt)
             if skipped:
@@ -106,7 +109,7 @@ def _record(kind: str, settings: ArchiveSettings) -> dict[str, Any]:
         "min_face": s.config.min_face,
         "threshold": s.config.threshold,
         "sample_fps": s.video.sample_fps,
-        "exact": s.video.exact,
+        "exact": s.video.shortcuts_for(s.config.device) is None,  # as the workers' device resolves it
         "detections": s.detections,
         "include_unknown": s.include_unknown,
         "render": s.render,
@@ -136,7 +139,7 @@ def _settings(
     import secrets
     import time
 
-    from ..archive.annotators import ArchiveSettings, bank_fingerprint
+    from ..archive.annotators import ArchiveSettings
     from ..video.analysis import VideoOptions
 
     source = bank_source(bank)
@@ -157,12 +160,11 @@ def _settings(
         out,
         run_id,
         fmt,
-        wanted.render,
-        wanted.detections,
-        wanted.include_unknown,
-        wanted.video or VideoOptions(),
-        wanted.drawing,
-        bank_fingerprint(face_bank),
+        render=wanted.render,
+        detections=wanted.detections,
+        include_unknown=wanted.include_unknown,
+        video=wanted.video or VideoOptions(),
+        drawing=wanted.drawing,
     )
 
 
