@@ -109,8 +109,8 @@ def _face_columns(faces: Faces) -> dict[str, Any]:
 
 
 def _table(parts: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """One table of parts with the same columns, each column joined first (one Arrow table
-    per frame of a long video took 17x as long)."""
+    """One table of parts with the same columns, each column joined first: one Arrow table
+    per part (per frame of a video) is over 10x slower (benchmarks/README.md, session 15)."""
     if not parts:
         return schema.empty_table()
     columns = {}
