@@ -37,8 +37,8 @@ def events_of(text: str) -> list[dict]:
 def test_a_file_watched_frame_by_frame_gives_the_files_csv_and_events(tmp_path):
     clip = tmp_path / "cut.mp4"
     make_cast(clip, "cut")
-    code, _, err = run_cli(  # live analysis embeds every face, as --exact does
-        "video", clip, "--no-render", "--csv", tmp_path / "file.csv", "--include-unknown", "--exact", *BANK
+    code, _, err = run_cli(  # on the CPU both lean on their tracks (video.shortcuts) alike
+        "video", clip, "--no-render", "--csv", tmp_path / "file.csv", "--include-unknown", *BANK
     )
     assert code == 0, err
     events = tmp_path / "events.jsonl"
@@ -67,14 +67,24 @@ def test_a_file_watched_frame_by_frame_gives_the_files_csv_and_events(tmp_path):
 
 def test_a_lavfi_paced_replay_gives_the_files_csv(tmp_path):
     video = needs_shared("video", "video.mp4")
-    code, _, err = run_cli(  # live analysis embeds every face, as --exact does
+    code, _, err = run_cli(  # --exact on both: every face embedded
         "video", video, "--no-render", "--csv", tmp_path / "file.csv", "--include-unknown", "--exact", *BANK
     )
     assert code == 0, err
     graph = f"movie={video},realtime"
     started = time.monotonic()
     code, out, err = run_cli(
-        "live", graph, "-f", "lavfi", "--drop", "none", "--csv", tmp_path / "live.csv", "--include-unknown", *BANK
+        "live",
+        graph,
+        "-f",
+        "lavfi",
+        "--drop",
+        "none",
+        "--csv",
+        tmp_path / "live.csv",
+        "--include-unknown",
+        "--exact",
+        *BANK,
     )
     assert code == 0, err
     assert time.monotonic() - started > 4.0, "the replay is paced as the clip plays"
@@ -281,26 +291,38 @@ def test_a_recording_killed_mid_stream_plays_up_to_the_kill(tmp_path):
     assert frames >= 25, frames  # at least the first fragment, of a stream that never ends
 
 
-def test_several_sources_share_the_models_and_keep_their_own_people(tmp_path):
+@pytest.mark.parametrize("exact", [True, None])
+def test_several_sources_share_the_models_and_keep_their_own_people(tmp_path, recognizer, bank, exact, monkeypatch):
+    """Each source's CSV is its file's, exact or leaning on its tracks as the file does; the
+    shortcuts embed the faces the file's analysis embeds, fewer than the exact path's all."""
     from annotate.writers import to_csv
 
-    recognizer = annotate.Recognizer(annotate.Config(device="cpu"))
-    bank = annotate.load_bank(ROOT / "facebank", recognizer)
     clips = []
     for name in ("cut", "cross"):
         clips.append(tmp_path / f"{name}.mp4")
         make_cast(clips[-1], name)
     specs = [annotate.SourceSpec(str(clip), latest=False) for clip in clips]
+    embedded = [0]
+    embed = recognizer.embedder.embed
+
+    def counting(crops, *args, **kwargs):
+        embedded[0] += len(crops)
+        return embed(crops, *args, **kwargs)
+
+    monkeypatch.setattr(recognizer.embedder, "embed", counting)
     events: list = []
-    results = annotate.watch(specs, recognizer, bank, emit=events.append)
+    results = annotate.watch(specs, recognizer, bank, annotate.LiveOptions(exact=exact), emit=events.append)
+    by_live, faces = embedded[0], 0
+    embedded[0] = 0
     for clip, result in zip(clips, results):
         assert result.error is None and result.received == result.analysed == 150
+        faces += sum(len(frame.faces) for frame in result.analysis.frames)
         to_csv(result.analysis, tmp_path / f"{clip.stem}.live.csv", include_unknown=True)
-        exact = annotate.VideoOptions(exact=True)  # live analysis embeds every face
-        to_csv(
-            annotate.analyse_video(clip, recognizer, bank, exact), tmp_path / f"{clip.stem}.csv", include_unknown=True
-        )
+        analysis = annotate.analyse_video(clip, recognizer, bank, annotate.VideoOptions(exact=exact))
+        to_csv(analysis, tmp_path / f"{clip.stem}.csv", include_unknown=True)
         assert (tmp_path / f"{clip.stem}.live.csv").read_bytes() == (tmp_path / f"{clip.stem}.csv").read_bytes()
+    assert by_live == embedded[0], "live embeds the faces the file's analysis embeds"
+    assert (by_live == faces) if exact else (by_live < 0.5 * faces), (by_live, faces)
     sources = {e.source for e in events if e.kind == "named"}
     assert sources == {str(c) for c in clips}
 

@@ -11,6 +11,7 @@ from .app import (
     BankOpt,
     BatchOpt,
     DeviceOpt,
+    ExactOpt,
     MinFaceOpt,
     ModelOpt,
     OverwriteOpt,
@@ -126,6 +127,7 @@ def live(
     precision: PrecisionOpt = "auto",
     threads: ThreadsOpt = None,
     batch: BatchOpt = None,
+    exact: ExactOpt = False,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -156,7 +158,7 @@ def live(
     if out is not None:
         check_out(out, specs, overwrite)
     distinct(events, targets, out)
-    options = LiveOptions(duration=duration, batch=batch)
+    options = LiveOptions(duration=duration, batch=batch, exact=True if exact else None)
     source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer)

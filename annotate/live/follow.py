@@ -75,16 +75,19 @@ class Follow:
         self.analysed = 0
         self.now = 0.0  # the latest analysed frame's time
 
-    def add(self, index: int, at: float, image: np.ndarray, faces: Faces) -> Faces:
-        """One analysed frame (stream seconds ``at``) and its faces with embeddings; returns the
-        faces whose name is shown, as they are shown (a label, or ``tracks`` holding the
-        stranger's number), for drawing."""
+    def add(
+        self, index: int, at: float, image: np.ndarray, faces: Faces, picture: np.ndarray | None = None
+    ) -> tuple[np.ndarray, Faces]:
+        """One analysed frame (stream seconds ``at``) and its faces with embeddings (picture:
+        the image's ``cuts.signature``, when the caller has it). Returns the faces' (N,) track
+        ids, and the faces whose name is shown, as they are shown (a label, or ``tracks``
+        holding the stranger's number), for drawing."""
         if self.origin is None:
             self.origin = at
         self.analysed, self.now = self.analysed + 1, at
         if faces.embeddings is None:
             raise ValueError("Follow.add needs faces with embeddings")
-        tracks = self.scanner.add(index, at, image, faces)
+        tracks = self.scanner.add(index, at, image, faces, picture)
         names = self.namer.update(tracks, faces.embeddings, quality(faces.boxes, faces.scores, faces.landmarks))
         for k, track in enumerate(tracks.tolist()):
             on = self.on.get(track)
@@ -98,7 +101,7 @@ class Follow:
         shown = self._shown_faces(faces, tracks)
         for track in sorted(set(self.on) - self.scanner.tracker.live):
             self._leave(track, at)
-        return shown
+        return tracks, shown
 
     def _shown_faces(self, faces: Faces, tracks: np.ndarray) -> Faces:
         ons = [self.on[t] for t in tracks.tolist()]

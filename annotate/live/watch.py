@@ -2,8 +2,9 @@
 (``live.source``), the newest frames of all sources batched through one set of models, each
 source's people followed (``live.follow``) with events as they happen, and at the end each
 source's timeline named by the file's rule (the same ``video.scan`` as ``analyse_video``, so
-a file watched frame by frame gives the file's exact CSV: every face is embedded, as
-``VideoOptions(exact=True)`` does).
+a file watched frame by frame gives the file's CSV). On the CPU each source leans on its
+tracks as a file's analysis does (``video.shortcuts``), one source at a time; ``exact`` (and
+a GPU) put every frame of every source through the models together.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import AnnotateError, InputError, SourceError
 from ..faces import Faces
@@ -21,6 +25,7 @@ from ..media.probe import VideoInfo, probe
 from ..recognition.bank import FaceBank
 from ..recognition.recognizer import Recognizer
 from ..video.analysis import VideoAnalysis, VideoOptions, finished
+from ..video.shortcuts import DEFAULT_SHORTCUTS, Shortcuts, TrackedScan, shortcuts_on
 from .events import Event
 from .follow import Follow
 from .source import LiveFrame, Reader, SourceSpec
@@ -32,9 +37,9 @@ GRACE = 1.0  # seconds past a timeout before the watchdog acts (FFmpeg's own tim
 class LiveOptions:
     """duration: stop after this many seconds (None: when every source has ended). batch:
     frames per detector pass for a source that keeps every frame (None: the device's default;
-    a ``latest`` source gives its newest frame to each pass). max_gap, merge_gap: as in
-    ``VideoOptions``. remember: seconds a stranger who left keeps their number. min_faces:
-    faces a track needs before a name is shown."""
+    a ``latest`` source gives its newest frame to each pass). max_gap, merge_gap, exact,
+    shortcuts: as in ``VideoOptions``. remember: seconds a stranger who left keeps their
+    number. min_faces: faces a track needs before a name is shown."""
 
     duration: float | None = None
     batch: int | None = None
@@ -42,6 +47,8 @@ class LiveOptions:
     merge_gap: float = 1.0
     remember: float = 30.0
     min_faces: int = 3
+    exact: bool | None = None
+    shortcuts: Shortcuts = DEFAULT_SHORTCUTS
 
     def __post_init__(self) -> None:
         if self.duration is not None and not self.duration > 0:
@@ -74,6 +81,7 @@ class _Source:
         self.reader = Reader(spec, 2 * size, arrived).start()
         self.began = time.monotonic()
         self.follow: Follow | None = None
+        self.tracked: TrackedScan | None = None  # with shortcuts: finds and embeds for ``follow``
         self.error: str | None = None
         self.dropped = self.reconnects = 0
         self.shape: tuple[int, int] = (0, 0)
@@ -190,9 +198,11 @@ def _analyse(
     emit: Callable[[Event], object],
     on_frame: Callable[[int, LiveFrame, Faces], object] | None,
 ) -> None:
-    """One pass of the models over the frames of every source, then each source's people."""
-    described = recognizer.describe([frame.image for _, frame in picked])
-    for (k, frame), faces in zip(picked, described):
+    """One pass of the models over the frames of every source, then each source's people;
+    with shortcuts, each source's frames in turn through its ``TrackedScan``."""
+    shortcuts = shortcuts_on(recognizer.config.device, options.exact, options.shortcuts)
+
+    def follow(k: int, frame: LiveFrame) -> Follow:
         source = sources[k]
         if source.follow is None:
             source.shape = frame.image.shape[:2]
@@ -206,9 +216,25 @@ def _analyse(
                 options.min_faces,
                 _origin(source),
             )
-        shown = source.follow.add(frame.index, frame.time, frame.image, faces)
+        return source.follow
+
+    def sink(k: int, frame: LiveFrame, faces: Faces, picture: np.ndarray | None = None) -> np.ndarray:
+        tracks, shown = follow(k, frame).add(frame.index, frame.time, frame.image, faces, picture)
         if on_frame is not None:
             on_frame(k, frame, shown)
+        return tracks
+
+    if shortcuts is None:
+        for (k, frame), faces in zip(picked, recognizer.describe([frame.image for _, frame in picked])):
+            sink(k, frame, faces)
+        return
+    for k in sorted({k for k, _ in picked}):
+        frames = [frame for j, frame in picked if j == k]
+        source = sources[k]
+        if source.tracked is None:
+            scanner = follow(k, frames[0]).scanner
+            source.tracked = TrackedScan(recognizer, scanner, shortcuts, partial(sink, k))
+        source.tracked.add(frames)
 
 
 def _origin(source: _Source) -> float | None:

@@ -22,7 +22,7 @@ from ..runtime.devices import default_batch
 from ..runtime.threads import prefetched
 from .identity import Track
 from .scan import FrameScanner
-from .shortcuts import DEFAULT_SHORTCUTS, Shortcuts, TrackedScan
+from .shortcuts import DEFAULT_SHORTCUTS, Shortcuts, TrackedScan, shortcuts_on
 from .timeline import Appearance, FrameFaces, appearances
 
 # progress(stage, total frames or None) -> a function called with the frames just done
@@ -96,8 +96,7 @@ class VideoOptions:
 
     def shortcuts_for(self, device: str) -> Shortcuts | None:
         """The shortcuts the analysis takes on ``device`` ("cpu", "cuda:0"...), None for none."""
-        exact = device != "cpu" if self.exact is None else self.exact
-        return None if exact else self.shortcuts
+        return shortcuts_on(device, self.exact, self.shortcuts)
 
     def batch_for(self, device: str) -> int:
         """Frames per detector pass: ``batch``, else ``runtime.devices.default_batch``."""

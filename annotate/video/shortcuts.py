@@ -10,21 +10,21 @@ by ``moved`` widths or grown or shrunk by ``grown`` times since, its own pixels 
 thumbnail of its box) correlate less than ``alike`` with those it had then (another person
 where the last one was, after a cut the colours did not show), its quality rose by ``better`` times, its
 track's name is still undecided (its mean within ``margin`` of the threshold), or the picture
-cut; otherwise the face carries its track's last embedding. ``VideoOptions(exact=True)`` (the
-CLI's ``--exact``) turns all of it off. The defaults were chosen with
+cut; otherwise the face carries its track's last embedding. ``VideoOptions(exact=True)`` and
+``LiveOptions(exact=True)`` (the CLI's ``--exact``) turn all of it off. The defaults were chosen with
 benchmarks/bench_identity.py and bench_peers.py (benchmarks/README.md, session 15).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from ..errors import InputError
 from ..faces import Faces
-from ..media.video import Frame
 from ..recognition.match import assign
 from ..recognition.recognizer import Recognizer
 from .cuts import CUT, change, signature
@@ -67,6 +67,29 @@ class Shortcuts:
 DEFAULT_SHORTCUTS = Shortcuts()
 
 
+def shortcuts_on(device: str, exact: bool | None, shortcuts: Shortcuts) -> Shortcuts | None:
+    """The shortcuts an analysis on ``device`` ("cpu", "cuda:0"...) takes, None for none:
+    exact None is exact on a GPU, where frames go through the networks in large batches, and
+    takes ``shortcuts`` on the CPU."""
+    exact = device != "cpu" if exact is None else exact
+    return None if exact else shortcuts
+
+
+class Picture(Protocol):
+    """An analysed frame: ``media.video.Frame`` or ``live.source.LiveFrame``."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def time(self) -> float: ...
+    @property
+    def image(self) -> np.ndarray: ...
+
+
+# (frame, faces with embeddings, the frame's cuts.signature) -> the faces' (N,) track ids
+Sink = Callable[[Picture, Faces, np.ndarray], np.ndarray]
+
+
 @dataclass
 class _Embedded:
     """A track's last computed embedding: the (4,) box, (D,) embedding, quality and (256,)
@@ -83,16 +106,21 @@ class _Embedded:
 
 class TrackedScan:
     """Feeds a ``FrameScanner`` the analysed frames of a video, in order, finding and embedding
-    faces the cheap way where its tracks allow (``Shortcuts``)."""
+    faces the cheap way where its tracks allow (``Shortcuts``). sink: what takes each frame's
+    faces and returns their tracks (default ``scanner.add``; a live source's ``Follow``, which
+    adds them to the same scanner)."""
 
-    def __init__(self, recognizer: Recognizer, scanner: FrameScanner, shortcuts: Shortcuts) -> None:
+    def __init__(
+        self, recognizer: Recognizer, scanner: FrameScanner, shortcuts: Shortcuts, sink: Sink | None = None
+    ) -> None:
         self.recognizer, self.scanner, self.shortcuts = recognizer, scanner, shortcuts
+        self.sink: Sink = sink or (lambda f, faces, picture: scanner.add(f.index, f.time, f.image, faces, picture))
         self._signature: np.ndarray | None = None
         self._full: tuple[int, float] | None = None  # analysed frames and time of the last full pass
         self._analysed = 0
         self._embedded: dict[int, _Embedded] = {}
 
-    def add(self, frames: Sequence[Frame]) -> None:
+    def add(self, frames: Sequence[Picture]) -> None:
         """The next analysed frames, in order. Full passes of the batch run together."""
         plan = [self._plan(frame) for frame in frames]
         full = iter(self.recognizer.detect([f.image for f, (key, _, _) in zip(frames, plan) if key]))
@@ -100,7 +128,7 @@ class TrackedScan:
             faces = next(full) if key else self._near(frame)
             self._scan(frame, faces, cut, picture)
 
-    def _plan(self, frame: Frame) -> tuple[bool, bool, np.ndarray]:
+    def _plan(self, frame: Picture) -> tuple[bool, bool, np.ndarray]:
         """Whether the frame gets a full detector pass, whether the picture cut before it, and
         its ``cuts.signature`` (which the scanner keeps too)."""
         now = signature(frame.image)
@@ -116,10 +144,10 @@ class TrackedScan:
         self._analysed += 1
         return key, cut, now
 
-    def _near(self, frame: Frame) -> Faces:
+    def _near(self, frame: Picture) -> Faces:
         return self.recognizer.detect_near(frame.image, self.scanner.tracker.expected(frame.time))
 
-    def _scan(self, frame: Frame, faces: Faces, cut: bool, picture: np.ndarray) -> None:
+    def _scan(self, frame: Picture, faces: Faces, cut: bool, picture: np.ndarray) -> None:
         """Embed the faces that need it, reuse their tracks' embeddings for the others, track."""
         weights = quality(faces.boxes, faces.scores, faces.landmarks)
         looks = np.stack([thumbnail(frame.image, box) for box in faces.boxes]) if len(faces) else np.zeros((0, 256))
@@ -130,7 +158,7 @@ class TrackedScan:
             embeddings[fresh] = self.recognizer.embed_faces([frame.image], [faces[fresh]])[0]
         for row in np.flatnonzero(~fresh).tolist():
             embeddings[row] = self._embedded[int(source[row])].embedding
-        ids = self.scanner.add(frame.index, frame.time, frame.image, faces.with_columns(embeddings=embeddings), picture)
+        ids = self.sink(frame, faces.with_columns(embeddings=embeddings), picture)
         self._remember(ids, faces, embeddings, weights, looks, fresh, source, frame.time)
 
     def _reusable(self, faces: Faces, weights: np.ndarray, looks: np.ndarray, time: float) -> np.ndarray:
