@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import chain
 
 import numpy as np
 
@@ -108,7 +109,9 @@ class Faces:
             None if any(getattr(p, name) is None for p in parts) else np.concatenate([getattr(p, name) for p in parts])
         )
         join = lambda name: (
-            None if any(getattr(p, name) is None for p in parts) else sum((tuple(getattr(p, name)) for p in parts), ())
+            None
+            if any(getattr(p, name) is None for p in parts)
+            else tuple(chain.from_iterable(getattr(p, name) for p in parts))
         )
         return cls(
             np.concatenate([p.boxes for p in parts]),
