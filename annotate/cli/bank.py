@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import (
+from .app import Say, app, bank_path, bar, clean_leftovers, default_bank, recognizer_for, say, warn
+from .options import (
     BankOpt,
     DeviceOpt,
     JsonOpt,
@@ -16,19 +17,10 @@ from .app import (
     ModelOpt,
     PrecisionOpt,
     QuietOpt,
-    Say,
     ThreadsOpt,
     ThresholdOpt,
     VerboseOpt,
-    app,
-    bank_path,
-    bar,
-    clean_leftovers,
-    default_bank,
     path_option,
-    recognizer_for,
-    say,
-    warn,
 )
 
 bank_app = typer.Typer(

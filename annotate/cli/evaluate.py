@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import typer
 from tqdm import tqdm
 
-from .app import DeviceOpt, JsonOpt, MinFaceOpt, ModelOpt, PrecisionOpt, ThreadsOpt, ThresholdOpt, app, recognizer_for
+from .app import app, recognizer_for
+from .options import DeviceOpt, JsonOpt, MinFaceOpt, ModelOpt, PrecisionOpt, ThreadsOpt, ThresholdOpt
 
 evaluate_app = typer.Typer(
     no_args_is_help=True,

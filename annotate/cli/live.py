@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .app import (
+from .app import Say, app, bank_for, bank_source, bar, echo_error, recognizer_for, say, warn
+from .live_io import check_out, csv_targets, distinct, event_log, recorder, report, stopping
+from .options import (
     BankOpt,
     BatchOpt,
     DeviceOpt,
@@ -17,22 +19,12 @@ from .app import (
     OverwriteOpt,
     PrecisionOpt,
     QuietOpt,
-    Say,
     ThreadsOpt,
     ThresholdOpt,
     VerboseOpt,
-    app,
-    bank_for,
-    bank_source,
-    bar,
-    echo_error,
     flag,
     path_option,
-    recognizer_for,
-    say,
-    warn,
 )
-from .live_io import check_out, csv_targets, distinct, event_log, recorder, report, stopping
 
 if TYPE_CHECKING:
     from ..faces import Faces

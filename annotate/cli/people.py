@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from .app import (
+from .app import Say, app, bank_for, bank_source, bar, clean_leftovers, default_bank, echo_error, recognizer_for, say
+from .options import (
     BankOpt,
     DeviceOpt,
     InputsArg,
@@ -16,20 +17,10 @@ from .app import (
     ModelOpt,
     PrecisionOpt,
     QuietOpt,
-    Say,
     ThreadsOpt,
     ThresholdOpt,
     VerboseOpt,
-    app,
-    bank_for,
-    bank_source,
-    bar,
-    clean_leftovers,
-    default_bank,
-    echo_error,
     flag,
-    recognizer_for,
-    say,
 )
 
 

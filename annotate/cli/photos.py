@@ -12,6 +12,19 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from .app import (
+    Say,
+    app,
+    bank_for,
+    bank_source,
+    bar,
+    check_overwrite,
+    clean_leftovers,
+    echo_error,
+    recognizer_for,
+    say,
+    warn,
+)
+from .options import (
     BankOpt,
     BatchOpt,
     BlurOpt,
@@ -30,26 +43,15 @@ from .app import (
     OverwriteOpt,
     PrecisionOpt,
     QuietOpt,
-    Say,
     ShowNearestOpt,
     SkipExistingOpt,
     ThreadsOpt,
     ThresholdOpt,
     VerboseOpt,
-    app,
-    bank_for,
-    bank_source,
-    bar,
     blur_policy,
-    check_overwrite,
-    clean_leftovers,
     draw_options,
-    echo_error,
     flag,
     path_option,
-    recognizer_for,
-    say,
-    warn,
 )
 
 if TYPE_CHECKING:

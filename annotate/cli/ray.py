@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import (
+from .app import Say, app
+from .options import (
     BankOpt,
     BlurOpt,
     BlurPadOpt,
@@ -22,10 +23,8 @@ from .app import (
     NoScoresOpt,
     PrecisionOpt,
     QuietOpt,
-    Say,
     ThresholdOpt,
     VerboseOpt,
-    app,
     blur_policy,
     draw_options,
     flag,
