@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -171,6 +172,38 @@ def test_the_run_owns_its_folder(tmp_path):
             pass
     with lock_run(run):  # released
         pass
+
+
+def test_a_resume_must_hide_and_draw_as_the_run_did(tmp_path, recognizer, bank):
+    from annotate.drawing.blur import BlurPolicy
+    from annotate.drawing.options import DrawOptions
+
+    hidden = DrawOptions(blur=BlurPolicy(("all",), frozenset({"Grace Hopper"}), "mosaic"))
+    run = tmp_path / "run"
+    prepare_out(run, _settings(run, recognizer, bank, drawing=hidden).record("video"), resume=False)
+    (run / "status").mkdir()
+    again = _settings(
+        run, recognizer, bank, drawing=DrawOptions(blur=BlurPolicy(("all",), frozenset({"Grace Hopper"}), "mosaic"))
+    )
+    prepare_out(run, again.record("video"), resume=True)  # the same settings, read back from run.json
+    for other in (
+        DrawOptions(),
+        DrawOptions(blur=BlurPolicy(("all",), style="mosaic")),
+        DrawOptions(blur=BlurPolicy(("all",), frozenset({"Grace Hopper"}))),
+        None,
+    ):
+        with pytest.raises(InputError, match="other settings \\(drawing: "):
+            prepare_out(run, _settings(run, recognizer, bank, drawing=other).record("video"), resume=True)
+    with pytest.raises(InputError, match=re.escape("other settings (merge_gap: 1.0, now 2.0)")):
+        prepare_out(
+            run,
+            _settings(run, recognizer, bank, drawing=hidden, video=annotate.VideoOptions(merge_gap=2.0)).record(
+                "video"
+            ),
+            resume=True,
+        )
+    unrendered = _settings(run, recognizer, bank, render=False, drawing=hidden).record("video")
+    assert unrendered["drawing"] is None  # nothing drawn: the drawing does not decide the results
 
 
 def test_inputs_from_folders_and_a_manifest_each_once(tmp_path, monkeypatch):

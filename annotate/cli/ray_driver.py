@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import typer
 
@@ -72,7 +72,7 @@ def drive(
         raise InputError(f"{out} is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     with lock_run(out):  # before run.json: a second run must not replace the first's record
-        prepare_out(out, _record(kind, settings), resume)
+        prepare_out(out, settings.record(kind), resume)
         copies = [Path(d) for name in ("videos", "photos") for d, _, _ in os.walk(out / name)]
         clean_leftovers([out / name for name in TABLES] + copies)
         if resume:
@@ -96,24 +96,6 @@ def _copy_name(kind: str) -> Callable[[str], str] | None:
     from ..video.job import output_name
 
     return lambda relative: output_name(Path(relative)).as_posix()
-
-
-def _record(kind: str, settings: ArchiveSettings) -> dict[str, Any]:
-    """What decides a run's results, kept in its folder: a resume must match it."""
-    s = settings
-    return {
-        "kind": kind,
-        "format": s.fmt,
-        "model_sha256": s.bank.model_sha256,
-        "bank_sha256": s.bank_sha256,
-        "min_face": s.config.min_face,
-        "threshold": s.config.threshold,
-        "sample_fps": s.video.sample_fps,
-        "exact": s.video.shortcuts_for(s.config.device) is None,  # as the workers' device resolves it
-        "detections": s.detections,
-        "include_unknown": s.include_unknown,
-        "render": s.render,
-    }
 
 
 def _suffixes(kind: str) -> tuple[frozenset[str], frozenset[str]]:
