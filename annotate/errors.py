@@ -78,9 +78,10 @@ class MissingPackageError(AnnotateError):
 
 class OutputError(AnnotateError):
     """An output that cannot be written (full disk, read-only, no permission, a file in the
-    way, a muxer that refuses the streams). path: the final name. reason: the system's words."""
+    way, a muxer that refuses the streams, a receiver that stopped reading). path: the final
+    name, or the URL streamed to. reason: the system's words."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str) -> None:
         self.path, self.reason = path, reason
         super().__init__(f"{path}: cannot write ({reason})")
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -252,6 +254,31 @@ def test_a_recording_has_the_names_drawn_and_never_replaces_a_file(tmp_path):
     assert code == 2 and err.count("\n") == 1 and ".mkv" in err
 
 
+def test_a_receiver_that_stops_reading_stops_only_the_recording(tmp_path):
+    clip = tmp_path / "cut.mp4"
+    make_cast(clip, "cut")
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # takes a few kB, then reads nothing
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    accepted: list = []
+    threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True).start()
+    target = f"tcp://127.0.0.1:{server.getsockname()[1]}?send_buffer_size=4096"  # and sends little
+    command = ["live", clip, "--out", target, "--write-timeout", "2", "--csv", tmp_path / "live.csv", *BANK]
+    try:  # in a process of its own: a recording that waited for ever would hold this one too
+        done = subprocess.run(
+            [sys.executable, "-m", "annotate", *map(str, command)], capture_output=True, text=True, timeout=120
+        )
+    finally:
+        for connection in (*accepted, server):
+            connection.close()
+    assert done.returncode == 1 and done.stderr == f"error: {target}: cannot write (no frame written for 2 s)\n", (
+        done.stderr
+    )
+    assert "150 frame(s), 150 analysed" in done.stdout
+    assert len(_csv_rows(tmp_path / "live.csv")) >= 2  # the watch went on to its end
+
+
 def test_a_recording_killed_mid_stream_plays_up_to_the_kill(tmp_path):
     import os
     import signal
@@ -341,3 +368,10 @@ def test_a_stranger_who_comes_back_keeps_their_number(tmp_path):
     left = [e for e in events if e.kind == "leave" and e.name == back.name and e.track != back.track]
     assert left and left[0].detail["last"] < 2.1, "the same number, given to the one who left"
     assert len({e.name for e in named}) == 2
+
+
+def _csv_rows(path) -> list[dict]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))

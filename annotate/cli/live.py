@@ -102,6 +102,14 @@ def live(
     read_timeout: Annotated[
         float, typer.Option("--read-timeout", min=0.1, help="Seconds without a picture before a source is reopened.")
     ] = 10.0,
+    write_timeout: Annotated[
+        float,
+        typer.Option(
+            "--write-timeout",
+            min=0.1,
+            help="Seconds --out may spend on one frame (a receiver that stopped reading) before the recording stops; the watch goes on.",
+        ),
+    ] = 10.0,
     reconnect: Annotated[
         Optional[float],
         typer.Option(
@@ -154,17 +162,18 @@ def live(
     source = bank_source(bank)
     recognizer = recognizer_for(model, device, min_face, threshold, precision, threads)
     face_bank = bank_for(source, recognizer)
-    with event_log(events, overwrite) as emit, stopping() as stop, recorder(out, overwrite) as record:
+    with event_log(events, overwrite) as emit, stopping() as stop, recorder(out, overwrite, write_timeout) as record:
         progress = bar(None, "live", "frame")
 
         def analysed(k: int, frame: LiveFrame, faces: Faces) -> None:
             progress.update(1)
-            record(frame, faces)
+            if record is not None:
+                record.add(frame.image, faces, frame.time)
 
         with progress:
             results = watch(specs, recognizer, face_bank, options, emit, stop, analysed)
     failed = report(results, targets, include_unknown, overwrite, warn if events == "-" else say)
-    if record.error is not None:
+    if record is not None and record.error is not None:
         failed += 1
         echo_error(record.error)
     if failed:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Optional
 from .app import echo_error
 
 if TYPE_CHECKING:
-    from ..faces import Faces
-    from ..live.source import LiveFrame, SourceSpec
+    from ..live.record import Recorder
+    from ..live.source import SourceSpec
     from ..live.watch import LiveResult
 
 
@@ -86,46 +86,17 @@ def check_out(out: str, specs: list[SourceSpec], overwrite: bool) -> None:
         refuse_existing([Path(out)], overwrite)
 
 
-class Recorder:
-    """record(frame, faces): draw and write each analysed frame to --out (opened on the first
-    frame, when its size is known). A recording that fails stops, with its error kept in
-    ``error``; the watch and its CSV go on."""
-
-    def __init__(self, out: Optional[str], overwrite: bool) -> None:
-        self.out, self.overwrite = out, overwrite
-        self.recording: Any = None
-        self.error: str | None = None
-
-    def __call__(self, frame: LiveFrame, faces: Faces) -> None:
-        from ..drawing.draw import draw_faces
-        from ..errors import OutputError
-        from ..live.record import Recording
-
-        if self.out is None or self.error is not None:
-            return
-        try:
-            if self.recording is None:
-                height, width = frame.image.shape[:2]
-                self.recording = Recording(self.out, width, height, self.overwrite)
-            self.recording.write(draw_faces(frame.image, faces) if len(faces) else frame.image, frame.time)
-        except OutputError as error:
-            self.error = str(error)
-            self.close()
-
-    def close(self) -> None:
-        recording, self.recording = self.recording, None
-        if recording is not None:
-            recording.close()
-
-
 @contextmanager
-def recorder(out: Optional[str], overwrite: bool) -> Iterator[Recorder]:
-    """A ``Recorder``, closed on leaving."""
-    record = Recorder(out, overwrite)
+def recorder(out: Optional[str], overwrite: bool, timeout: float) -> Iterator[Recorder | None]:
+    """A ``live.record.Recorder`` for --out (None without one), closed on leaving."""
+    from ..live.record import Recorder
+
+    record = None if out is None else Recorder(out, overwrite, timeout)
     try:
         yield record
     finally:
-        record.close()
+        if record is not None:
+            record.close()
 
 
 @contextmanager

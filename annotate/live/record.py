@@ -4,12 +4,20 @@ or streamed to a URL (RTMP as FLV; udp, tcp and SRT as MPEG-TS; RTSP).
 
 Each analysed frame is written at its own time on the stream's clock (milliseconds), so a
 recording of a source whose frames were skipped to keep up has a variable frame rate.
+``Recorder`` draws and writes in its own thread, so that drawing and encoding overlap the
+analysis and a receiver that stops reading (FFmpeg's network writes then wait for ever)
+stops only the recording.
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
@@ -17,6 +25,9 @@ import numpy as np
 from ..errors import InputError, OutputError
 from ..media import refuse_existing
 from ..media.probe import ffmpeg_reason
+
+if TYPE_CHECKING:
+    from ..faces import Faces
 
 FILES = {".mkv": "matroska", ".ts": "mpegts", ".mp4": "mp4"}
 STREAMS = {
@@ -61,7 +72,7 @@ class Recording:
         try:
             self.container = av.open(target, "w", format=self.format, options=options)
         except (av.FFmpegError, OSError) as exc:
-            raise OutputError(Path(target), ffmpeg_reason(exc)) from exc
+            raise OutputError(target, ffmpeg_reason(exc)) from exc
         try:
             stream = self.container.add_stream("libx264", rate=25)
             stream.width, stream.height, stream.pix_fmt = width + width % 2, height + height % 2, "yuv420p"
@@ -72,7 +83,7 @@ class Recording:
             self.container.close()
             if is_file:  # the file this made, with nothing in it
                 Path(target).unlink(missing_ok=True)
-            raise OutputError(Path(target), ffmpeg_reason(exc)) from exc
+            raise OutputError(target, ffmpeg_reason(exc)) from exc
         self.stream = stream
         self.first: float | None = None
         self.last = -1
@@ -100,4 +111,89 @@ class Recording:
         try:
             self.container.mux(self.stream.encode(frame))
         except (av.FFmpegError, OSError) as exc:
-            raise OutputError(Path(self.target), ffmpeg_reason(exc)) from exc
+            raise OutputError(self.target, ffmpeg_reason(exc)) from exc
+
+
+class Recorder:
+    """Draws each analysed frame's faces and writes it to ``target`` (a ``Recording``, opened
+    at the first frame) in its own thread, so drawing and encoding overlap the analysis.
+    ``add`` hands a frame over, waiting while the writer is busy (no frame is left out).
+    ``error`` says why the recording stopped: it could not be opened or written, or the writer
+    spent ``timeout`` seconds on one frame (or on closing), as when a receiver stops reading.
+    The writer is then left behind (its thread may stay stuck in FFmpeg) and ``add`` does
+    nothing more. ``close`` flushes and closes. A bug in the writer is raised by ``add`` or
+    ``close``."""
+
+    def __init__(self, target: str, overwrite: bool = False, timeout: float = 10.0) -> None:
+        if not timeout > 0:
+            raise InputError(f"the write timeout must be positive, got {timeout}")
+        self.target, self.overwrite, self.timeout = target, overwrite, timeout
+        self.error: str | None = None
+        self._crash: BaseException | None = None
+        self._queue: queue.Queue[tuple[np.ndarray, Faces, float] | None] = queue.Queue(maxsize=4)
+        self._busy_since: float | None = None  # when the writer began its current frame (or closing)
+        self._thread = threading.Thread(target=self._run, name="annotate-recorder", daemon=True)
+        self._thread.start()
+
+    def add(self, picture: np.ndarray, faces: Faces, at: float) -> None:
+        """One (H,W,3) uint8 RGB frame, the faces to draw on it, and its time (stream seconds)."""
+        while self.error is None and self._crash is None:
+            try:
+                self._queue.put((picture, faces, at), timeout=0.1)
+                break
+            except queue.Full:
+                self._check_busy()
+        self._raise_crash()
+
+    def close(self) -> None:
+        """Flush and close the recording (``error`` says if that failed or ran out of time)."""
+        while self.error is None and self._crash is None:
+            try:
+                self._queue.put(None, timeout=0.1)
+                break
+            except queue.Full:
+                self._check_busy()
+        while self.error is None and self._crash is None and self._thread.is_alive():
+            self._thread.join(0.1)
+            self._check_busy()
+        self._raise_crash()
+
+    def _check_busy(self) -> None:
+        busy = self._busy_since
+        if busy is not None and time.monotonic() - busy > self.timeout:
+            self.error = str(OutputError(self.target, f"no frame written for {self.timeout:g} s"))
+
+    def _raise_crash(self) -> None:
+        if self._crash is not None:
+            crash, self._crash = self._crash, None
+            self.error = self.error or "the recording stopped"
+            raise crash
+
+    def _run(self) -> None:
+        recording: list[Recording] = []  # opened at the first frame, when its size is known
+        try:
+            self._write_all(recording)
+        except OutputError as error:
+            self.error = self.error or str(error)
+        except BaseException as exc:  # a bug: raised in the caller's thread
+            self._crash = exc
+        finally:
+            if recording and self.error is not None:
+                with contextlib.suppress(OutputError, av.FFmpegError, OSError):
+                    recording[0].container.close()
+
+    def _write_all(self, recording: list[Recording]) -> None:
+        from ..drawing.draw import draw_faces
+
+        while (item := self._queue.get()) is not None:
+            self._busy_since = time.monotonic()
+            picture, faces, at = item
+            if not recording:
+                recording.append(Recording(self.target, picture.shape[1], picture.shape[0], self.overwrite))
+            recording[0].write(draw_faces(picture, faces) if len(faces) else picture, at)
+            self._busy_since = None
+            if self.error is not None:  # left behind: nobody waits for the rest
+                return
+        self._busy_since = time.monotonic()
+        if recording:
+            recording.pop().close()
