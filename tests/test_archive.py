@@ -4,6 +4,7 @@ and the resume rules (tests/test_archive_ray.py runs them on Ray)."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -175,35 +176,49 @@ def test_the_run_owns_its_folder(tmp_path):
 
 
 def test_a_resume_must_hide_and_draw_as_the_run_did(tmp_path, recognizer, bank):
+    from annotate.archive.record import run_record
     from annotate.drawing.blur import BlurPolicy
     from annotate.drawing.options import DrawOptions
 
-    hidden = DrawOptions(blur=BlurPolicy(("all",), frozenset({"Grace Hopper"}), "mosaic"))
+    def record(**kw) -> dict:
+        return run_record("video", _settings(run, recognizer, bank, **kw))
+
+    def blur(*targets: str, keep: frozenset = frozenset({"Grace Hopper"}), style: str = "mosaic") -> DrawOptions:
+        return DrawOptions(blur=BlurPolicy(targets, keep, style))
+
     run = tmp_path / "run"
-    prepare_out(run, _settings(run, recognizer, bank, drawing=hidden).record("video"), resume=False)
+    prepare_out(run, record(drawing=blur("unknown", "known")), resume=False)
     (run / "status").mkdir()
-    again = _settings(
-        run, recognizer, bank, drawing=DrawOptions(blur=BlurPolicy(("all",), frozenset({"Grace Hopper"}), "mosaic"))
-    )
-    prepare_out(run, again.record("video"), resume=True)  # the same settings, read back from run.json
+    prepare_out(run, record(drawing=blur("known", "unknown")), resume=True)  # the same, read back from run.json
     for other in (
         DrawOptions(),
-        DrawOptions(blur=BlurPolicy(("all",), style="mosaic")),
-        DrawOptions(blur=BlurPolicy(("all",), frozenset({"Grace Hopper"}))),
         None,
+        blur("unknown", "known", keep=frozenset()),
+        blur("unknown", "known", style="solid"),
     ):
-        with pytest.raises(InputError, match="other settings \\(drawing: "):
-            prepare_out(run, _settings(run, recognizer, bank, drawing=other).record("video"), resume=True)
+        with pytest.raises(InputError, match=re.escape("other settings (drawing: {")):
+            prepare_out(run, record(drawing=other), resume=True)
     with pytest.raises(InputError, match=re.escape("other settings (merge_gap: 1.0, now 2.0)")):
         prepare_out(
-            run,
-            _settings(run, recognizer, bank, drawing=hidden, video=annotate.VideoOptions(merge_gap=2.0)).record(
-                "video"
-            ),
-            resume=True,
+            run, record(drawing=blur("unknown", "known"), video=annotate.VideoOptions(merge_gap=2.0)), resume=True
         )
-    unrendered = _settings(run, recognizer, bank, render=False, drawing=hidden).record("video")
-    assert unrendered["drawing"] is None  # nothing drawn: the drawing does not decide the results
+    assert record(drawing=None) == record(drawing=DrawOptions())  # None draws the defaults
+    assert record(render=False, drawing=blur("all"))["drawing"] is None  # nothing drawn: the drawing decides nothing
+
+
+def test_a_run_folder_from_before_the_drawing_was_recorded(tmp_path, recognizer, bank):
+    from annotate.archive.record import UNRECORDED, run_record
+
+    run = tmp_path / "run"
+    unrendered = run_record("video", _settings(run, recognizer, bank, render=False))
+    older = {k: v for k, v in unrendered.items() if k not in UNRECORDED}  # what run.json held before
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"annotate": "archive"} | older))
+    (run / "status").mkdir()
+    prepare_out(run, unrendered, resume=True)  # those runs could not change the gaps, and drew nothing
+    rendered = run_record("video", _settings(run, recognizer, bank))
+    with pytest.raises(InputError, match=re.escape("render: False, now True; drawing: not recorded by the annotate")):
+        prepare_out(run, rendered, resume=True)
 
 
 def test_inputs_from_folders_and_a_manifest_each_once(tmp_path, monkeypatch):

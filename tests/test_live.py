@@ -279,6 +279,26 @@ def test_a_receiver_that_stops_reading_stops_only_the_recording(tmp_path):
     assert len(_csv_rows(tmp_path / "live.csv")) >= 2  # the watch went on to its end
 
 
+def test_a_recording_that_cannot_be_written_or_made_is_an_error_not_a_crash(tmp_path):
+    from annotate.errors import AnnotateError
+    from annotate.faces import Faces
+    from annotate.live.record import Recorder
+
+    full = tmp_path / "full.mkv"
+    full.symlink_to("/dev/full")  # every write fails: no space left
+    recorder = Recorder(str(full), overwrite=True, timeout=5.0)
+    for k in range(30):
+        recorder.add(np.full((64, 64, 3), k, np.uint8), Faces.empty(), k / 25)
+    recorder.close()  # the error is kept, not raised: the watch and its CSV go on
+    assert recorder.error is not None and recorder.error.startswith(f"{full}: cannot write"), recorder.error
+    kept = tmp_path / "kept.mkv"
+    kept.write_bytes(b"a user's file")
+    for target in (str(kept), str(tmp_path / "x.avi")):  # refused before any frame
+        with pytest.raises(AnnotateError):
+            Recorder(target)
+    assert kept.read_bytes() == b"a user's file"
+
+
 def test_a_recording_killed_mid_stream_plays_up_to_the_kill(tmp_path):
     import os
     import signal

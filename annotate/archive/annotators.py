@@ -11,13 +11,12 @@ file that fails is a status row with its error, and the block goes on.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import socket
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,30 +67,6 @@ class ArchiveSettings:
             raise InputError(f"{self.out}: the output folder must be an absolute path (workers run elsewhere)")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.run_id):
             raise InputError(f"run_id must be letters, digits, '.', '_' and '-' (it names files), got {self.run_id!r}")
-
-    def record(self, kind: str) -> dict[str, Any]:
-        """What decides a ``kind`` ("video", "photos") run's results, as JSON values, kept in
-        its ``run.json``: a resume must match it. The drawing (whose faces are hidden, too)
-        counts when copies are rendered: a resume without ``--blur`` would otherwise leave
-        faces visible in an archive that hides them."""
-        v = self.video
-        record = {
-            "kind": kind,
-            "format": self.fmt,
-            "model_sha256": self.bank.model_sha256,
-            "bank_sha256": self.bank_sha256,
-            "min_face": self.config.min_face,
-            "threshold": self.config.threshold,
-            "sample_fps": v.sample_fps,
-            "max_gap": v.max_gap,
-            "merge_gap": v.merge_gap,
-            "exact": v.shortcuts_for(self.config.device) is None,  # as the workers' device resolves it
-            "detections": self.detections,
-            "include_unknown": self.include_unknown,
-            "render": self.render,
-            "drawing": asdict(self.drawing) if self.render and self.drawing is not None else None,
-        }
-        return json.loads(json.dumps(record, default=sorted))  # tuples and sets as lists, as read back
 
 
 def bank_fingerprint(bank: FaceBank) -> str:

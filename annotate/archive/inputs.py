@@ -1,7 +1,7 @@
 """What an archive run reads and where it writes: the inputs (folders, or a manifest of paths
 for millions of files), the output folder it owns, and what an earlier run there finished.
 
-The output folder holds ``run.json`` (the kind of run and its table format) and a folder per
+The output folder holds ``run.json`` (what decides the run's results: ``archive.record``) and a folder per
 table, each of fragments named ``<run id>-<block>.<format>``. A block's status fragment is
 written last, so a block with a status has all its tables; ``--resume`` removes the fragments
 of blocks that stopped before their status (they are redone) and skips the inputs whose
@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from ..errors import EarlierRunError, InputError
 from ..media import atomic_path, find_inputs
+from .record import differences
 from .tables import STATUS_SCHEMA, TABLES
 
 INPUT_SCHEMA = pa.schema([pa.field("source", pa.string()), pa.field("relative", pa.string())])
@@ -122,7 +123,7 @@ def prepare_out(out: Path, record: dict[str, Any], resume: bool) -> None:
     if earlier is not None and others:
         if not resume:
             raise EarlierRunError(out)
-        changed = [f"{k}: {earlier.get(k)!r}, now {v!r}" for k, v in record.items() if earlier.get(k) != v]
+        changed = differences(earlier, record)
         if changed:
             raise InputError(f"{out} holds a run made with other settings ({'; '.join(changed)})")
         return

@@ -56,6 +56,7 @@ def drive(
 ) -> None:
     """The driver: inputs, output folder, bank, cluster, then the run with one progress bar."""
     from ..archive.inputs import list_inputs, lock_run, pending, prepare_out
+    from ..archive.record import run_record
     from ..archive.tables import FORMATS, TABLES
     from ..errors import InputError
     from ..media import check_out_dir
@@ -72,7 +73,7 @@ def drive(
         raise InputError(f"{out} is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     with lock_run(out):  # before run.json: a second run must not replace the first's record
-        prepare_out(out, settings.record(kind), resume)
+        prepare_out(out, run_record(kind, settings), resume)
         copies = [Path(d) for name in ("videos", "photos") for d, _, _ in os.walk(out / name)]
         clean_leftovers([out / name for name in TABLES] + copies)
         if resume:

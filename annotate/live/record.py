@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import av
 import numpy as np
 
-from ..errors import InputError, OutputError
+from ..errors import AnnotateError, InputError, OutputError
 from ..media import refuse_existing
 from ..media.probe import ffmpeg_reason
 
@@ -101,11 +101,14 @@ class Recording:
         self._encode(frame)
 
     def close(self) -> None:
-        """Flush the encoder and close the container."""
+        """Flush the encoder and close the container (writing a file's trailer)."""
         try:
             self._encode(None)
         finally:
-            self.container.close()
+            try:
+                self.container.close()
+            except (av.FFmpegError, OSError) as exc:
+                raise OutputError(self.target, ffmpeg_reason(exc)) from exc
 
     def _encode(self, frame: av.VideoFrame | None) -> None:
         try:
@@ -121,12 +124,16 @@ class Recorder:
     ``error`` says why the recording stopped: it could not be opened or written, or the writer
     spent ``timeout`` seconds on one frame (or on closing), as when a receiver stops reading.
     The writer is then left behind (its thread may stay stuck in FFmpeg) and ``add`` does
-    nothing more. ``close`` flushes and closes. A bug in the writer is raised by ``add`` or
-    ``close``."""
+    nothing more. ``close`` flushes and closes. A target of an unknown kind, or a file that
+    exists (unless ``overwrite``), is refused here, before any frame; a bug in the writer is
+    raised by ``add`` or ``close``."""
 
     def __init__(self, target: str, overwrite: bool = False, timeout: float = 10.0) -> None:
         if not timeout > 0:
             raise InputError(f"the write timeout must be positive, got {timeout}")
+        recording_format(target)
+        if not is_stream(target):
+            refuse_existing([Path(target)], overwrite)
         self.target, self.overwrite, self.timeout = target, overwrite, timeout
         self.error: str | None = None
         self._crash: BaseException | None = None
@@ -173,13 +180,13 @@ class Recorder:
         recording: list[Recording] = []  # opened at the first frame, when its size is known
         try:
             self._write_all(recording)
-        except OutputError as error:
+        except AnnotateError as error:  # could not open, write or close it
             self.error = self.error or str(error)
         except BaseException as exc:  # a bug: raised in the caller's thread
             self._crash = exc
         finally:
-            if recording and self.error is not None:
-                with contextlib.suppress(OutputError, av.FFmpegError, OSError):
+            if recording:  # stopped early: what was written is closed, as far as it can be
+                with contextlib.suppress(AnnotateError, av.FFmpegError, OSError):
                     recording[0].container.close()
 
     def _write_all(self, recording: list[Recording]) -> None:

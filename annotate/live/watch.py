@@ -4,7 +4,9 @@ source's people followed (``live.follow``) with events as they happen, and at th
 source's timeline named by the file's rule (the same ``video.scan`` as ``analyse_video``, so
 a file watched frame by frame gives the file's CSV). On the CPU each source leans on its
 tracks as a file's analysis does (``video.shortcuts``), one source at a time; ``exact`` (and
-a GPU) put every frame of every source through the models together.
+a GPU) put every frame of every source through the models together. A carried embedding
+counts towards a shown name as a new one would: it is carried only once the track's name is
+clear of the threshold.
 """
 
 from __future__ import annotations
@@ -233,6 +235,7 @@ def _analyse(
         source = sources[k]
         if source.tracked is None:
             scanner = follow(k, frames[0]).scanner
+            # the sink keeps this call's on_frame, emit and bank: the same for the whole watch
             source.tracked = TrackedScan(recognizer, scanner, shortcuts, partial(sink, k))
         source.tracked.add(frames)
 
