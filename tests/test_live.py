@@ -264,18 +264,29 @@ def test_a_receiver_that_stops_reading_stops_only_the_recording(tmp_path):
     accepted: list = []
     threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True).start()
     target = f"tcp://127.0.0.1:{server.getsockname()[1]}?send_buffer_size=4096"  # and sends little
-    command = ["live", clip, "--out", target, "--write-timeout", "2", "--csv", tmp_path / "live.csv", *BANK]
-    try:  # in a process of its own: a recording that waited for ever would hold this one too
-        done = subprocess.run(
-            [sys.executable, "-m", "annotate", *map(str, command)], capture_output=True, text=True, timeout=120
-        )
+    events = tmp_path / "events.jsonl"
+    paced = ["live", f"movie={clip},realtime", "-f", "lavfi", "--drop", "none"]  # 6 s on any machine
+    command = [*paced, "--out", target, "--write-timeout", "2", "--events", events, "--csv", tmp_path / "live.csv"]
+    process = subprocess.Popen(  # a process of its own: a recording that waited for ever would hold this one too
+        [sys.executable, "-m", "annotate", *map(str, [*command, *BANK])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        timer = threading.Timer(120, process.kill)
+        timer.start()
+        said = process.stderr.readline()  # said as it happens ...
+        events_then = len(events.read_text().splitlines())
+        out, rest = process.communicate()
+        timer.cancel()
     finally:
+        process.kill()
         for connection in (*accepted, server):
             connection.close()
-    assert done.returncode == 1 and done.stderr == f"error: {target}: cannot write (no frame written for 2 s)\n", (
-        done.stderr
-    )
-    assert "150 frame(s), 150 analysed" in done.stdout
+    assert said == f"error: {target}: cannot write (no frame written for 2 s)\n" and rest == "", (said, rest)
+    assert len(events.read_text().splitlines()) > events_then, "... while the watch went on"
+    assert process.returncode == 1 and "150 frame(s), 150 analysed" in out
     assert len(_csv_rows(tmp_path / "live.csv")) >= 2  # the watch went on to its end
 
 

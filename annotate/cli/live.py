@@ -164,18 +164,23 @@ def live(
     face_bank = bank_for(source, recognizer)
     with event_log(events, overwrite) as emit, stopping() as stop, recorder(out, overwrite, write_timeout) as record:
         progress = bar(None, "live", "frame")
+        told: list[str] = []  # a recording's error, said when it happens (the watch goes on)
 
         def analysed(k: int, frame: LiveFrame, faces: Faces) -> None:
             progress.update(1)
             if record is not None:
                 record.add(frame.image, faces, frame.time)
+                if record.error is not None and not told:
+                    told.append(record.error)
+                    echo_error(record.error)
 
         with progress:
             results = watch(specs, recognizer, face_bank, options, emit, stop, analysed)
     failed = report(results, targets, include_unknown, overwrite, warn if events == "-" else say)
     if record is not None and record.error is not None:
         failed += 1
-        echo_error(record.error)
+        if not told:  # it failed as it closed
+            echo_error(record.error)
     if failed:
         raise typer.Exit(1)
 
