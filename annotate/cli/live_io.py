@@ -74,16 +74,14 @@ def distinct(events: Optional[str], targets: list[Path | None], out: Optional[st
 
 
 def check_out(out: str, specs: list[SourceSpec], overwrite: bool) -> None:
-    """--out records one source, to a container or URL it knows, never over a file."""
+    """--out records one source, to a container or URL it knows, never over a file: checked
+    before the models load."""
     from ..errors import InputError
-    from ..live.record import is_stream, recording_format
-    from ..media import refuse_existing
+    from ..live.record import check_target
 
     if len(specs) != 1:
         raise InputError("--out records one source: give one, or run one `annotate live` per source")
-    recording_format(out)
-    if not is_stream(out):
-        refuse_existing([Path(out)], overwrite)
+    check_target(out, overwrite)
 
 
 @contextmanager

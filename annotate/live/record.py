@@ -46,6 +46,14 @@ def is_stream(target: str) -> bool:
     return target.lower().startswith(tuple(STREAMS))
 
 
+def check_target(target: str, overwrite: bool) -> None:
+    """InputError for a target of no kind listed; an existing file is refused unless
+    ``overwrite`` (``media.refuse_existing``)."""
+    recording_format(target)
+    if not is_stream(target):
+        refuse_existing([Path(target)], overwrite)
+
+
 def recording_format(target: str) -> str:
     """The container for ``target``; InputError for a file suffix or URL scheme not listed."""
     for scheme, name in STREAMS.items():
@@ -131,14 +139,13 @@ class Recorder:
     def __init__(self, target: str, overwrite: bool = False, timeout: float = 10.0) -> None:
         if not timeout > 0:
             raise InputError(f"the write timeout must be positive, got {timeout}")
-        recording_format(target)
-        if not is_stream(target):
-            refuse_existing([Path(target)], overwrite)
+        check_target(target, overwrite)
         self.target, self.overwrite, self.timeout = target, overwrite, timeout
         self.error: str | None = None
         self._crash: BaseException | None = None
         self._queue: queue.Queue[tuple[np.ndarray, Faces, float] | None] = queue.Queue(maxsize=4)
         self._busy_since: float | None = None  # when the writer began its current frame (or closing)
+        self._recording: Recording | None = None  # the writer's: opened at the first frame, when its size is known
         self._thread = threading.Thread(target=self._run, name="annotate-recorder", daemon=True)
         self._thread.start()
 
@@ -177,30 +184,30 @@ class Recorder:
             raise crash
 
     def _run(self) -> None:
-        recording: list[Recording] = []  # opened at the first frame, when its size is known
         try:
-            self._write_all(recording)
+            self._write_all()
         except AnnotateError as error:  # could not open, write or close it
             self.error = self.error or str(error)
         except BaseException as exc:  # a bug: raised in the caller's thread
             self._crash = exc
         finally:
-            if recording:  # stopped early: what was written is closed, as far as it can be
+            if self._recording is not None:  # stopped early: what was written is closed, as far as it can be
                 with contextlib.suppress(AnnotateError, av.FFmpegError, OSError):
-                    recording[0].container.close()
+                    self._recording.container.close()
 
-    def _write_all(self, recording: list[Recording]) -> None:
+    def _write_all(self) -> None:
         from ..drawing.draw import draw_faces
 
         while (item := self._queue.get()) is not None:
             self._busy_since = time.monotonic()
             picture, faces, at = item
-            if not recording:
-                recording.append(Recording(self.target, picture.shape[1], picture.shape[0], self.overwrite))
-            recording[0].write(draw_faces(picture, faces) if len(faces) else picture, at)
+            if self._recording is None:
+                self._recording = Recording(self.target, picture.shape[1], picture.shape[0], self.overwrite)
+            self._recording.write(draw_faces(picture, faces) if len(faces) else picture, at)
             self._busy_since = None
             if self.error is not None:  # left behind: nobody waits for the rest
                 return
         self._busy_since = time.monotonic()
-        if recording:
-            recording.pop().close()
+        if self._recording is not None:
+            recording, self._recording = self._recording, None
+            recording.close()
